@@ -1,0 +1,18 @@
+//! Bulwark's domain model: what a template and a check are, how a collected value is judged,
+//! and how results become scores. Pure by design (no IO, no async) so that the agent, the
+//! server and the content tooling all agree on the same rules.
+
+pub mod expect;
+pub mod outcome;
+pub mod platform;
+pub mod probe;
+pub mod score;
+pub mod template;
+pub mod version;
+
+pub use expect::{Expectation, Operator};
+pub use outcome::{CheckOutcome, Status};
+pub use platform::{Distro, HostOs, OsKind};
+pub use probe::Probe;
+pub use score::{Counts, Risk, ScoreSummary};
+pub use template::{Check, Framework, Remediation, Severity, Template, TestCase, TestCases};

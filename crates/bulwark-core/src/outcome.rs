@@ -1,0 +1,104 @@
+//! The result of evaluating one check on one host. Evaluation never fails: a collector
+//! problem is an `error` outcome carrying its reason.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Fail,
+    Error,
+    Skip,
+    /// A failure covered by an active exception; applied by the server, never by the agent.
+    Waived,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] =
+        [Status::Pass, Status::Fail, Status::Error, Status::Skip, Status::Waived];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+            Status::Skip => "skip",
+            Status::Waived => "waived",
+        }
+    }
+}
+
+/// Longest actual value kept with a result; evidence beyond this is cut with a marker.
+pub const MAX_ACTUAL_CHARS: usize = 2048;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    pub status: Status,
+    /// What the collector saw, truncated to [`MAX_ACTUAL_CHARS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// What the check wanted, in words.
+    pub expected: String,
+    /// Why the check is skip or error, or a short explanation of a failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl CheckOutcome {
+    pub fn judged(passed: bool, actual: Option<String>, expected: impl Into<String>) -> Self {
+        CheckOutcome {
+            status: if passed { Status::Pass } else { Status::Fail },
+            actual: actual.map(truncate),
+            expected: expected.into(),
+            reason: None,
+        }
+    }
+
+    pub fn skip(expected: impl Into<String>, reason: impl Into<String>) -> Self {
+        CheckOutcome {
+            status: Status::Skip,
+            actual: None,
+            expected: expected.into(),
+            reason: Some(reason.into()),
+        }
+    }
+
+    pub fn error(expected: impl Into<String>, reason: impl Into<String>) -> Self {
+        CheckOutcome {
+            status: Status::Error,
+            actual: None,
+            expected: expected.into(),
+            reason: Some(reason.into()),
+        }
+    }
+
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+/// Cuts evidence to [`MAX_ACTUAL_CHARS`] on a character boundary, saying how much was left out.
+pub fn truncate(s: String) -> String {
+    if s.chars().count() <= MAX_ACTUAL_CHARS {
+        return s;
+    }
+    let cut: String = s.chars().take(MAX_ACTUAL_CHARS).collect();
+    let left = s.chars().count() - MAX_ACTUAL_CHARS;
+    format!("{cut}… ({left} more characters)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_keeps_short_values_and_marks_long_ones() {
+        assert_eq!(truncate("abc".into()), "abc");
+        let long = "é".repeat(MAX_ACTUAL_CHARS + 10);
+        let cut = truncate(long);
+        assert!(cut.ends_with("… (10 more characters)"));
+        assert!(cut.starts_with(&"é".repeat(MAX_ACTUAL_CHARS)));
+    }
+}

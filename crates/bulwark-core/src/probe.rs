@@ -1,0 +1,406 @@
+//! Probes: what a check collects from a host, one variant per check kind with its parameters.
+//! The engine implements each; the content validates them; the server ships them in jobs.
+
+use serde::{Deserialize, Serialize};
+
+use crate::expect::{Expectation, Operator};
+
+/// A parameter that may be one string or a list of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// What to conclude when no file matches a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    Pass,
+    Fail,
+    Skip,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineMatch {
+    Any,
+    All,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigFormat {
+    /// sshd_config: case-insensitive keywords, Include, first value wins, Match ends globals.
+    Sshd,
+    /// `KEY value` (login.defs): last value wins.
+    Space,
+    /// `key = value` (auditd.conf, pwquality.conf): last value wins.
+    Equals,
+    /// systemd INI with sections and drop-ins.
+    Systemd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountRule {
+    Uid0OnlyRoot,
+    NoEmptyPasswords,
+    PasswordsShadowed,
+    GroupsExist,
+    UniqueUids,
+    UniqueGids,
+    UniqueUserNames,
+    UniqueGroupNames,
+    RootGidZero,
+    ShadowGroupEmpty,
+    MaxDays,
+    MinDays,
+    WarnDays,
+    Inactive,
+    SystemAccountsNologin,
+}
+
+impl AccountRule {
+    /// The name of the numeric limit the rule needs, if any.
+    pub fn limit_param(self) -> Option<&'static str> {
+        match self {
+            AccountRule::MaxDays | AccountRule::Inactive => Some("max"),
+            AccountRule::MinDays | AccountRule::WarnDays => Some("min"),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WalkFinding {
+    WorldWritable,
+    NoStickyDirs,
+    Unowned,
+    Ungrouped,
+    Suid,
+    Sgid,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandOutput {
+    #[default]
+    Stdout,
+    ExitCode,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_timeout() -> u64 {
+    10
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Probe {
+    FileExists {
+        path: String,
+    },
+    FilePermissions {
+        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_mode: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        owner: Option<OneOrMany>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<OneOrMany>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        missing: Option<Missing>,
+    },
+    FileContent {
+        path: String,
+        pattern: String,
+        #[serde(rename = "match")]
+        line_match: LineMatch,
+        #[serde(default = "default_true")]
+        ignore_comments: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        missing: Option<Missing>,
+    },
+    ConfigValue {
+        path: String,
+        format: ConfigFormat,
+        key: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        section: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        dropins: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        default: Option<String>,
+    },
+    Pam {
+        service: String,
+        #[serde(rename = "type")]
+        pam_type: String,
+        module: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        arg: Option<String>,
+    },
+    Sysctl {
+        key: String,
+    },
+    KernelModule {
+        module: String,
+    },
+    Mount {
+        path: String,
+        #[serde(default)]
+        options: Vec<String>,
+        #[serde(default)]
+        require_separate: bool,
+    },
+    PackageInstalled {
+        name: OneOrMany,
+    },
+    PackageAbsent {
+        name: OneOrMany,
+    },
+    ServiceState {
+        name: OneOrMany,
+    },
+    LoginBanner {
+        path: String,
+        #[serde(default = "default_true")]
+        require_text: bool,
+    },
+    Accounts {
+        rule: AccountRule,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        min: Option<i64>,
+    },
+    AuditRule {
+        rule: String,
+    },
+    FsWalk {
+        find: WalkFinding,
+        #[serde(default)]
+        allow: Vec<String>,
+    },
+    Command {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        argv: Option<Vec<String>>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        shell: Option<String>,
+        #[serde(default = "default_timeout")]
+        timeout_secs: u64,
+        #[serde(default)]
+        output: CommandOutput,
+    },
+}
+
+/// Whether a probe kind judges a collected value with an `expect`, or judges itself.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Judgement {
+    /// The check's `expect` is required.
+    NeedsExpectation,
+    /// The check may give an `expect`; this one applies otherwise.
+    DefaultExpectation(Expectation),
+    /// The kind decides pass or fail itself; an `expect` is an error.
+    SelfJudged,
+}
+
+impl Probe {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Probe::FileExists { .. } => "file_exists",
+            Probe::FilePermissions { .. } => "file_permissions",
+            Probe::FileContent { .. } => "file_content",
+            Probe::ConfigValue { .. } => "config_value",
+            Probe::Pam { .. } => "pam",
+            Probe::Sysctl { .. } => "sysctl",
+            Probe::KernelModule { .. } => "kernel_module",
+            Probe::Mount { .. } => "mount",
+            Probe::PackageInstalled { .. } => "package_installed",
+            Probe::PackageAbsent { .. } => "package_absent",
+            Probe::ServiceState { .. } => "service_state",
+            Probe::LoginBanner { .. } => "login_banner",
+            Probe::Accounts { .. } => "accounts",
+            Probe::AuditRule { .. } => "audit_rule",
+            Probe::FsWalk { .. } => "fs_walk",
+            Probe::Command { .. } => "command",
+        }
+    }
+
+    pub fn judgement(&self) -> Judgement {
+        match self {
+            Probe::FileExists { .. } => {
+                Judgement::DefaultExpectation(Expectation::new(Operator::Exists, None))
+            }
+            Probe::ConfigValue { .. }
+            | Probe::Pam { .. }
+            | Probe::Sysctl { .. }
+            | Probe::ServiceState { .. }
+            | Probe::Command { .. } => Judgement::NeedsExpectation,
+            _ => Judgement::SelfJudged,
+        }
+    }
+
+    /// Problems with the parameters that serde cannot see: bad regexes, bad modes, missing
+    /// limits, relative paths.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut absolute = |what: &str, p: &str| {
+            if !p.starts_with('/') {
+                problems.push(format!("{what} must be an absolute path, got {p:?}"));
+            }
+        };
+        match self {
+            Probe::FileExists { path }
+            | Probe::LoginBanner { path, .. }
+            | Probe::Mount { path, .. } => absolute("path", path),
+            Probe::FilePermissions { path, max_mode, owner, group, .. } => {
+                absolute("path", path);
+                if let Some(mode) = max_mode
+                    && parse_mode(mode).is_none()
+                {
+                    problems.push(format!("max_mode must be an octal mode like \"0644\", got {mode:?}"));
+                }
+                if max_mode.is_none() && owner.is_none() && group.is_none() {
+                    problems.push("file_permissions needs max_mode, owner or group".into());
+                }
+            }
+            Probe::FileContent { path, pattern, .. } => {
+                absolute("path", path);
+                if let Err(e) = regex::Regex::new(pattern) {
+                    problems.push(format!("invalid pattern {pattern:?}: {e}"));
+                }
+            }
+            Probe::ConfigValue { path, format, section, dropins, .. } => {
+                absolute("path", path);
+                if let Some(d) = dropins {
+                    absolute("dropins", d);
+                }
+                match (format, section) {
+                    (ConfigFormat::Systemd, None) => {
+                        problems.push("format systemd needs a section".into())
+                    }
+                    (ConfigFormat::Systemd, Some(_)) | (_, None) => {}
+                    (_, Some(_)) => problems.push("section is only for format systemd".into()),
+                }
+            }
+            Probe::Pam { service, pam_type, module, .. } => {
+                if service.contains('/') {
+                    problems.push(format!("service is a file name under /etc/pam.d, got {service:?}"));
+                }
+                if !["auth", "account", "password", "session"].contains(&pam_type.as_str()) {
+                    problems.push(format!(
+                        "type must be auth, account, password or session, got {pam_type:?}"
+                    ));
+                }
+                if !module.ends_with(".so") {
+                    problems.push(format!("module should name a .so file, got {module:?}"));
+                }
+            }
+            Probe::Sysctl { key } => {
+                if key.is_empty() || key.contains('/') || key.contains("..") {
+                    problems.push(format!("invalid sysctl key {key:?}"));
+                }
+            }
+            Probe::KernelModule { module } => {
+                if module.is_empty() || module.contains(['/', ' ']) {
+                    problems.push(format!("invalid module name {module:?}"));
+                }
+            }
+            Probe::Accounts { rule, max, min } => match (rule.limit_param(), max, min) {
+                (Some("max"), None, _) => problems.push(format!("rule {rule:?} needs max")),
+                (Some("min"), _, None) => problems.push(format!("rule {rule:?} needs min")),
+                (None, Some(_), _) | (None, _, Some(_)) => {
+                    problems.push(format!("rule {rule:?} takes no max or min"))
+                }
+                _ => {}
+            },
+            Probe::AuditRule { rule } => {
+                if !(rule.starts_with("-w ") || rule.starts_with("-a ")) {
+                    problems.push(format!("audit rule must start with -w or -a, got {rule:?}"));
+                }
+            }
+            Probe::FsWalk { .. } => {}
+            Probe::Command { argv, shell, .. } => match (argv, shell) {
+                (Some(a), None) if a.is_empty() => problems.push("argv is empty".into()),
+                (Some(_), None) | (None, Some(_)) => {}
+                _ => problems.push("command needs exactly one of argv and shell".into()),
+            },
+            Probe::PackageInstalled { name }
+            | Probe::PackageAbsent { name }
+            | Probe::ServiceState { name } => {
+                if name.to_vec().iter().any(|n| n.is_empty()) {
+                    problems.push("name must not be empty".into());
+                }
+            }
+        }
+        problems
+    }
+}
+
+/// Parses an octal mode such as "0644" or "644".
+pub fn parse_mode(mode: &str) -> Option<u32> {
+    if mode.is_empty() || mode.len() > 5 {
+        return None;
+    }
+    u32::from_str_radix(mode, 8).ok().filter(|m| *m <= 0o7777)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_as_octal() {
+        assert_eq!(parse_mode("0644"), Some(0o644));
+        assert_eq!(parse_mode("600"), Some(0o600));
+        assert_eq!(parse_mode("1777"), Some(0o1777));
+        assert_eq!(parse_mode("0899"), None);
+        assert_eq!(parse_mode("rw-r--r--"), None);
+    }
+
+    #[test]
+    fn probe_problems_are_named() {
+        let cases: Vec<(Probe, &str)> = vec![
+            (Probe::FileExists { path: "etc/passwd".into() }, "path must be an absolute path"),
+            (
+                Probe::FileContent {
+                    path: "/etc/x".into(),
+                    pattern: "(".into(),
+                    line_match: LineMatch::Any,
+                    ignore_comments: true,
+                    missing: None,
+                },
+                "invalid pattern",
+            ),
+            (
+                Probe::Accounts { rule: AccountRule::MaxDays, max: None, min: None },
+                "needs max",
+            ),
+            (
+                Probe::Command { argv: None, shell: None, timeout_secs: 1, output: CommandOutput::Stdout },
+                "exactly one of argv and shell",
+            ),
+            (Probe::AuditRule { rule: "-k identity".into() }, "must start with -w or -a"),
+        ];
+        for (probe, want) in cases {
+            let problems = probe.problems();
+            assert!(problems.iter().any(|p| p.contains(want)), "{probe:?}: {problems:?}");
+        }
+    }
+}

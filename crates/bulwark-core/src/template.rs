@@ -1,0 +1,385 @@
+//! Templates and checks as the content defines them, and how a check resolves for a host
+//! (platform applicability, then the first matching distro/version override).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::expect::Expectation;
+use crate::platform::{Distro, HostOs, OsKind, VersionConstraint};
+use crate::probe::{Judgement, Probe};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Critical,
+    High,
+    Medium,
+    Low,
+    Info,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] =
+        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+
+    /// Weight in the severity-weighted score (the second seed's table; info counts nothing).
+    pub fn weight(self) -> u32 {
+        match self {
+            Severity::Critical => 10,
+            Severity::High => 5,
+            Severity::Medium => 3,
+            Severity::Low => 1,
+            Severity::Info => 0,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Critical => "critical",
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Low => "low",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Framework {
+    CisLevel1,
+    CisLevel2,
+    Stig,
+    Custom,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    pub id: String,
+    pub name: String,
+    pub framework: Framework,
+    pub os: OsKind,
+    pub version: String,
+    pub benchmark: String,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Remediation {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub script: Option<String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Check {
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub severity: Severity,
+    pub description: String,
+    pub rationale: String,
+    pub remediation: Remediation,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    /// Distro families the check applies to; empty means all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<Distro>,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    pub probe: Probe,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expectation>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<Override>,
+    #[serde(default)]
+    pub tests: TestCases,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    /// A family (`rhel`) or an exact os-release ID (`rocky`).
+    pub distro: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<Probe>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expectation>,
+}
+
+impl Override {
+    fn applies_to(&self, host: &HostOs) -> bool {
+        host.matches_distro(&self.distro)
+            && self.version.as_deref().is_none_or(|v| {
+                VersionConstraint::parse(v).is_ok_and(|c| c.holds(&host.version_id))
+            })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestCases {
+    #[serde(default)]
+    pub pass: Vec<TestCase>,
+    #[serde(default)]
+    pub fail: Vec<TestCase>,
+}
+
+/// A fake host state for one inline test: a base layout plus files, packages and services.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestCase {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Base layout: `debian12` (default), `ubuntu2204` or `rhel9`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    /// Files under /proc in this case stand for the running kernel.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub live: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, FileSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub services: BTreeMap<String, ServiceSetup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FileSpec {
+    Text(String),
+    Detailed(FileDetails),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileDetails {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<u32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dir: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symlink: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceSetup {
+    Enabled,
+    Disabled,
+    Masked,
+}
+
+/// What a check amounts to on one host.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Resolved<'a> {
+    Run { probe: &'a Probe, expect: Option<&'a Expectation> },
+    NotApplicable(String),
+}
+
+impl Check {
+    /// Applies platform restrictions and the first matching override.
+    pub fn resolve<'a>(&'a self, template_os: OsKind, host: &HostOs) -> Resolved<'a> {
+        if host.kind != template_os {
+            return Resolved::NotApplicable(format!(
+                "{} check on a {} host",
+                template_os.as_str(),
+                host.kind.as_str()
+            ));
+        }
+        if !self.platforms.is_empty() && !self.platforms.iter().any(|p| host.family() == Some(*p)) {
+            let names: Vec<&str> = self.platforms.iter().map(|p| p.as_str()).collect();
+            return Resolved::NotApplicable(format!(
+                "applies to {} only, host is {}",
+                names.join(", "),
+                host.family_name()
+            ));
+        }
+        let chosen = self.overrides.iter().find(|o| o.applies_to(host));
+        let probe = chosen.and_then(|o| o.probe.as_ref()).unwrap_or(&self.probe);
+        let expect = chosen.and_then(|o| o.expect.as_ref()).or(self.expect.as_ref());
+        Resolved::Run { probe, expect }
+    }
+
+    /// Every (probe, expectation) pair the check can run with, for validation.
+    pub fn variants(&self) -> Vec<(&Probe, Option<&Expectation>)> {
+        let mut out = vec![(&self.probe, self.expect.as_ref())];
+        for o in &self.overrides {
+            out.push((
+                o.probe.as_ref().unwrap_or(&self.probe),
+                o.expect.as_ref().or(self.expect.as_ref()),
+            ));
+        }
+        out
+    }
+
+    /// Shape problems of the check itself (not of its YAML): expectations that do not fit
+    /// their probe, bad overrides, missing test cases.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (field, value) in [
+            ("title", &self.title),
+            ("category", &self.category),
+            ("description", &self.description),
+            ("rationale", &self.rationale),
+            ("remediation.text", &self.remediation.text),
+        ] {
+            if value.trim().is_empty() {
+                problems.push(format!("{field} is empty"));
+            }
+        }
+        for (probe, expect) in self.variants() {
+            problems.extend(probe.problems());
+            match (probe.judgement(), expect) {
+                (Judgement::NeedsExpectation, None) => {
+                    problems.push(format!("kind {} needs an expect", probe.kind()))
+                }
+                (Judgement::SelfJudged, Some(_)) => problems.push(format!(
+                    "kind {} judges itself and takes no expect",
+                    probe.kind()
+                )),
+                _ => {}
+            }
+            if let Some(e) = expect
+                && let Err(err) = e.validate()
+            {
+                problems.push(format!("expect: {err}"));
+            }
+        }
+        for o in &self.overrides {
+            if Distro::parse(&o.distro).is_none() && !crate::platform::KNOWN_IDS.contains(&o.distro.as_str()) {
+                problems.push(format!("override names unknown distro {:?}", o.distro));
+            }
+            if let Some(v) = &o.version
+                && let Err(e) = VersionConstraint::parse(v)
+            {
+                problems.push(format!("override: {e}"));
+            }
+            if o.probe.is_none() && o.expect.is_none() {
+                problems.push(format!("override for {} changes nothing", o.distro));
+            }
+        }
+        if self.tests.pass.is_empty() {
+            problems.push("tests need at least one pass case".into());
+        }
+        if self.tests.fail.is_empty() {
+            problems.push("tests need at least one fail case".into());
+        }
+        problems
+    }
+
+    /// The expectation in words, for reports.
+    pub fn describe_expectation(probe: &Probe, expect: Option<&Expectation>) -> String {
+        match expect {
+            Some(e) => e.to_string(),
+            None => match probe.judgement() {
+                Judgement::DefaultExpectation(e) => e.to_string(),
+                _ => String::new(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expect::Operator;
+
+    fn host(id: &str, version: &str) -> HostOs {
+        HostOs {
+            kind: OsKind::Linux,
+            id: id.into(),
+            id_like: vec![],
+            version_id: version.into(),
+            pretty_name: String::new(),
+        }
+    }
+
+    fn check() -> Check {
+        Check {
+            id: "CIS-1".into(),
+            title: "t".into(),
+            category: "Services".into(),
+            severity: Severity::Medium,
+            description: "d".into(),
+            rationale: "r".into(),
+            remediation: Remediation { text: "fix".into(), script: None },
+            references: vec![],
+            platforms: vec![],
+            enabled: true,
+            probe: Probe::ServiceState { name: crate::probe::OneOrMany::One("cron.service".into()) },
+            expect: Some(Expectation::new(Operator::Equals, Some("enabled"))),
+            overrides: vec![Override {
+                distro: "rhel".into(),
+                version: Some(">=9".into()),
+                probe: Some(Probe::ServiceState {
+                    name: crate::probe::OneOrMany::One("crond.service".into()),
+                }),
+                expect: None,
+            }],
+            tests: TestCases { pass: vec![TestCase::default()], fail: vec![TestCase::default()] },
+        }
+    }
+
+    #[test]
+    fn overrides_pick_by_distro_and_version() {
+        let c = check();
+        let name = |h: &HostOs| match c.resolve(OsKind::Linux, h) {
+            Resolved::Run { probe: Probe::ServiceState { name }, expect } => {
+                assert!(expect.is_some());
+                name.to_vec()[0].clone()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(name(&host("debian", "12")), "cron.service");
+        assert_eq!(name(&host("rocky", "9.3")), "crond.service");
+        assert_eq!(name(&host("rhel", "8.9")), "cron.service");
+    }
+
+    #[test]
+    fn platforms_and_os_kind_make_checks_not_applicable() {
+        let mut c = check();
+        c.platforms = vec![Distro::Debian, Distro::Ubuntu];
+        assert_eq!(
+            c.resolve(OsKind::Linux, &host("rhel", "9")),
+            Resolved::NotApplicable("applies to debian, ubuntu only, host is rhel".into())
+        );
+        let mut windows = host("windows", "10");
+        windows.kind = OsKind::Windows;
+        assert!(matches!(c.resolve(OsKind::Linux, &windows), Resolved::NotApplicable(_)));
+    }
+
+    #[test]
+    fn problems_cover_expectations_and_tests() {
+        let mut c = check();
+        c.expect = None;
+        c.tests.fail.clear();
+        let p = c.problems();
+        assert!(p.contains(&"kind service_state needs an expect".to_string()), "{p:?}");
+        assert!(p.contains(&"tests need at least one fail case".to_string()), "{p:?}");
+    }
+}

@@ -1,0 +1,79 @@
+//! Per-scan caches: facts that many checks need (accounts, packages, unit files, modprobe and
+//! sysctl configuration, audit rules, mounts, the filesystem walk) are read once, on first use,
+//! and shared. Each is a `Result` so that a broken file turns the checks that need it into
+//! `error` outcomes with the reason, not the whole scan.
+
+use std::sync::OnceLock;
+
+use bulwark_core::HostOs;
+
+use crate::collect::{accounts, audit, modules, mounts, packages, services, sysctl, walk};
+use crate::host::HostRoot;
+
+pub struct Facts {
+    pub host: HostRoot,
+    pub os: HostOs,
+    accounts: OnceLock<accounts::Accounts>,
+    packages: OnceLock<Result<packages::Packages, String>>,
+    units: OnceLock<services::Units>,
+    modprobe: OnceLock<Result<modules::Modprobe, String>>,
+    sysctl: OnceLock<Result<sysctl::Persisted, String>>,
+    audit: OnceLock<Result<audit::Rules, String>>,
+    mounts: OnceLock<Result<mounts::Mounts, String>>,
+    walk: OnceLock<walk::Findings>,
+}
+
+impl Facts {
+    pub fn new(host: HostRoot, os: HostOs) -> Self {
+        Facts {
+            host,
+            os,
+            accounts: OnceLock::new(),
+            packages: OnceLock::new(),
+            units: OnceLock::new(),
+            modprobe: OnceLock::new(),
+            sysctl: OnceLock::new(),
+            audit: OnceLock::new(),
+            mounts: OnceLock::new(),
+            walk: OnceLock::new(),
+        }
+    }
+
+    pub fn accounts(&self) -> &accounts::Accounts {
+        self.accounts.get_or_init(|| accounts::Accounts::load(&self.host))
+    }
+
+    pub fn packages(&self) -> Result<&packages::Packages, &str> {
+        self.packages.get_or_init(|| packages::Packages::load(&self.host)).as_ref().map_err(|e| e.as_str())
+    }
+
+    pub fn units(&self) -> &services::Units {
+        self.units.get_or_init(|| services::Units::load(&self.host))
+    }
+
+    pub fn modprobe(&self) -> Result<&modules::Modprobe, &str> {
+        self.modprobe.get_or_init(|| modules::Modprobe::load(&self.host)).as_ref().map_err(|e| e.as_str())
+    }
+
+    pub fn sysctl(&self) -> Result<&sysctl::Persisted, &str> {
+        self.sysctl.get_or_init(|| sysctl::Persisted::load(&self.host)).as_ref().map_err(|e| e.as_str())
+    }
+
+    pub fn audit_rules(&self) -> Result<&audit::Rules, &str> {
+        self.audit.get_or_init(|| audit::Rules::load(&self.host)).as_ref().map_err(|e| e.as_str())
+    }
+
+    pub fn mounts(&self) -> Result<&mounts::Mounts, &str> {
+        self.mounts.get_or_init(|| mounts::Mounts::load(&self.host)).as_ref().map_err(|e| e.as_str())
+    }
+
+    /// The one filesystem walk shared by every `fs_walk` check.
+    pub fn walk(&self) -> &walk::Findings {
+        self.walk.get_or_init(|| walk::Findings::collect(self))
+    }
+
+    /// Whether the walk already ran (for timings and benchmarks).
+    pub fn walked(&self) -> bool {
+        self.walk.get().is_some()
+    }
+}

@@ -1,0 +1,281 @@
+//! Fake root filesystems for tests, benchmarks and the content harness: a base layout per
+//! distribution (os-release, accounts, a package database) plus a test case's own files,
+//! packages and services.
+//!
+//! Ownership is set with chown, so building a root needs root privileges (or `fakeroot`).
+
+use std::fs;
+use std::os::unix::fs::{chown, lchown, symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use bulwark_core::probe::parse_mode;
+use bulwark_core::template::{FileSpec, ServiceSetup, TestCase};
+
+use crate::collect::packages::rpm_header;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FixtureError {
+    #[error("unknown base layout {0:?} (debian12, ubuntu2204 or rhel9)")]
+    UnknownOs(String),
+    #[error("{path}: {message}")]
+    Write { path: String, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base {
+    Debian12,
+    Ubuntu2204,
+    Rhel9,
+}
+
+impl Base {
+    pub fn parse(name: Option<&str>) -> Result<Base, FixtureError> {
+        match name.unwrap_or("debian12") {
+            "debian12" => Ok(Base::Debian12),
+            "ubuntu2204" => Ok(Base::Ubuntu2204),
+            "rhel9" => Ok(Base::Rhel9),
+            other => Err(FixtureError::UnknownOs(other.to_string())),
+        }
+    }
+
+    fn is_rpm(self) -> bool {
+        self == Base::Rhel9
+    }
+}
+
+const DEBIAN_PASSWD: &str = "root:x:0:0:root:/root:/bin/bash
+daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin
+bin:x:2:2:bin:/bin:/usr/sbin/nologin
+sys:x:3:3:sys:/dev:/usr/sbin/nologin
+sync:x:4:65534:sync:/bin:/bin/sync
+man:x:6:12:man:/var/cache/man:/usr/sbin/nologin
+_apt:x:42:65534::/nonexistent:/usr/sbin/nologin
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+sshd:x:100:65534::/run/sshd:/usr/sbin/nologin
+";
+const DEBIAN_GROUP: &str = "root:x:0:
+daemon:x:1:
+bin:x:2:
+sys:x:3:
+adm:x:4:
+tty:x:5:
+man:x:12:
+sudo:x:27:
+shadow:x:42:
+utmp:x:43:
+staff:x:50:
+users:x:100:
+nogroup:x:65534:
+";
+const RHEL_PASSWD: &str = "root:x:0:0:root:/root:/bin/bash
+bin:x:1:1:bin:/bin:/sbin/nologin
+daemon:x:2:2:daemon:/sbin:/sbin/nologin
+adm:x:3:4:adm:/var/adm:/sbin/nologin
+sync:x:5:0:sync:/sbin:/bin/sync
+shutdown:x:6:0:shutdown:/sbin:/sbin/shutdown
+halt:x:7:0:halt:/sbin:/sbin/halt
+mail:x:8:12:mail:/var/spool/mail:/sbin/nologin
+nobody:x:65534:65534:Kernel Overflow User:/:/sbin/nologin
+sshd:x:74:74:Privilege-separated SSH:/usr/share/empty.sshd:/sbin/nologin
+";
+const RHEL_GROUP: &str = "root:x:0:
+bin:x:1:
+daemon:x:2:
+sys:x:3:
+adm:x:4:
+tty:x:5:
+mail:x:12:
+wheel:x:10:
+sshd:x:74:
+ssh_keys:x:101:
+users:x:100:
+nobody:x:65534:
+";
+
+fn shadow_of(passwd: &str) -> String {
+    passwd
+        .lines()
+        .map(|l| format!("{}:*:19700:0:99999:7:::\n", l.split(':').next().unwrap_or_default()))
+        .collect()
+}
+
+fn gshadow_of(group: &str) -> String {
+    group.lines().map(|l| format!("{}:*::\n", l.split(':').next().unwrap_or_default())).collect()
+}
+
+/// One file of a layout before it is written.
+struct Entry {
+    content: Option<String>,
+    mode: u32,
+    owner: u32,
+    group: u32,
+    dir: bool,
+    symlink: Option<String>,
+}
+
+impl Entry {
+    fn text(content: impl Into<String>, mode: u32, group: u32) -> Entry {
+        Entry { content: Some(content.into()), mode, owner: 0, group, dir: false, symlink: None }
+    }
+}
+
+fn base_files(base: Base) -> Vec<(String, Entry)> {
+    let os_release = match base {
+        Base::Debian12 => "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n",
+        Base::Ubuntu2204 => "PRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"22.04\"\nID=ubuntu\nID_LIKE=debian\n",
+        Base::Rhel9 => "NAME=\"Red Hat Enterprise Linux\"\nVERSION_ID=\"9.4\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nPRETTY_NAME=\"Red Hat Enterprise Linux 9.4 (Plow)\"\n",
+    };
+    let (passwd, group) = if base.is_rpm() { (RHEL_PASSWD, RHEL_GROUP) } else { (DEBIAN_PASSWD, DEBIAN_GROUP) };
+    // Debian keeps shadow files 0640 root:shadow, RHEL 0000 root:root.
+    let (shadow_mode, shadow_group) = if base.is_rpm() { (0o000, 0) } else { (0o640, 42) };
+    let hostname = match base {
+        Base::Debian12 => "debian-fixture",
+        Base::Ubuntu2204 => "ubuntu-fixture",
+        Base::Rhel9 => "rhel-fixture",
+    };
+    vec![
+        ("/usr/lib/os-release".into(), Entry::text(os_release, 0o644, 0)),
+        (
+            "/etc/os-release".into(),
+            Entry { content: None, mode: 0o777, owner: 0, group: 0, dir: false, symlink: Some("../usr/lib/os-release".into()) },
+        ),
+        ("/etc/hostname".into(), Entry::text(format!("{hostname}\n"), 0o644, 0)),
+        ("/etc/passwd".into(), Entry::text(passwd, 0o644, 0)),
+        ("/etc/group".into(), Entry::text(group, 0o644, 0)),
+        ("/etc/shadow".into(), Entry::text(shadow_of(passwd), shadow_mode, shadow_group)),
+        ("/etc/gshadow".into(), Entry::text(gshadow_of(group), shadow_mode, shadow_group)),
+        ("/tmp".into(), Entry { content: None, mode: 0o1777, owner: 0, group: 0, dir: true, symlink: None }),
+    ]
+}
+
+fn entry_of(spec: &FileSpec) -> Result<Entry, String> {
+    Ok(match spec {
+        FileSpec::Text(t) => Entry::text(t.clone(), 0o644, 0),
+        FileSpec::Detailed(d) => {
+            let default_mode = if d.dir { 0o755 } else { 0o644 };
+            let mode = match &d.mode {
+                Some(m) => parse_mode(m).ok_or_else(|| format!("mode {m:?} is not an octal mode"))?,
+                None => default_mode,
+            };
+            Entry {
+                content: d.content.clone().or(if d.dir || d.symlink.is_some() { None } else { Some(String::new()) }),
+                mode,
+                owner: d.owner.unwrap_or(0),
+                group: d.group.unwrap_or(0),
+                dir: d.dir,
+                symlink: d.symlink.clone(),
+            }
+        }
+    })
+}
+
+fn write_entry(root: &Path, host_path: &str, e: &Entry) -> Result<(), FixtureError> {
+    let err = |message: String| FixtureError::Write { path: host_path.to_string(), message };
+    let path = root.join(host_path.trim_start_matches('/'));
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|x| err(x.to_string()))?;
+    }
+    if path.symlink_metadata().is_ok() {
+        if path.is_dir() && !path.is_symlink() {
+            if !e.dir {
+                fs::remove_dir_all(&path).map_err(|x| err(x.to_string()))?;
+            }
+        } else {
+            fs::remove_file(&path).map_err(|x| err(x.to_string()))?;
+        }
+    }
+    if let Some(target) = &e.symlink {
+        symlink(target, &path).map_err(|x| err(x.to_string()))?;
+        return lchown(&path, Some(e.owner), Some(e.group)).map_err(|x| err(format!("chown needs root (run as root or under fakeroot): {x}")));
+    }
+    if e.dir {
+        fs::create_dir_all(&path).map_err(|x| err(x.to_string()))?;
+    } else {
+        fs::write(&path, e.content.as_deref().unwrap_or_default()).map_err(|x| err(x.to_string()))?;
+    }
+    chown(&path, Some(e.owner), Some(e.group)).map_err(|x| err(format!("chown needs root (run as root or under fakeroot): {x}")))?;
+    fs::set_permissions(&path, fs::Permissions::from_mode(e.mode)).map_err(|x| err(x.to_string()))
+}
+
+fn dpkg_status(packages: &[String]) -> String {
+    packages
+        .iter()
+        .map(|p| {
+            let (name, version) = p.split_once('=').unwrap_or((p, "1.0-1"));
+            format!("Package: {name}\nStatus: install ok installed\nVersion: {version}\nArchitecture: amd64\n\n")
+        })
+        .collect()
+}
+
+fn write_rpmdb(root: &Path, packages: &[String]) -> Result<(), FixtureError> {
+    let path = root.join("var/lib/rpm/rpmdb.sqlite");
+    let err = |message: String| FixtureError::Write { path: "/var/lib/rpm/rpmdb.sqlite".into(), message };
+    fs::create_dir_all(path.parent().unwrap_or(root)).map_err(|e| err(e.to_string()))?;
+    let conn = rusqlite::Connection::open(&path).map_err(|e| err(e.to_string()))?;
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);")
+        .map_err(|e| err(e.to_string()))?;
+    for p in packages {
+        let (name, version) = p.split_once('=').unwrap_or((p, "1.0-1.el9"));
+        let (version, release) = version.split_once('-').unwrap_or((version, "1.el9"));
+        conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [rpm_header::encode(name, version, release)])
+            .map_err(|e| err(e.to_string()))?;
+    }
+    Ok(())
+}
+
+const UNIT_TEMPLATE: &str = "[Unit]\nDescription=fixture unit\n\n[Service]\nExecStart=/usr/bin/true\n\n[Install]\nWantedBy=multi-user.target\n";
+
+/// Writes the base layout and the case into `root`.
+pub fn build(root: &Path, case: &TestCase) -> Result<(), FixtureError> {
+    let base = Base::parse(case.os.as_deref())?;
+    let mut entries = base_files(base);
+    for (path, spec) in &case.files {
+        let entry = entry_of(spec).map_err(|message| FixtureError::Write { path: path.clone(), message })?;
+        entries.retain(|(p, _)| p != path);
+        entries.push((path.clone(), entry));
+    }
+    for (name, setup) in &case.services {
+        let vendor = format!("/usr/lib/systemd/system/{name}");
+        if !entries.iter().any(|(p, _)| *p == vendor) {
+            entries.push((vendor.clone(), Entry::text(UNIT_TEMPLATE, 0o644, 0)));
+        }
+        let link = |target: &str| Entry { content: None, mode: 0o777, owner: 0, group: 0, dir: false, symlink: Some(target.into()) };
+        match setup {
+            ServiceSetup::Enabled => entries.push((format!("/etc/systemd/system/multi-user.target.wants/{name}"), link(&vendor))),
+            ServiceSetup::Masked => entries.push((format!("/etc/systemd/system/{name}"), link("/dev/null"))),
+            ServiceSetup::Disabled => {}
+        }
+    }
+    // Parents before children, so that a directory entry's mode is not undone by its files.
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, entry) in &entries {
+        write_entry(root, path, entry)?;
+    }
+    if base.is_rpm() {
+        write_rpmdb(root, &case.packages)?;
+    } else if !case.files.contains_key("/var/lib/dpkg/status") {
+        let entry = Entry::text(dpkg_status(&case.packages), 0o644, 0);
+        write_entry(root, "/var/lib/dpkg/status", &entry)?;
+    }
+    Ok(())
+}
+
+/// A fake root in a temporary directory, removed on drop.
+pub struct FixtureRoot {
+    dir: tempfile::TempDir,
+}
+
+impl FixtureRoot {
+    pub fn new(case: &TestCase) -> Result<Self, FixtureError> {
+        let dir = tempfile::Builder::new().prefix("bulwark-fixture-").tempdir().map_err(|e| FixtureError::Write {
+            path: "(temporary directory)".into(),
+            message: e.to_string(),
+        })?;
+        build(dir.path(), case)?;
+        Ok(FixtureRoot { dir })
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+}

@@ -1,0 +1,14 @@
+//! The check engine: collectors that read a host under a root directory, and evaluation of a
+//! template's checks against it. Only this crate reads a host.
+
+pub mod collect;
+pub mod evaluate;
+pub mod facts;
+pub mod fixture;
+pub mod harness;
+pub mod host;
+pub mod scan;
+
+pub use facts::Facts;
+pub use host::{HostRoot, RootError};
+pub use scan::{scan, CheckResult, HostInfo, ScanReport};
