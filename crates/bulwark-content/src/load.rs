@@ -60,8 +60,17 @@ fn yaml_problem(file: &str, text: &str, line_offset: u64, err: &serde_saphyr::Er
             .rev()
             .find_map(|s| s.trim_start_matches("- ").trim().strip_prefix("id:").map(|v| v.trim().trim_matches('"').to_string()))
     });
-    let message = err.to_string().lines().next().unwrap_or("invalid YAML").to_string();
+    let message = clean_message(err.to_string().lines().next().unwrap_or("invalid YAML"));
     Problem { file: file.to_string(), line, check, message }
+}
+
+/// Drops the parser's own `error: line L column C:` prefix; the problem carries the location.
+fn clean_message(raw: &str) -> String {
+    let s = raw.strip_prefix("error: ").unwrap_or(raw);
+    match s.strip_prefix("line ").and_then(|rest| rest.split_once(": ")) {
+        Some((position, message)) if position.contains("column") => message.to_string(),
+        _ => s.to_string(),
+    }
 }
 
 fn located(file: &str, offset: u64, checks: Vec<Spanned<Check>>) -> Vec<(Check, Location)> {

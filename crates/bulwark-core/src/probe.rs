@@ -127,7 +127,8 @@ pub enum Probe {
         missing: Option<Missing>,
     },
     FileContent {
-        path: String,
+        /// One glob or a list of globs; every matching file is read.
+        path: OneOrMany,
         pattern: String,
         #[serde(rename = "match")]
         line_match: LineMatch,
@@ -281,7 +282,9 @@ impl Probe {
                 }
             }
             Probe::FileContent { path, pattern, .. } => {
-                absolute("path", path);
+                for p in path.to_vec() {
+                    absolute("path", &p);
+                }
                 if let Err(e) = regex::Regex::new(pattern) {
                     problems.push(format!("invalid pattern {pattern:?}: {e}"));
                 }
@@ -380,7 +383,7 @@ mod tests {
             (Probe::FileExists { path: "etc/passwd".into() }, "path must be an absolute path"),
             (
                 Probe::FileContent {
-                    path: "/etc/x".into(),
+                    path: OneOrMany::One("/etc/x".into()),
                     pattern: "(".into(),
                     line_match: LineMatch::Any,
                     ignore_comments: true,

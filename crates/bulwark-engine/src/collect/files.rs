@@ -87,7 +87,7 @@ pub fn permissions(
 
 pub fn content(
     facts: &Facts,
-    path: &str,
+    paths: &OneOrMany,
     pattern: &str,
     line_match: LineMatch,
     ignore_comments: bool,
@@ -98,12 +98,13 @@ pub fn content(
         LineMatch::All => "every line matching",
         LineMatch::None => "no line matching",
     };
+    let path = paths.to_vec().join(", ");
     let expected = format!("{how} /{pattern}/ in {path}");
     let re = match Regex::new(pattern) {
         Ok(re) => re,
         Err(e) => return CheckOutcome::error(expected, format!("invalid pattern: {e}")),
     };
-    let files = facts.host.glob(path);
+    let files: Vec<String> = paths.to_vec().iter().flat_map(|p| facts.host.glob(p)).collect();
     if files.is_empty()
         && let Some(m) = missing
     {
@@ -126,7 +127,7 @@ pub fn content(
             if trimmed.is_empty() || (ignore_comments && trimmed.starts_with('#')) {
                 continue;
             }
-            let shown = if files.len() > 1 || path.contains('*') {
+            let shown = if files.len() > 1 || path.contains(['*', ',']) {
                 format!("{file}:{}: {trimmed}", n + 1)
             } else {
                 trimmed.to_string()
