@@ -51,6 +51,10 @@ fn each_problem_names_file_line_and_check() {
             "checks/a.yaml:1: check T-1: expect: op le needs a number, got \"four\"",
         ),
         (
+            GOOD_CHECK.replace("  probe:", "  only_if: { kind: sysctl, key: kernel.x }\n  probe:"),
+            "checks/a.yaml:1: check T-1: only_if: kind sysctl needs an expect and cannot be a condition",
+        ),
+        (
             GOOD_CHECK.replace("probe: { kind: file_exists, path: /etc/issue }", "probe: { kind: sysctl, key: kernel.x }"),
             "checks/a.yaml:1: check T-1: kind sysctl needs an expect",
         ),

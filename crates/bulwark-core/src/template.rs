@@ -102,6 +102,10 @@ pub struct Check {
     pub platforms: Vec<Distro>,
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// A condition for the check to apply (e.g. the package it hardens is installed); when it
+    /// does not hold, the check is `skip` with the reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_if: Option<Probe>,
     pub probe: Probe,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<Expectation>,
@@ -252,6 +256,12 @@ impl Check {
                 problems.push(format!("{field} is empty"));
             }
         }
+        if let Some(condition) = &self.only_if {
+            problems.extend(condition.problems().into_iter().map(|p| format!("only_if: {p}")));
+            if condition.judgement() == Judgement::NeedsExpectation {
+                problems.push(format!("only_if: kind {} needs an expect and cannot be a condition", condition.kind()));
+            }
+        }
         for (probe, expect) in self.variants() {
             problems.extend(probe.problems());
             match (probe.judgement(), expect) {
@@ -298,7 +308,7 @@ impl Check {
             Some(e) => e.to_string(),
             None => match probe.judgement() {
                 Judgement::DefaultExpectation(e) => e.to_string(),
-                _ => String::new(),
+                _ => format!("{} check passes", probe.kind()),
             },
         }
     }
@@ -331,6 +341,7 @@ mod tests {
             references: vec![],
             platforms: vec![],
             enabled: true,
+            only_if: None,
             probe: Probe::ServiceState { name: crate::probe::OneOrMany::One("cron.service".into()) },
             expect: Some(Expectation::new(Operator::Equals, Some("enabled"))),
             overrides: vec![Override {

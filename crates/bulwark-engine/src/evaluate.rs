@@ -15,7 +15,19 @@ pub fn evaluate(facts: &Facts, template_os: OsKind, check: &Check) -> CheckOutco
         Resolved::NotApplicable(reason) => {
             CheckOutcome::skip(Check::describe_expectation(&check.probe, check.expect.as_ref()), reason)
         }
-        Resolved::Run { probe, expect } => run_probe(facts, probe, expect),
+        Resolved::Run { probe, expect } => {
+            if let Some(condition) = &check.only_if {
+                let holds = run_probe(facts, condition, None);
+                if holds.status != bulwark_core::Status::Pass {
+                    let seen = holds.actual.or(holds.reason).unwrap_or_default();
+                    return CheckOutcome::skip(
+                        Check::describe_expectation(probe, expect),
+                        format!("not applicable: needs {} ({seen})", holds.expected),
+                    );
+                }
+            }
+            run_probe(facts, probe, expect)
+        }
     }
 }
 
@@ -67,11 +79,13 @@ pub fn run_probe(facts: &Facts, probe: &Probe, expect: Option<&Expectation>) -> 
         Probe::Pam { service, pam_type, module, arg } => {
             let expect = value_expect()?;
             let line = pam::find(host, service, pam_type, module).map_err(|e| e.to_string())?;
-            let label = format!("/etc/pam.d/{service}");
-            let value = match (&line, arg) {
-                (None, _) => None,
-                (Some(l), Some(a)) => pam::arg_value(l, a),
-                (Some(l), None) => Some(l.control.clone()),
+            let (label, value) = match (&line, arg) {
+                (None, _) => (format!("no {pam_type} line for {module} in /etc/pam.d/{service}"), None),
+                (Some(l), Some(a)) => match pam::arg_value(l, a) {
+                    Some(v) => (format!("/etc/pam.d/{service}"), Some(v)),
+                    None => (format!("{module} line in /etc/pam.d/{service} has no {a}"), None),
+                },
+                (Some(l), None) => (format!("/etc/pam.d/{service}"), Some(l.control.clone())),
             };
             let mut outcome = judge_values(expect, vec![(label, value)]);
             if let Some(l) = line {

@@ -224,3 +224,28 @@ fn command_runs_only_on_the_live_system() {
     assert_eq!(run_probe(&facts, &probe, Some(&expect)).status, Pass);
     let _ = OsKind::Linux;
 }
+
+#[test]
+fn only_if_turns_checks_for_missing_software_into_skips() {
+    use bulwark_core::Check;
+    use bulwark_engine::evaluate::evaluate;
+    let check: Check = serde_saphyr::from_str(
+        "id: T\ntitle: t\ncategory: Services\nseverity: high\ndescription: d\nrationale: r\nremediation: {text: x}\n\
+         only_if: {kind: package_installed, name: openssh-server}\n\
+         probe: {kind: config_value, path: /etc/ssh/sshd_config, format: sshd, key: PermitRootLogin, default: prohibit-password}\n\
+         expect: {op: equals, value: 'no'}\n",
+    )
+    .unwrap();
+    let status = |host: &str| {
+        let case: TestCase = serde_saphyr::from_str(host).unwrap();
+        let root = FixtureRoot::new(&case).unwrap();
+        let h = HostRoot::offline(root.path());
+        let os = h.detect_os().unwrap();
+        evaluate(&Facts::new(h, os), OsKind::Linux, &check)
+    };
+    let skipped = status("{}");
+    assert_eq!(skipped.status, Skip);
+    assert_eq!(skipped.reason.as_deref(), Some("not applicable: needs openssh-server installed (not installed)"));
+    assert_eq!(status("packages: [openssh-server]").status, Fail);
+    assert_eq!(status("{packages: [openssh-server], files: {/etc/ssh/sshd_config: \"PermitRootLogin no\\n\"}}").status, Pass);
+}
