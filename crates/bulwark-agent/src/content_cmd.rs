@@ -21,7 +21,10 @@ pub fn list() -> anyhow::Result<ExitCode> {
         for c in &t.checks {
             *by_category.entry(c.category.as_str()).or_default() += 1;
         }
-        let categories: Vec<String> = by_category.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        let categories: Vec<String> = by_category
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
         table.add_row([
             t.id.clone(),
             format!("{:?}", t.framework),
@@ -45,11 +48,23 @@ pub fn show(id: &str, json: bool) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(t)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} — {} ({} checks)\n{}\n", t.id, t.name, t.checks.len(), t.benchmark);
+    println!(
+        "{} — {} ({} checks)\n{}\n",
+        t.id,
+        t.name,
+        t.checks.len(),
+        t.benchmark
+    );
     let mut table = Table::new();
     table.set_header(["id", "severity", "category", "kind", "title"]);
     for c in &t.checks {
-        table.add_row([c.id.as_str(), c.severity.as_str(), c.category.as_str(), c.probe.kind(), c.title.as_str()]);
+        table.add_row([
+            c.id.as_str(),
+            c.severity.as_str(),
+            c.category.as_str(),
+            c.probe.kind(),
+            c.title.as_str(),
+        ]);
     }
     println!("{table}");
     Ok(ExitCode::SUCCESS)
@@ -77,10 +92,17 @@ pub fn lint(path: Option<&Path>) -> anyhow::Result<ExitCode> {
     let mut failures = 0;
     for loaded in &templates {
         let t = &loaded.template;
-        let cases: usize = t.checks.iter().map(|c| c.tests.pass.len() + c.tests.fail.len()).sum();
+        let cases: usize = t
+            .checks
+            .iter()
+            .map(|c| c.tests.pass.len() + c.tests.fail.len())
+            .sum();
         for f in bulwark_engine::harness::run_all(t.os, &t.checks) {
             failures += 1;
-            let at = loaded.location_of(&f.check_id).map(|l| format!("{}:{}", l.file, l.line)).unwrap_or_default();
+            let at = loaded
+                .location_of(&f.check_id)
+                .map(|l| format!("{}:{}", l.file, l.line))
+                .unwrap_or_default();
             eprintln!("{at}: check {}: {f}", f.check_id);
         }
         println!("{}: {} checks, {} test cases", t.id, t.checks.len(), cases);

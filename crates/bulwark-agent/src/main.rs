@@ -11,7 +11,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "bulwark-agent", version, about = "Bulwark agent: compliance scans and content tools")]
+#[command(
+    name = "bulwark-agent",
+    version,
+    about = "Bulwark agent: compliance scans and content tools"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,7 +61,9 @@ fn main() -> ExitCode {
         Command::Scan(args) => scan_cmd::run(args),
         Command::Content { command } => match command {
             ContentCommand::List => content_cmd::list(),
-            ContentCommand::Show { id, format } => content_cmd::show(&id, matches!(format, ShowFormat::Json)),
+            ContentCommand::Show { id, format } => {
+                content_cmd::show(&id, matches!(format, ShowFormat::Json))
+            }
             ContentCommand::Lint { path } => content_cmd::lint(path.as_deref()),
         },
     };

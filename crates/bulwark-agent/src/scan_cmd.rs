@@ -52,17 +52,24 @@ pub enum Format {
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     let loaded = match &args.file {
-        Some(path) => bulwark_content::load_path(path).with_context(|| format!("cannot load {}", path.display()))?,
-        None => match bulwark_content::shipped_template(&args.template).context("the shipped content is invalid")? {
+        Some(path) => bulwark_content::load_path(path)
+            .with_context(|| format!("cannot load {}", path.display()))?,
+        None => match bulwark_content::shipped_template(&args.template)
+            .context("the shipped content is invalid")?
+        {
             Some(t) => t,
-            None => bail!("no shipped template {:?}; see `bulwark-agent content list`", args.template),
+            None => bail!(
+                "no shipped template {:?}; see `bulwark-agent content list`",
+                args.template
+            ),
         },
     };
     let host = HostRoot::at(&args.root);
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(loaded.template.checks.len() as u64);
         bar.set_style(
-            ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} {msg}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar
     });
@@ -83,7 +90,8 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         Format::Html => report::html(&report, &loaded.template)?,
     };
     match &args.output {
-        Some(path) => std::fs::write(path, rendered).with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => std::fs::write(path, rendered)
+            .with_context(|| format!("cannot write {}", path.display()))?,
         None => std::io::stdout().write_all(rendered.as_bytes())?,
     }
     if args.timings {

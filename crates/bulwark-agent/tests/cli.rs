@@ -8,19 +8,29 @@ use bulwark_core::template::TestCase;
 use bulwark_engine::fixture::FixtureRoot;
 
 fn fixture(name: &str) -> FixtureRoot {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/hosts").join(format!("{name}.yaml"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/hosts")
+        .join(format!("{name}.yaml"));
     let text = std::fs::read_to_string(&path).unwrap();
-    let case: TestCase = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let case: TestCase =
+        serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     FixtureRoot::new(&case).unwrap()
 }
 
 fn agent(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bulwark-agent")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_bulwark-agent"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn scan_json(root: &Path) -> serde_json::Value {
     let out = agent(&["scan", "--root", root.to_str().unwrap(), "--format", "json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -41,21 +51,45 @@ fn scans_of_fixture_roots_match_their_snapshots() {
 fn the_report_carries_what_the_issue_promises() {
     let root = fixture("debian12");
     let r = scan_json(&root.path());
-    for key in ["template", "host", "started_at", "duration_ms", "score", "weighted_score", "risk", "counts", "results"] {
+    for key in [
+        "template",
+        "host",
+        "started_at",
+        "duration_ms",
+        "score",
+        "weighted_score",
+        "risk",
+        "counts",
+        "results",
+    ] {
         assert!(r.get(key).is_some(), "missing {key}");
     }
     let results = r["results"].as_array().unwrap();
-    let find = |id: &str| results.iter().find(|x| x["id"] == id).unwrap_or_else(|| panic!("no result {id}"));
+    let find = |id: &str| {
+        results
+            .iter()
+            .find(|x| x["id"] == id)
+            .unwrap_or_else(|| panic!("no result {id}"))
+    };
     // The failing telnet client shows the installed version as evidence.
     let telnet = find("CIS-2.2.4");
     assert_eq!(telnet["status"], "fail");
-    assert!(telnet["actual"].as_str().unwrap().contains("telnet 0.17+2.4-2"), "{telnet}");
+    assert!(
+        telnet["actual"]
+            .as_str()
+            .unwrap()
+            .contains("telnet 0.17+2.4-2"),
+        "{telnet}"
+    );
     // PasswordAuthentication etc. aside, PermitRootLogin no passes.
     assert_eq!(find("CIS-5.1.20")["status"], "pass");
     // A RHEL-only check is skipped with the reason.
     let selinux = find("CIS-1.3.1.4-rhel");
     assert_eq!(selinux["status"], "skip");
-    assert!(selinux["reason"].as_str().unwrap().contains("applies to"), "{selinux}");
+    assert!(
+        selinux["reason"].as_str().unwrap().contains("applies to"),
+        "{selinux}"
+    );
 }
 
 #[test]
@@ -65,7 +99,10 @@ fn an_odd_file_makes_its_check_an_error_and_the_scan_goes_on() {
     let results = r["results"].as_array().unwrap();
     let banner = results.iter().find(|x| x["id"] == "CIS-1.6.3").unwrap();
     assert_eq!(banner["status"], "error", "{banner}");
-    assert_eq!(banner["reason"], "/etc/issue.net: not a regular file (directory)");
+    assert_eq!(
+        banner["reason"],
+        "/etc/issue.net: not a regular file (directory)"
+    );
     assert!(r["counts"]["pass"].as_u64().unwrap() > 50);
 }
 
@@ -74,8 +111,18 @@ fn exit_codes_follow_the_threshold() {
     let root = fixture("rhel9");
     let root = root.path();
     let r = root.to_str().unwrap();
-    assert_eq!(agent(&["scan", "--root", r, "--fail-under", "100"]).status.code(), Some(1));
-    assert_eq!(agent(&["scan", "--root", r, "--fail-under", "0"]).status.code(), Some(0));
+    assert_eq!(
+        agent(&["scan", "--root", r, "--fail-under", "100"])
+            .status
+            .code(),
+        Some(1)
+    );
+    assert_eq!(
+        agent(&["scan", "--root", r, "--fail-under", "0"])
+            .status
+            .code(),
+        Some(0)
+    );
     let bad = agent(&["scan", "--root", r, "--fail-under", "101"]);
     assert_eq!(bad.status.code(), Some(2));
 }
@@ -85,10 +132,27 @@ fn every_format_renders() {
     let root = fixture("ubuntu2204");
     let r = root.path();
     let dir = tempfile::tempdir().unwrap();
-    for (format, marker) in [("table", "score "), ("junit", "<testsuite "), ("html", "<!doctype html>"), ("json", "\"results\"")] {
+    for (format, marker) in [
+        ("table", "score "),
+        ("junit", "<testsuite "),
+        ("html", "<!doctype html>"),
+        ("json", "\"results\""),
+    ] {
         let out_file = dir.path().join(format!("report.{format}"));
-        let out = agent(&["scan", "--root", r.to_str().unwrap(), "--format", format, "--output", out_file.to_str().unwrap()]);
-        assert!(out.status.success(), "{format}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = agent(&[
+            "scan",
+            "--root",
+            r.to_str().unwrap(),
+            "--format",
+            format,
+            "--output",
+            out_file.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = std::fs::read_to_string(&out_file).unwrap();
         assert!(text.contains(marker), "{format} lacks {marker:?}");
     }
@@ -116,7 +180,10 @@ fn unknown_template_and_bad_content_are_clear_errors() {
     let out = agent(&["content", "lint", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.yaml:3: check X-1: unknown field `colour`"), "{err}");
+    assert!(
+        err.contains("bad.yaml:3: check X-1: unknown field `colour`"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -127,5 +194,10 @@ fn content_commands_show_the_shipped_templates() {
     let t: serde_json::Value = serde_json::from_slice(&show.stdout).unwrap();
     let checks = t["checks"].as_array().unwrap();
     assert!(checks.len() >= 158);
-    assert!(checks.iter().all(|c| !c["tests"]["pass"].as_array().unwrap().is_empty() && !c["tests"]["fail"].as_array().unwrap().is_empty()));
+    assert!(
+        checks
+            .iter()
+            .all(|c| !c["tests"]["pass"].as_array().unwrap().is_empty()
+                && !c["tests"]["fail"].as_array().unwrap().is_empty())
+    );
 }

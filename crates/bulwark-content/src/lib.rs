@@ -6,7 +6,7 @@ mod load;
 mod shipped;
 mod validate;
 
-pub use load::{load_path, load_str, CheckFile, Loaded, Location};
+pub use load::{CheckFile, Loaded, Location, load_path, load_str};
 pub use shipped::{shipped, shipped_template};
 pub use validate::LINUX_CATEGORIES;
 

@@ -27,7 +27,11 @@ pub struct Loaded {
 
 impl Loaded {
     pub fn location_of(&self, check_id: &str) -> Option<&Location> {
-        self.template.checks.iter().position(|c| c.id == check_id).map(|i| &self.locations[i])
+        self.template
+            .checks
+            .iter()
+            .position(|c| c.id == check_id)
+            .map(|i| &self.locations[i])
     }
 }
 
@@ -58,16 +62,29 @@ fn yaml_problem(file: &str, text: &str, line_offset: u64, err: &serde_saphyr::Er
             .collect::<Vec<_>>()
             .iter()
             .rev()
-            .find_map(|s| s.trim_start_matches("- ").trim().strip_prefix("id:").map(|v| v.trim().trim_matches('"').to_string()))
+            .find_map(|s| {
+                s.trim_start_matches("- ")
+                    .trim()
+                    .strip_prefix("id:")
+                    .map(|v| v.trim().trim_matches('"').to_string())
+            })
     });
     let message = clean_message(err.to_string().lines().next().unwrap_or("invalid YAML"));
-    Problem { file: file.to_string(), line, check, message }
+    Problem {
+        file: file.to_string(),
+        line,
+        check,
+        message,
+    }
 }
 
 /// Drops the parser's own `error: line L column C:` prefix; the problem carries the location.
 fn clean_message(raw: &str) -> String {
     let s = raw.strip_prefix("error: ").unwrap_or(raw);
-    match s.strip_prefix("line ").and_then(|rest| rest.split_once(": ")) {
+    match s
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split_once(": "))
+    {
         Some((position, message)) if position.contains("column") => message.to_string(),
         _ => s.to_string(),
     }
@@ -76,7 +93,15 @@ fn clean_message(raw: &str) -> String {
 fn located(file: &str, offset: u64, checks: Vec<Spanned<Check>>) -> Vec<(Check, Location)> {
     checks
         .into_iter()
-        .map(|s| (s.value, Location { file: file.to_string(), line: s.referenced.line() + offset }))
+        .map(|s| {
+            (
+                s.value,
+                Location {
+                    file: file.to_string(),
+                    line: s.referenced.line() + offset,
+                },
+            )
+        })
         .collect()
 }
 
@@ -84,11 +109,18 @@ fn located(file: &str, offset: u64, checks: Vec<Spanned<Check>>) -> Vec<(Check, 
 /// broken check is reported, not only the first.
 pub fn parse_check_list(file: &str, text: &str) -> Result<CheckFile, Vec<Problem>> {
     match serde_saphyr::from_str::<Vec<Spanned<Check>>>(text) {
-        Ok(checks) => Ok(CheckFile { checks: located(file, 0, checks) }),
+        Ok(checks) => Ok(CheckFile {
+            checks: located(file, 0, checks),
+        }),
         Err(whole) => {
             let mut problems = Vec::new();
             let lines: Vec<&str> = text.lines().collect();
-            let starts: Vec<usize> = lines.iter().enumerate().filter(|(_, l)| l.starts_with("- ")).map(|(i, _)| i).collect();
+            let starts: Vec<usize> = lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.starts_with("- "))
+                .map(|(i, _)| i)
+                .collect();
             for (n, &start) in starts.iter().enumerate() {
                 let end = starts.get(n + 1).copied().unwrap_or(lines.len());
                 let chunk = lines[start..end].join("\n");
@@ -115,11 +147,16 @@ fn read(path: &Path) -> Result<String, Problem> {
 
 /// Parses a template from text (a single file with metadata and inline checks).
 pub fn load_str(file: &str, text: &str) -> Result<Loaded, Problems> {
-    let meta: TemplateFile = serde_saphyr::from_str(text).map_err(|e| Problems(vec![yaml_problem(file, text, 0, &e)]))?;
+    let meta: TemplateFile = serde_saphyr::from_str(text)
+        .map_err(|e| Problems(vec![yaml_problem(file, text, 0, &e)]))?;
     finish(meta, file, Vec::new())
 }
 
-fn finish(meta: TemplateFile, file: &str, extra: Vec<(Check, Location)>) -> Result<Loaded, Problems> {
+fn finish(
+    meta: TemplateFile,
+    file: &str,
+    extra: Vec<(Check, Location)>,
+) -> Result<Loaded, Problems> {
     let mut pairs = located(file, 0, meta.checks);
     pairs.extend(extra);
     let (checks, locations): (Vec<Check>, Vec<Location>) = pairs.into_iter().unzip();
@@ -136,14 +173,22 @@ fn finish(meta: TemplateFile, file: &str, extra: Vec<(Check, Location)>) -> Resu
         locations,
     };
     let problems = validate(&loaded, file);
-    if problems.is_empty() { Ok(loaded) } else { Err(Problems(problems)) }
+    if problems.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(Problems(problems))
+    }
 }
 
 /// Builds a template from its metadata file and its check files (name, text), collecting the
 /// problems of every file before giving up.
-pub(crate) fn finish_embedded(meta_file: &str, meta_text: &str, files: &[(String, String)]) -> Result<Loaded, Problems> {
-    let meta: TemplateFile =
-        serde_saphyr::from_str(meta_text).map_err(|e| Problems(vec![yaml_problem(meta_file, meta_text, 0, &e)]))?;
+pub(crate) fn finish_embedded(
+    meta_file: &str,
+    meta_text: &str,
+    files: &[(String, String)],
+) -> Result<Loaded, Problems> {
+    let meta: TemplateFile = serde_saphyr::from_str(meta_text)
+        .map_err(|e| Problems(vec![yaml_problem(meta_file, meta_text, 0, &e)]))?;
     let mut problems = Vec::new();
     let mut extra = Vec::new();
     for (name, text) in files {
@@ -169,18 +214,27 @@ pub fn load_path(path: &Path) -> Result<Loaded, Problems> {
         let meta_path = path.join("template.yaml");
         let meta_text = read(&meta_path).map_err(|p| Problems(vec![p]))?;
         let mut names: Vec<_> = fs::read_dir(path.join("checks"))
-            .map(|rd| rd.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "yaml")).collect())
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         let mut files = Vec::new();
         for f in names {
-            files.push((f.display().to_string(), read(&f).map_err(|p| Problems(vec![p]))?));
+            files.push((
+                f.display().to_string(),
+                read(&f).map_err(|p| Problems(vec![p]))?,
+            ));
         }
         return finish_embedded(&meta_path.display().to_string(), &meta_text, &files);
     }
     let file = path.display().to_string();
     let text = read(path).map_err(|p| Problems(vec![p]))?;
-    if text.lines().any(|l| l.starts_with("- ")) && !text.lines().any(|l| l.starts_with("checks:")) {
+    if text.lines().any(|l| l.starts_with("- ")) && !text.lines().any(|l| l.starts_with("checks:"))
+    {
         let cf = parse_check_list(&file, &text).map_err(Problems)?;
         let meta = TemplateFile {
             id: "lint".into(),

@@ -1,9 +1,9 @@
 //! The templates shipped with Bulwark, embedded at build time from the repository's content/.
 
-use include_dir::{include_dir, Dir};
+use include_dir::{Dir, include_dir};
 
-use crate::load::{finish_embedded, Loaded};
 use crate::Problems;
+use crate::load::{Loaded, finish_embedded};
 
 static CONTENT: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../content");
 
@@ -13,12 +13,17 @@ pub fn shipped() -> Result<Vec<Loaded>, Problems> {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for dir in CONTENT.dirs() {
-        let Some(meta) = dir.get_file(dir.path().join("template.yaml")) else { continue };
+        let Some(meta) = dir.get_file(dir.path().join("template.yaml")) else {
+            continue;
+        };
         let mut files: Vec<(String, String)> = Vec::new();
         if let Some(checks) = dir.get_dir(dir.path().join("checks")) {
             for f in checks.files() {
                 if f.path().extension().is_some_and(|x| x == "yaml") {
-                    files.push((format!("content/{}", f.path().display()), f.contents_utf8().unwrap_or_default().to_string()));
+                    files.push((
+                        format!("content/{}", f.path().display()),
+                        f.contents_utf8().unwrap_or_default().to_string(),
+                    ));
                 }
             }
         }

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use bulwark_core::OsKind;
 
-use crate::load::Loaded;
 use crate::Problem;
+use crate::load::Loaded;
 
 pub const LINUX_CATEGORIES: [&str; 11] = [
     "Filesystem",
@@ -23,11 +23,17 @@ pub const LINUX_CATEGORIES: [&str; 11] = [
 ];
 
 fn valid_template_id(id: &str) -> bool {
-    !id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn valid_check_id(id: &str) -> bool {
-    !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
 }
 
 pub fn validate(loaded: &Loaded, meta_file: &str) -> Vec<Problem> {
@@ -38,25 +44,43 @@ pub fn validate(loaded: &Loaded, meta_file: &str) -> Vec<Problem> {
             file: meta_file.to_string(),
             line: None,
             check: None,
-            message: format!("template id {:?} must be lowercase letters, digits and dashes", t.id),
+            message: format!(
+                "template id {:?} must be lowercase letters, digits and dashes",
+                t.id
+            ),
         });
     }
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, (check, loc)) in t.checks.iter().zip(&loaded.locations).enumerate() {
         let mut report = |message: String| {
-            problems.push(Problem { file: loc.file.clone(), line: Some(loc.line), check: Some(check.id.clone()), message })
+            problems.push(Problem {
+                file: loc.file.clone(),
+                line: Some(loc.line),
+                check: Some(check.id.clone()),
+                message,
+            })
         };
         if !valid_check_id(&check.id) {
-            report(format!("id {:?} may only hold letters, digits, dashes, dots and underscores", check.id));
+            report(format!(
+                "id {:?} may only hold letters, digits, dashes, dots and underscores",
+                check.id
+            ));
         }
         if let Some(&first) = seen.get(check.id.as_str()) {
             let other = &loaded.locations[first];
-            report(format!("duplicate check id, first defined at {}:{}", other.file, other.line));
+            report(format!(
+                "duplicate check id, first defined at {}:{}",
+                other.file, other.line
+            ));
         } else {
             seen.insert(&check.id, i);
         }
         if t.os == OsKind::Linux && !LINUX_CATEGORIES.contains(&check.category.as_str()) {
-            report(format!("unknown category {:?}; use one of: {}", check.category, LINUX_CATEGORIES.join(", ")));
+            report(format!(
+                "unknown category {:?}; use one of: {}",
+                check.category,
+                LINUX_CATEGORIES.join(", ")
+            ));
         }
         for p in check.problems() {
             report(p);

@@ -150,7 +150,9 @@ impl Expectation {
                 return Err(ExpectationError(format!("op {op} needs a list value")));
             }
             (Some(ExpectedValue::List(_)), false) => {
-                return Err(ExpectationError(format!("op {op} needs a single value, not a list")));
+                return Err(ExpectationError(format!(
+                    "op {op} needs a single value, not a list"
+                )));
             }
             _ => {}
         }
@@ -210,7 +212,11 @@ impl Expectation {
             Operator::Contains => a.contains(&e),
             Operator::NotContains => !a.contains(&e),
             Operator::Regex | Operator::NotRegex => {
-                let pattern = if self.ignore_case { format!("(?i){e}") } else { e };
+                let pattern = if self.ignore_case {
+                    format!("(?i){e}")
+                } else {
+                    e
+                };
                 let found = regex::Regex::new(&pattern).is_ok_and(|re| re.is_match(&a));
                 found == (self.op == Operator::Regex)
             }
@@ -223,9 +229,10 @@ impl Expectation {
                     _ => false,
                 }
             }
-            Operator::VersionLt | Operator::VersionLe | Operator::VersionGt | Operator::VersionGe => {
-                self.ordering_holds(version::compare(&a, &e))
-            }
+            Operator::VersionLt
+            | Operator::VersionLe
+            | Operator::VersionGt
+            | Operator::VersionGe => self.ordering_holds(version::compare(&a, &e)),
             Operator::In => self.list().iter().any(|v| fold(v) == a),
             Operator::NotIn => !self.list().iter().any(|v| fold(v) == a),
         }
@@ -265,13 +272,19 @@ mod tests {
     use super::*;
 
     fn exp(op: Operator, value: Option<ExpectedValue>) -> Expectation {
-        Expectation { op, value, ignore_case: false }
+        Expectation {
+            op,
+            value,
+            ignore_case: false,
+        }
     }
     fn one(v: &str) -> Option<ExpectedValue> {
         Some(ExpectedValue::One(Scalar::Text(v.into())))
     }
     fn list(v: &[&str]) -> Option<ExpectedValue> {
-        Some(ExpectedValue::List(v.iter().map(|s| Scalar::Text(s.to_string())).collect()))
+        Some(ExpectedValue::List(
+            v.iter().map(|s| Scalar::Text(s.to_string())).collect(),
+        ))
     }
 
     #[test]
@@ -284,7 +297,12 @@ mod tests {
             (NotEquals, one("yes"), Some("no"), true),
             (NotEquals, one("yes"), None, true),
             (Contains, one("sha512"), Some("pam_unix.so sha512"), true),
-            (NotContains, one("nullok"), Some("pam_unix.so nullok"), false),
+            (
+                NotContains,
+                one("nullok"),
+                Some("pam_unix.so nullok"),
+                false,
+            ),
             (Regex, one("^(VERBOSE|INFO)$"), Some("INFO"), true),
             (NotRegex, one("cbc"), Some("aes128-ctr,aes256-cbc"), false),
             (NotRegex, one("cbc"), None, true),
@@ -323,14 +341,33 @@ mod tests {
     fn validation_names_the_problem() {
         let cases: Vec<(Expectation, Option<&str>)> = vec![
             (exp(Operator::Equals, None), Some("op equals needs a value")),
-            (exp(Operator::Exists, one("x")), Some("op exists takes no value")),
-            (exp(Operator::In, one("x")), Some("op in needs a list value")),
-            (exp(Operator::Le, one("four")), Some("op le needs a number, got \"four\"")),
+            (
+                exp(Operator::Exists, one("x")),
+                Some("op exists takes no value"),
+            ),
+            (
+                exp(Operator::In, one("x")),
+                Some("op in needs a list value"),
+            ),
+            (
+                exp(Operator::Le, one("four")),
+                Some("op le needs a number, got \"four\""),
+            ),
             (exp(Operator::Le, one("4")), None),
         ];
         for (e, want) in cases {
-            assert_eq!(e.validate().err().map(|e| e.0), want.map(String::from), "{e}");
+            assert_eq!(
+                e.validate().err().map(|e| e.0),
+                want.map(String::from),
+                "{e}"
+            );
         }
-        assert!(exp(Operator::Regex, one("(")).validate().unwrap_err().0.starts_with("invalid regex"));
+        assert!(
+            exp(Operator::Regex, one("("))
+                .validate()
+                .unwrap_err()
+                .0
+                .starts_with("invalid regex")
+        );
     }
 }

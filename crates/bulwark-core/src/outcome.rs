@@ -15,8 +15,13 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] =
-        [Status::Pass, Status::Fail, Status::Error, Status::Skip, Status::Waived];
+    pub const ALL: [Status; 5] = [
+        Status::Pass,
+        Status::Fail,
+        Status::Error,
+        Status::Skip,
+        Status::Waived,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -56,8 +56,17 @@ impl Distro {
 const RHEL_IDS: &[&str] = &["rhel", "centos", "rocky", "almalinux", "ol", "fedora"];
 
 /// Exact os-release IDs an override may name besides the families.
-pub const KNOWN_IDS: &[&str] =
-    &["debian", "ubuntu", "rhel", "centos", "rocky", "almalinux", "ol", "fedora", "amzn"];
+pub const KNOWN_IDS: &[&str] = &[
+    "debian",
+    "ubuntu",
+    "rhel",
+    "centos",
+    "rocky",
+    "almalinux",
+    "ol",
+    "fedora",
+    "amzn",
+];
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostOs {
@@ -125,10 +134,15 @@ impl VersionConstraint {
                 if version.is_empty() || !version.starts_with(|c: char| c.is_ascii_digit()) {
                     break;
                 }
-                return Ok(VersionConstraint { op, version: version.to_string() });
+                return Ok(VersionConstraint {
+                    op,
+                    version: version.to_string(),
+                });
             }
         }
-        Err(format!("invalid version constraint {s:?}: expected e.g. \">=9\" or \"=22.04\""))
+        Err(format!(
+            "invalid version constraint {s:?}: expected e.g. \">=9\" or \"=22.04\""
+        ))
     }
 
     pub fn holds(&self, version_id: &str) -> bool {
@@ -163,10 +177,19 @@ mod tests {
         let cases = [
             (os("debian", &[], "12"), Some(Distro::Debian)),
             (os("ubuntu", &["debian"], "22.04"), Some(Distro::Ubuntu)),
-            (os("rocky", &["rhel", "centos", "fedora"], "9.3"), Some(Distro::Rhel)),
+            (
+                os("rocky", &["rhel", "centos", "fedora"], "9.3"),
+                Some(Distro::Rhel),
+            ),
             (os("ol", &["fedora"], "9.2"), Some(Distro::Rhel)),
-            (os("amzn", &["centos", "rhel", "fedora"], "2023"), Some(Distro::Amzn)),
-            (os("linuxmint", &["ubuntu", "debian"], "21"), Some(Distro::Ubuntu)),
+            (
+                os("amzn", &["centos", "rhel", "fedora"], "2023"),
+                Some(Distro::Amzn),
+            ),
+            (
+                os("linuxmint", &["ubuntu", "debian"], "21"),
+                Some(Distro::Ubuntu),
+            ),
             (os("alpine", &[], "3.19"), None),
         ];
         for (host, want) in cases {
@@ -189,7 +212,11 @@ mod tests {
             ("<=20.04", "22.04", false),
         ];
         for (c, v, want) in cases {
-            assert_eq!(VersionConstraint::parse(c).unwrap().holds(v), want, "{c} on {v}");
+            assert_eq!(
+                VersionConstraint::parse(c).unwrap().holds(v),
+                want,
+                "{c} on {v}"
+            );
         }
         assert!(VersionConstraint::parse("~9").is_err());
         assert!(VersionConstraint::parse(">=").is_err());

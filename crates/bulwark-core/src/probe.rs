@@ -270,12 +270,20 @@ impl Probe {
             Probe::FileExists { path }
             | Probe::LoginBanner { path, .. }
             | Probe::Mount { path, .. } => absolute("path", path),
-            Probe::FilePermissions { path, max_mode, owner, group, .. } => {
+            Probe::FilePermissions {
+                path,
+                max_mode,
+                owner,
+                group,
+                ..
+            } => {
                 absolute("path", path);
                 if let Some(mode) = max_mode
                     && parse_mode(mode).is_none()
                 {
-                    problems.push(format!("max_mode must be an octal mode like \"0644\", got {mode:?}"));
+                    problems.push(format!(
+                        "max_mode must be an octal mode like \"0644\", got {mode:?}"
+                    ));
                 }
                 if max_mode.is_none() && owner.is_none() && group.is_none() {
                     problems.push("file_permissions needs max_mode, owner or group".into());
@@ -289,7 +297,13 @@ impl Probe {
                     problems.push(format!("invalid pattern {pattern:?}: {e}"));
                 }
             }
-            Probe::ConfigValue { path, format, section, dropins, .. } => {
+            Probe::ConfigValue {
+                path,
+                format,
+                section,
+                dropins,
+                ..
+            } => {
                 absolute("path", path);
                 if let Some(d) = dropins {
                     absolute("dropins", d);
@@ -302,9 +316,16 @@ impl Probe {
                     (_, Some(_)) => problems.push("section is only for format systemd".into()),
                 }
             }
-            Probe::Pam { service, pam_type, module, .. } => {
+            Probe::Pam {
+                service,
+                pam_type,
+                module,
+                ..
+            } => {
                 if service.contains('/') {
-                    problems.push(format!("service is a file name under /etc/pam.d, got {service:?}"));
+                    problems.push(format!(
+                        "service is a file name under /etc/pam.d, got {service:?}"
+                    ));
                 }
                 if !["auth", "account", "password", "session"].contains(&pam_type.as_str()) {
                     problems.push(format!(
@@ -380,7 +401,12 @@ mod tests {
     #[test]
     fn probe_problems_are_named() {
         let cases: Vec<(Probe, &str)> = vec![
-            (Probe::FileExists { path: "etc/passwd".into() }, "path must be an absolute path"),
+            (
+                Probe::FileExists {
+                    path: "etc/passwd".into(),
+                },
+                "path must be an absolute path",
+            ),
             (
                 Probe::FileContent {
                     path: OneOrMany::One("/etc/x".into()),
@@ -392,18 +418,35 @@ mod tests {
                 "invalid pattern",
             ),
             (
-                Probe::Accounts { rule: AccountRule::MaxDays, max: None, min: None },
+                Probe::Accounts {
+                    rule: AccountRule::MaxDays,
+                    max: None,
+                    min: None,
+                },
                 "needs max",
             ),
             (
-                Probe::Command { argv: None, shell: None, timeout_secs: 1, output: CommandOutput::Stdout },
+                Probe::Command {
+                    argv: None,
+                    shell: None,
+                    timeout_secs: 1,
+                    output: CommandOutput::Stdout,
+                },
                 "exactly one of argv and shell",
             ),
-            (Probe::AuditRule { rule: "-k identity".into() }, "must start with -w or -a"),
+            (
+                Probe::AuditRule {
+                    rule: "-k identity".into(),
+                },
+                "must start with -w or -a",
+            ),
         ];
         for (probe, want) in cases {
             let problems = probe.problems();
-            assert!(problems.iter().any(|p| p.contains(want)), "{probe:?}: {problems:?}");
+            assert!(
+                problems.iter().any(|p| p.contains(want)),
+                "{probe:?}: {problems:?}"
+            );
         }
     }
 }

@@ -99,7 +99,13 @@ impl ScoreSummary {
         } else {
             Risk::Low
         };
-        ScoreSummary { score, weighted_score, risk, counts, by_severity }
+        ScoreSummary {
+            score,
+            weighted_score,
+            risk,
+            counts,
+            by_severity,
+        }
     }
 
     /// Whether the scan meets a passing threshold (a scan with nothing evaluable does not).
@@ -127,7 +133,15 @@ mod tests {
         use Severity::*;
         use Status::*;
         // 3 passed of 4 evaluable; skip, error and waived are excluded.
-        let s = summary(&[(Low, Pass), (Low, Pass), (Low, Pass), (Low, Fail), (Low, Skip), (Low, Error), (Low, Waived)]);
+        let s = summary(&[
+            (Low, Pass),
+            (Low, Pass),
+            (Low, Pass),
+            (Low, Fail),
+            (Low, Skip),
+            (Low, Error),
+            (Low, Waived),
+        ]);
         assert_eq!(s.score, Some(75.0));
         // Weighted: passed high (5) of high + critical (15).
         let s = summary(&[(High, Pass), (Critical, Fail)]);

@@ -21,8 +21,13 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] =
-        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
 
     /// Weight in the severity-weighted score (the second seed's table; info counts nothing).
     pub fn weight(self) -> u32 {
@@ -201,7 +206,10 @@ pub enum ServiceSetup {
 /// What a check amounts to on one host.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resolved<'a> {
-    Run { probe: &'a Probe, expect: Option<&'a Expectation> },
+    Run {
+        probe: &'a Probe,
+        expect: Option<&'a Expectation>,
+    },
     NotApplicable(String),
 }
 
@@ -225,7 +233,9 @@ impl Check {
         }
         let chosen = self.overrides.iter().find(|o| o.applies_to(host));
         let probe = chosen.and_then(|o| o.probe.as_ref()).unwrap_or(&self.probe);
-        let expect = chosen.and_then(|o| o.expect.as_ref()).or(self.expect.as_ref());
+        let expect = chosen
+            .and_then(|o| o.expect.as_ref())
+            .or(self.expect.as_ref());
         Resolved::Run { probe, expect }
     }
 
@@ -257,9 +267,17 @@ impl Check {
             }
         }
         if let Some(condition) = &self.only_if {
-            problems.extend(condition.problems().into_iter().map(|p| format!("only_if: {p}")));
+            problems.extend(
+                condition
+                    .problems()
+                    .into_iter()
+                    .map(|p| format!("only_if: {p}")),
+            );
             if condition.judgement() == Judgement::NeedsExpectation {
-                problems.push(format!("only_if: kind {} needs an expect and cannot be a condition", condition.kind()));
+                problems.push(format!(
+                    "only_if: kind {} needs an expect and cannot be a condition",
+                    condition.kind()
+                ));
             }
         }
         for (probe, expect) in self.variants() {
@@ -281,7 +299,9 @@ impl Check {
             }
         }
         for o in &self.overrides {
-            if Distro::parse(&o.distro).is_none() && !crate::platform::KNOWN_IDS.contains(&o.distro.as_str()) {
+            if Distro::parse(&o.distro).is_none()
+                && !crate::platform::KNOWN_IDS.contains(&o.distro.as_str())
+            {
                 problems.push(format!("override names unknown distro {:?}", o.distro));
             }
             if let Some(v) = &o.version
@@ -337,12 +357,17 @@ mod tests {
             severity: Severity::Medium,
             description: "d".into(),
             rationale: "r".into(),
-            remediation: Remediation { text: "fix".into(), script: None },
+            remediation: Remediation {
+                text: "fix".into(),
+                script: None,
+            },
             references: vec![],
             platforms: vec![],
             enabled: true,
             only_if: None,
-            probe: Probe::ServiceState { name: crate::probe::OneOrMany::One("cron.service".into()) },
+            probe: Probe::ServiceState {
+                name: crate::probe::OneOrMany::One("cron.service".into()),
+            },
             expect: Some(Expectation::new(Operator::Equals, Some("enabled"))),
             overrides: vec![Override {
                 distro: "rhel".into(),
@@ -352,7 +377,10 @@ mod tests {
                 }),
                 expect: None,
             }],
-            tests: TestCases { pass: vec![TestCase::default()], fail: vec![TestCase::default()] },
+            tests: TestCases {
+                pass: vec![TestCase::default()],
+                fail: vec![TestCase::default()],
+            },
         }
     }
 
@@ -360,7 +388,10 @@ mod tests {
     fn overrides_pick_by_distro_and_version() {
         let c = check();
         let name = |h: &HostOs| match c.resolve(OsKind::Linux, h) {
-            Resolved::Run { probe: Probe::ServiceState { name }, expect } => {
+            Resolved::Run {
+                probe: Probe::ServiceState { name },
+                expect,
+            } => {
                 assert!(expect.is_some());
                 name.to_vec()[0].clone()
             }
@@ -381,7 +412,10 @@ mod tests {
         );
         let mut windows = host("windows", "10");
         windows.kind = OsKind::Windows;
-        assert!(matches!(c.resolve(OsKind::Linux, &windows), Resolved::NotApplicable(_)));
+        assert!(matches!(
+            c.resolve(OsKind::Linux, &windows),
+            Resolved::NotApplicable(_)
+        ));
     }
 
     #[test]
@@ -390,7 +424,13 @@ mod tests {
         c.expect = None;
         c.tests.fail.clear();
         let p = c.problems();
-        assert!(p.contains(&"kind service_state needs an expect".to_string()), "{p:?}");
-        assert!(p.contains(&"tests need at least one fail case".to_string()), "{p:?}");
+        assert!(
+            p.contains(&"kind service_state needs an expect".to_string()),
+            "{p:?}"
+        );
+        assert!(
+            p.contains(&"tests need at least one fail case".to_string()),
+            "{p:?}"
+        );
     }
 }

@@ -16,7 +16,10 @@ fn fixture() -> FixtureRoot {
 }
 
 fn template(with_walks: bool) -> Template {
-    let mut t = bulwark_content::shipped_template("cis-linux-l1").unwrap().unwrap().template;
+    let mut t = bulwark_content::shipped_template("cis-linux-l1")
+        .unwrap()
+        .unwrap()
+        .template;
     if !with_walks {
         t.checks.retain(|c| c.probe.kind() != "fs_walk");
     }
@@ -28,9 +31,13 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("cis-linux-l1");
     for (name, walks) in [("without walks", false), ("with walks", true)] {
         let t = template(walks);
-        group.bench_function(name, |b| b.iter(|| scan(HostRoot::offline(root.path()), &t, |_, _, _| {}).unwrap()));
+        group.bench_function(name, |b| {
+            b.iter(|| scan(HostRoot::offline(root.path()), &t, |_, _, _| {}).unwrap())
+        });
     }
-    group.bench_function("load shipped content", |b| b.iter(|| bulwark_content::shipped().unwrap()));
+    group.bench_function("load shipped content", |b| {
+        b.iter(|| bulwark_content::shipped().unwrap())
+    });
     group.finish();
 }
 

@@ -7,14 +7,17 @@ use bulwark_core::probe::{Judgement, Probe};
 use bulwark_core::template::Resolved;
 use bulwark_core::{Check, CheckOutcome, Expectation, OsKind};
 
-use crate::collect::{accounts, audit, banner, command, config, files, modules, mounts, pam, services, sysctl, walk};
+use crate::collect::{
+    accounts, audit, banner, command, config, files, modules, mounts, pam, services, sysctl, walk,
+};
 use crate::facts::Facts;
 
 pub fn evaluate(facts: &Facts, template_os: OsKind, check: &Check) -> CheckOutcome {
     match check.resolve(template_os, &facts.os) {
-        Resolved::NotApplicable(reason) => {
-            CheckOutcome::skip(Check::describe_expectation(&check.probe, check.expect.as_ref()), reason)
-        }
+        Resolved::NotApplicable(reason) => CheckOutcome::skip(
+            Check::describe_expectation(&check.probe, check.expect.as_ref()),
+            reason,
+        ),
         Resolved::Run { probe, expect } => {
             if let Some(condition) = &check.only_if {
                 let holds = run_probe(facts, condition, None);
@@ -33,12 +36,18 @@ pub fn evaluate(facts: &Facts, template_os: OsKind, check: &Check) -> CheckOutco
 
 /// Judges labelled observations: every one must meet the expectation.
 fn judge_values(expect: &Expectation, observations: Vec<(String, Option<String>)>) -> CheckOutcome {
-    let passed = observations.iter().all(|(_, v)| expect.matches(v.as_deref()));
+    let passed = observations
+        .iter()
+        .all(|(_, v)| expect.matches(v.as_deref()));
     let actual = observations
         .iter()
         .map(|(label, v)| {
             let v = v.as_deref().unwrap_or("absent");
-            if label.is_empty() { v.to_string() } else { format!("{v} ({label})") }
+            if label.is_empty() {
+                v.to_string()
+            } else {
+                format!("{v} ({label})")
+            }
         })
         .collect::<Vec<_>>()
         .join("; ");
@@ -58,16 +67,54 @@ pub fn run_probe(facts: &Facts, probe: &Probe, expect: Option<&Expectation>) -> 
     let value_expect = || expect.ok_or_else(|| format!("kind {} needs an expect", probe.kind()));
     let host = &facts.host;
     let result: Result<CheckOutcome, String> = (|| match probe {
-        Probe::FileExists { path } => Ok(judge_values(value_expect()?, vec![(path.clone(), files::exists(facts, path))])),
-        Probe::FilePermissions { path, max_mode, owner, group, missing } => {
-            Ok(files::permissions(facts, path, max_mode.as_deref(), owner.as_ref(), group.as_ref(), *missing))
-        }
-        Probe::FileContent { path, pattern, line_match, ignore_comments, missing } => {
-            Ok(files::content(facts, path, pattern, *line_match, *ignore_comments, *missing))
-        }
-        Probe::ConfigValue { path, format, key, section, dropins, default } => {
+        Probe::FileExists { path } => Ok(judge_values(
+            value_expect()?,
+            vec![(path.clone(), files::exists(facts, path))],
+        )),
+        Probe::FilePermissions {
+            path,
+            max_mode,
+            owner,
+            group,
+            missing,
+        } => Ok(files::permissions(
+            facts,
+            path,
+            max_mode.as_deref(),
+            owner.as_ref(),
+            group.as_ref(),
+            *missing,
+        )),
+        Probe::FileContent {
+            path,
+            pattern,
+            line_match,
+            ignore_comments,
+            missing,
+        } => Ok(files::content(
+            facts,
+            path,
+            pattern,
+            *line_match,
+            *ignore_comments,
+            *missing,
+        )),
+        Probe::ConfigValue {
+            path,
+            format,
+            key,
+            section,
+            dropins,
+            default,
+        } => {
             let expect = value_expect()?;
-            let q = config::Lookup { path, format: *format, key, section: section.as_deref(), dropins: dropins.as_deref() };
+            let q = config::Lookup {
+                path,
+                format: *format,
+                key,
+                section: section.as_deref(),
+                dropins: dropins.as_deref(),
+            };
             let found = config::lookup(host, &q).map_err(|e| e.to_string())?;
             let observation = match (found, default) {
                 (Some(f), _) => (f.file, Some(f.value)),
@@ -76,14 +123,25 @@ pub fn run_probe(facts: &Facts, probe: &Probe, expect: Option<&Expectation>) -> 
             };
             Ok(judge_values(expect, vec![observation]))
         }
-        Probe::Pam { service, pam_type, module, arg } => {
+        Probe::Pam {
+            service,
+            pam_type,
+            module,
+            arg,
+        } => {
             let expect = value_expect()?;
             let line = pam::find(host, service, pam_type, module).map_err(|e| e.to_string())?;
             let (label, value) = match (&line, arg) {
-                (None, _) => (format!("no {pam_type} line for {module} in /etc/pam.d/{service}"), None),
+                (None, _) => (
+                    format!("no {pam_type} line for {module} in /etc/pam.d/{service}"),
+                    None,
+                ),
                 (Some(l), Some(a)) => match pam::arg_value(l, a) {
                     Some(v) => (format!("/etc/pam.d/{service}"), Some(v)),
-                    None => (format!("{module} line in /etc/pam.d/{service} has no {a}"), None),
+                    None => (
+                        format!("{module} line in /etc/pam.d/{service} has no {a}"),
+                        None,
+                    ),
                 },
                 (Some(l), None) => (format!("/etc/pam.d/{service}"), Some(l.control.clone())),
             };
@@ -106,40 +164,88 @@ pub fn run_probe(facts: &Facts, probe: &Probe, expect: Option<&Expectation>) -> 
             Ok(judge_values(expect, observations))
         }
         Probe::KernelModule { module } => Ok(modules::judge(host, facts.modprobe()?, module)),
-        Probe::Mount { path, options, require_separate } => Ok(mounts::judge(facts.mounts()?, path, options, *require_separate)),
+        Probe::Mount {
+            path,
+            options,
+            require_separate,
+        } => Ok(mounts::judge(
+            facts.mounts()?,
+            path,
+            options,
+            *require_separate,
+        )),
         Probe::PackageInstalled { name } | Probe::PackageAbsent { name } => {
             let packages = facts.packages()?;
             let names = name.to_vec();
-            let installed: Vec<String> =
-                names.iter().filter_map(|n| packages.version(n).map(|v| format!("{n} {v}"))).collect();
+            let installed: Vec<String> = names
+                .iter()
+                .filter_map(|n| packages.version(n).map(|v| format!("{n} {v}")))
+                .collect();
             let want_installed = matches!(probe, Probe::PackageInstalled { .. });
             let expected = if want_installed {
                 format!("{} installed", names.join(" or "))
             } else {
                 format!("{} not installed", names.join(", "))
             };
-            let actual = if installed.is_empty() { "not installed".to_string() } else { installed.join(", ") };
-            Ok(CheckOutcome::judged(installed.is_empty() != want_installed, Some(actual), expected))
+            let actual = if installed.is_empty() {
+                "not installed".to_string()
+            } else {
+                installed.join(", ")
+            };
+            Ok(CheckOutcome::judged(
+                installed.is_empty() != want_installed,
+                Some(actual),
+                expected,
+            ))
         }
         Probe::ServiceState { name } => {
             let expect = value_expect()?;
             let units = facts.units();
-            let names: Vec<String> = name.to_vec().iter().map(|n| services::unit_name(n)).collect();
-            let chosen = names.iter().find(|n| units.state(host, n) != "absent").unwrap_or(&names[0]);
-            Ok(judge_values(expect, vec![(chosen.clone(), Some(units.state(host, chosen).to_string()))]))
+            let names: Vec<String> = name
+                .to_vec()
+                .iter()
+                .map(|n| services::unit_name(n))
+                .collect();
+            let chosen = names
+                .iter()
+                .find(|n| units.state(host, n) != "absent")
+                .unwrap_or(&names[0]);
+            Ok(judge_values(
+                expect,
+                vec![(chosen.clone(), Some(units.state(host, chosen).to_string()))],
+            ))
         }
-        Probe::LoginBanner { path, require_text } => Ok(banner::judge(host, &facts.os, path, *require_text)),
-        Probe::Accounts { rule, max, min } => Ok(accounts::judge(facts.accounts(), *rule, *max, *min)),
+        Probe::LoginBanner { path, require_text } => {
+            Ok(banner::judge(host, &facts.os, path, *require_text))
+        }
+        Probe::Accounts { rule, max, min } => {
+            Ok(accounts::judge(facts.accounts(), *rule, *max, *min))
+        }
         Probe::AuditRule { rule } => Ok(audit::judge(facts.audit_rules()?, rule)),
         Probe::FsWalk { find, allow } => Ok(walk::judge(facts.walk(), *find, allow)),
-        Probe::Command { argv, shell, timeout_secs, output } => {
+        Probe::Command {
+            argv,
+            shell,
+            timeout_secs,
+            output,
+        } => {
             let expect = value_expect()?;
             if !host.is_live() || host.root() != std::path::Path::new("/") {
-                return Ok(CheckOutcome::skip(expect.to_string(), "command checks run only on the live host, not on an offline root"));
+                return Ok(CheckOutcome::skip(
+                    expect.to_string(),
+                    "command checks run only on the live host, not on an offline root",
+                ));
             }
-            let out = command::run(argv.as_deref(), shell.as_deref(), Duration::from_secs(*timeout_secs), *output)?;
+            let out = command::run(
+                argv.as_deref(),
+                shell.as_deref(),
+                Duration::from_secs(*timeout_secs),
+                *output,
+            )?;
             Ok(judge_values(expect, vec![(String::new(), Some(out))]))
         }
     })();
-    result.unwrap_or_else(|reason| CheckOutcome::error(Check::describe_expectation(probe, expect), reason))
+    result.unwrap_or_else(|reason| {
+        CheckOutcome::error(Check::describe_expectation(probe, expect), reason)
+    })
 }

@@ -40,11 +40,15 @@ impl Facts {
     }
 
     pub fn accounts(&self) -> &accounts::Accounts {
-        self.accounts.get_or_init(|| accounts::Accounts::load(&self.host))
+        self.accounts
+            .get_or_init(|| accounts::Accounts::load(&self.host))
     }
 
     pub fn packages(&self) -> Result<&packages::Packages, &str> {
-        self.packages.get_or_init(|| packages::Packages::load(&self.host)).as_ref().map_err(|e| e.as_str())
+        self.packages
+            .get_or_init(|| packages::Packages::load(&self.host))
+            .as_ref()
+            .map_err(|e| e.as_str())
     }
 
     pub fn units(&self) -> &services::Units {
@@ -52,19 +56,31 @@ impl Facts {
     }
 
     pub fn modprobe(&self) -> Result<&modules::Modprobe, &str> {
-        self.modprobe.get_or_init(|| modules::Modprobe::load(&self.host)).as_ref().map_err(|e| e.as_str())
+        self.modprobe
+            .get_or_init(|| modules::Modprobe::load(&self.host))
+            .as_ref()
+            .map_err(|e| e.as_str())
     }
 
     pub fn sysctl(&self) -> Result<&sysctl::Persisted, &str> {
-        self.sysctl.get_or_init(|| sysctl::Persisted::load(&self.host)).as_ref().map_err(|e| e.as_str())
+        self.sysctl
+            .get_or_init(|| sysctl::Persisted::load(&self.host))
+            .as_ref()
+            .map_err(|e| e.as_str())
     }
 
     pub fn audit_rules(&self) -> Result<&audit::Rules, &str> {
-        self.audit.get_or_init(|| audit::Rules::load(&self.host)).as_ref().map_err(|e| e.as_str())
+        self.audit
+            .get_or_init(|| audit::Rules::load(&self.host))
+            .as_ref()
+            .map_err(|e| e.as_str())
     }
 
     pub fn mounts(&self) -> Result<&mounts::Mounts, &str> {
-        self.mounts.get_or_init(|| mounts::Mounts::load(&self.host)).as_ref().map_err(|e| e.as_str())
+        self.mounts
+            .get_or_init(|| mounts::Mounts::load(&self.host))
+            .as_ref()
+            .map_err(|e| e.as_str())
     }
 
     /// The one filesystem walk shared by every `fs_walk` check.

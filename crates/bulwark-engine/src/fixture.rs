@@ -5,7 +5,7 @@
 //! Ownership is set with chown, so building a root needs root privileges (or `fakeroot`).
 
 use std::fs;
-use std::os::unix::fs::{chown, lchown, symlink, PermissionsExt};
+use std::os::unix::fs::{PermissionsExt, chown, lchown, symlink};
 use std::path::{Path, PathBuf};
 
 use bulwark_core::probe::parse_mode;
@@ -95,12 +95,20 @@ nobody:x:65534:
 fn shadow_of(passwd: &str) -> String {
     passwd
         .lines()
-        .map(|l| format!("{}:*:19700:0:99999:7:::\n", l.split(':').next().unwrap_or_default()))
+        .map(|l| {
+            format!(
+                "{}:*:19700:0:99999:7:::\n",
+                l.split(':').next().unwrap_or_default()
+            )
+        })
         .collect()
 }
 
 fn gshadow_of(group: &str) -> String {
-    group.lines().map(|l| format!("{}:*::\n", l.split(':').next().unwrap_or_default())).collect()
+    group
+        .lines()
+        .map(|l| format!("{}:*::\n", l.split(':').next().unwrap_or_default()))
+        .collect()
 }
 
 /// One file of a layout before it is written.
@@ -115,36 +123,86 @@ struct Entry {
 
 impl Entry {
     fn text(content: impl Into<String>, mode: u32, group: u32) -> Entry {
-        Entry { content: Some(content.into()), mode, owner: 0, group, dir: false, symlink: None }
+        Entry {
+            content: Some(content.into()),
+            mode,
+            owner: 0,
+            group,
+            dir: false,
+            symlink: None,
+        }
     }
 }
 
 fn base_files(base: Base) -> Vec<(String, Entry)> {
     let os_release = match base {
-        Base::Debian12 => "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n",
-        Base::Ubuntu2204 => "PRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"22.04\"\nID=ubuntu\nID_LIKE=debian\n",
-        Base::Rhel9 => "NAME=\"Red Hat Enterprise Linux\"\nVERSION_ID=\"9.4\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nPRETTY_NAME=\"Red Hat Enterprise Linux 9.4 (Plow)\"\n",
+        Base::Debian12 => {
+            "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nNAME=\"Debian GNU/Linux\"\nVERSION_ID=\"12\"\nID=debian\n"
+        }
+        Base::Ubuntu2204 => {
+            "PRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"22.04\"\nID=ubuntu\nID_LIKE=debian\n"
+        }
+        Base::Rhel9 => {
+            "NAME=\"Red Hat Enterprise Linux\"\nVERSION_ID=\"9.4\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nPRETTY_NAME=\"Red Hat Enterprise Linux 9.4 (Plow)\"\n"
+        }
     };
-    let (passwd, group) = if base.is_rpm() { (RHEL_PASSWD, RHEL_GROUP) } else { (DEBIAN_PASSWD, DEBIAN_GROUP) };
+    let (passwd, group) = if base.is_rpm() {
+        (RHEL_PASSWD, RHEL_GROUP)
+    } else {
+        (DEBIAN_PASSWD, DEBIAN_GROUP)
+    };
     // Debian keeps shadow files 0640 root:shadow, RHEL 0000 root:root.
-    let (shadow_mode, shadow_group) = if base.is_rpm() { (0o000, 0) } else { (0o640, 42) };
+    let (shadow_mode, shadow_group) = if base.is_rpm() {
+        (0o000, 0)
+    } else {
+        (0o640, 42)
+    };
     let hostname = match base {
         Base::Debian12 => "debian-fixture",
         Base::Ubuntu2204 => "ubuntu-fixture",
         Base::Rhel9 => "rhel-fixture",
     };
     vec![
-        ("/usr/lib/os-release".into(), Entry::text(os_release, 0o644, 0)),
+        (
+            "/usr/lib/os-release".into(),
+            Entry::text(os_release, 0o644, 0),
+        ),
         (
             "/etc/os-release".into(),
-            Entry { content: None, mode: 0o777, owner: 0, group: 0, dir: false, symlink: Some("../usr/lib/os-release".into()) },
+            Entry {
+                content: None,
+                mode: 0o777,
+                owner: 0,
+                group: 0,
+                dir: false,
+                symlink: Some("../usr/lib/os-release".into()),
+            },
         ),
-        ("/etc/hostname".into(), Entry::text(format!("{hostname}\n"), 0o644, 0)),
+        (
+            "/etc/hostname".into(),
+            Entry::text(format!("{hostname}\n"), 0o644, 0),
+        ),
         ("/etc/passwd".into(), Entry::text(passwd, 0o644, 0)),
         ("/etc/group".into(), Entry::text(group, 0o644, 0)),
-        ("/etc/shadow".into(), Entry::text(shadow_of(passwd), shadow_mode, shadow_group)),
-        ("/etc/gshadow".into(), Entry::text(gshadow_of(group), shadow_mode, shadow_group)),
-        ("/tmp".into(), Entry { content: None, mode: 0o1777, owner: 0, group: 0, dir: true, symlink: None }),
+        (
+            "/etc/shadow".into(),
+            Entry::text(shadow_of(passwd), shadow_mode, shadow_group),
+        ),
+        (
+            "/etc/gshadow".into(),
+            Entry::text(gshadow_of(group), shadow_mode, shadow_group),
+        ),
+        (
+            "/tmp".into(),
+            Entry {
+                content: None,
+                mode: 0o1777,
+                owner: 0,
+                group: 0,
+                dir: true,
+                symlink: None,
+            },
+        ),
     ]
 }
 
@@ -154,11 +212,17 @@ fn entry_of(spec: &FileSpec) -> Result<Entry, String> {
         FileSpec::Detailed(d) => {
             let default_mode = if d.dir { 0o755 } else { 0o644 };
             let mode = match &d.mode {
-                Some(m) => parse_mode(m).ok_or_else(|| format!("mode {m:?} is not an octal mode"))?,
+                Some(m) => {
+                    parse_mode(m).ok_or_else(|| format!("mode {m:?} is not an octal mode"))?
+                }
                 None => default_mode,
             };
             Entry {
-                content: d.content.clone().or(if d.dir || d.symlink.is_some() { None } else { Some(String::new()) }),
+                content: d.content.clone().or(if d.dir || d.symlink.is_some() {
+                    None
+                } else {
+                    Some(String::new())
+                }),
                 mode,
                 owner: d.owner.unwrap_or(0),
                 group: d.group.unwrap_or(0),
@@ -170,7 +234,10 @@ fn entry_of(spec: &FileSpec) -> Result<Entry, String> {
 }
 
 fn write_entry(root: &Path, host_path: &str, e: &Entry) -> Result<(), FixtureError> {
-    let err = |message: String| FixtureError::Write { path: host_path.to_string(), message };
+    let err = |message: String| FixtureError::Write {
+        path: host_path.to_string(),
+        message,
+    };
     let path = root.join(host_path.trim_start_matches('/'));
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent).map_err(|x| err(x.to_string()))?;
@@ -186,14 +253,23 @@ fn write_entry(root: &Path, host_path: &str, e: &Entry) -> Result<(), FixtureErr
     }
     if let Some(target) = &e.symlink {
         symlink(target, &path).map_err(|x| err(x.to_string()))?;
-        return lchown(&path, Some(e.owner), Some(e.group)).map_err(|x| err(format!("chown needs root (run as root or under fakeroot): {x}")));
+        return lchown(&path, Some(e.owner), Some(e.group)).map_err(|x| {
+            err(format!(
+                "chown needs root (run as root or under fakeroot): {x}"
+            ))
+        });
     }
     if e.dir {
         fs::create_dir_all(&path).map_err(|x| err(x.to_string()))?;
     } else {
-        fs::write(&path, e.content.as_deref().unwrap_or_default()).map_err(|x| err(x.to_string()))?;
+        fs::write(&path, e.content.as_deref().unwrap_or_default())
+            .map_err(|x| err(x.to_string()))?;
     }
-    chown(&path, Some(e.owner), Some(e.group)).map_err(|x| err(format!("chown needs root (run as root or under fakeroot): {x}")))?;
+    chown(&path, Some(e.owner), Some(e.group)).map_err(|x| {
+        err(format!(
+            "chown needs root (run as root or under fakeroot): {x}"
+        ))
+    })?;
     fs::set_permissions(&path, fs::Permissions::from_mode(e.mode)).map_err(|x| err(x.to_string()))
 }
 
@@ -209,7 +285,10 @@ fn dpkg_status(packages: &[String]) -> String {
 
 fn write_rpmdb(root: &Path, packages: &[String]) -> Result<(), FixtureError> {
     let path = root.join("var/lib/rpm/rpmdb.sqlite");
-    let err = |message: String| FixtureError::Write { path: "/var/lib/rpm/rpmdb.sqlite".into(), message };
+    let err = |message: String| FixtureError::Write {
+        path: "/var/lib/rpm/rpmdb.sqlite".into(),
+        message,
+    };
     fs::create_dir_all(path.parent().unwrap_or(root)).map_err(|e| err(e.to_string()))?;
     let conn = rusqlite::Connection::open(&path).map_err(|e| err(e.to_string()))?;
     conn.execute_batch("CREATE TABLE IF NOT EXISTS Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);")
@@ -217,8 +296,11 @@ fn write_rpmdb(root: &Path, packages: &[String]) -> Result<(), FixtureError> {
     for p in packages {
         let (name, version) = p.split_once('=').unwrap_or((p, "1.0-1.el9"));
         let (version, release) = version.split_once('-').unwrap_or((version, "1.el9"));
-        conn.execute("INSERT INTO Packages (blob) VALUES (?1)", [rpm_header::encode(name, version, release)])
-            .map_err(|e| err(e.to_string()))?;
+        conn.execute(
+            "INSERT INTO Packages (blob) VALUES (?1)",
+            [rpm_header::encode(name, version, release)],
+        )
+        .map_err(|e| err(e.to_string()))?;
     }
     Ok(())
 }
@@ -230,7 +312,10 @@ pub fn build(root: &Path, case: &TestCase) -> Result<(), FixtureError> {
     let base = Base::parse(case.os.as_deref())?;
     let mut entries = base_files(base);
     for (path, spec) in &case.files {
-        let entry = entry_of(spec).map_err(|message| FixtureError::Write { path: path.clone(), message })?;
+        let entry = entry_of(spec).map_err(|message| FixtureError::Write {
+            path: path.clone(),
+            message,
+        })?;
         entries.retain(|(p, _)| p != path);
         entries.push((path.clone(), entry));
     }
@@ -239,10 +324,22 @@ pub fn build(root: &Path, case: &TestCase) -> Result<(), FixtureError> {
         if !entries.iter().any(|(p, _)| *p == vendor) {
             entries.push((vendor.clone(), Entry::text(UNIT_TEMPLATE, 0o644, 0)));
         }
-        let link = |target: &str| Entry { content: None, mode: 0o777, owner: 0, group: 0, dir: false, symlink: Some(target.into()) };
+        let link = |target: &str| Entry {
+            content: None,
+            mode: 0o777,
+            owner: 0,
+            group: 0,
+            dir: false,
+            symlink: Some(target.into()),
+        };
         match setup {
-            ServiceSetup::Enabled => entries.push((format!("/etc/systemd/system/multi-user.target.wants/{name}"), link(&vendor))),
-            ServiceSetup::Masked => entries.push((format!("/etc/systemd/system/{name}"), link("/dev/null"))),
+            ServiceSetup::Enabled => entries.push((
+                format!("/etc/systemd/system/multi-user.target.wants/{name}"),
+                link(&vendor),
+            )),
+            ServiceSetup::Masked => {
+                entries.push((format!("/etc/systemd/system/{name}"), link("/dev/null")))
+            }
             ServiceSetup::Disabled => {}
         }
     }
@@ -267,10 +364,13 @@ pub struct FixtureRoot {
 
 impl FixtureRoot {
     pub fn new(case: &TestCase) -> Result<Self, FixtureError> {
-        let dir = tempfile::Builder::new().prefix("bulwark-fixture-").tempdir().map_err(|e| FixtureError::Write {
-            path: "(temporary directory)".into(),
-            message: e.to_string(),
-        })?;
+        let dir = tempfile::Builder::new()
+            .prefix("bulwark-fixture-")
+            .tempdir()
+            .map_err(|e| FixtureError::Write {
+                path: "(temporary directory)".into(),
+                message: e.to_string(),
+            })?;
         build(dir.path(), case)?;
         Ok(FixtureRoot { dir })
     }

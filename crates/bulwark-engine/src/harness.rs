@@ -23,7 +23,13 @@ impl std::fmt::Display for CaseFailure {
         match &self.outcome {
             Err(e) => write!(f, "test {}: could not run: {e}", self.case),
             Ok(o) => {
-                write!(f, "test {}: wanted {} but got {}", self.case, self.wanted.as_str(), o.status.as_str())?;
+                write!(
+                    f,
+                    "test {}: wanted {} but got {}",
+                    self.case,
+                    self.wanted.as_str(),
+                    o.status.as_str()
+                )?;
                 if let Some(a) = &o.actual {
                     write!(f, "; actual: {}", a.replace('\n', " | "))?;
                 }
@@ -44,20 +50,38 @@ pub fn run_check_cases(template_os: OsKind, check: &Check) -> Vec<CaseFailure> {
         .iter()
         .enumerate()
         .map(|(i, c)| (Status::Pass, format!("pass[{i}]"), c))
-        .chain(check.tests.fail.iter().enumerate().map(|(i, c)| (Status::Fail, format!("fail[{i}]"), c)));
+        .chain(
+            check
+                .tests
+                .fail
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (Status::Fail, format!("fail[{i}]"), c)),
+        );
     let mut failures = Vec::new();
     for (wanted, label, case) in cases {
         let label = match &case.name {
             Some(n) => format!("{label} ({n})"),
             None => label,
         };
-        let outcome = FixtureRoot::new(case).map_err(|e| e.to_string()).and_then(|root| {
-            let host = if case.live { HostRoot::with_live_proc(root.path()) } else { HostRoot::offline(root.path()) };
-            let os = host.detect_os().map_err(|e| e.to_string())?;
-            Ok(evaluate(&Facts::new(host, os), template_os, check))
-        });
+        let outcome = FixtureRoot::new(case)
+            .map_err(|e| e.to_string())
+            .and_then(|root| {
+                let host = if case.live {
+                    HostRoot::with_live_proc(root.path())
+                } else {
+                    HostRoot::offline(root.path())
+                };
+                let os = host.detect_os().map_err(|e| e.to_string())?;
+                Ok(evaluate(&Facts::new(host, os), template_os, check))
+            });
         if !matches!(&outcome, Ok(o) if o.status == wanted) {
-            failures.push(CaseFailure { check_id: check.id.clone(), case: label, wanted, outcome });
+            failures.push(CaseFailure {
+                check_id: check.id.clone(),
+                case: label,
+                wanted,
+                outcome,
+            });
         }
     }
     failures
@@ -65,5 +89,8 @@ pub fn run_check_cases(template_os: OsKind, check: &Check) -> Vec<CaseFailure> {
 
 /// Runs the cases of many checks in parallel; failures come back in check order.
 pub fn run_all(template_os: OsKind, checks: &[Check]) -> Vec<CaseFailure> {
-    checks.par_iter().flat_map_iter(|c| run_check_cases(template_os, c)).collect()
+    checks
+        .par_iter()
+        .flat_map_iter(|c| run_check_cases(template_os, c))
+        .collect()
 }

@@ -47,23 +47,36 @@ pub struct HostRoot {
 impl HostRoot {
     /// The running system.
     pub fn live() -> Self {
-        HostRoot { root: PathBuf::from("/"), live: true }
+        HostRoot {
+            root: PathBuf::from("/"),
+            live: true,
+        }
     }
 
     /// An extracted root filesystem; its /proc (if any) is not trusted to be live.
     pub fn offline(root: impl Into<PathBuf>) -> Self {
-        HostRoot { root: root.into(), live: false }
+        HostRoot {
+            root: root.into(),
+            live: false,
+        }
     }
 
     /// A root whose /proc stands for the running kernel (tests of live behaviour).
     pub fn with_live_proc(root: impl Into<PathBuf>) -> Self {
-        HostRoot { root: root.into(), live: true }
+        HostRoot {
+            root: root.into(),
+            live: true,
+        }
     }
 
     /// `/` is live, anything else offline.
     pub fn at(root: impl Into<PathBuf>) -> Self {
         let root = root.into();
-        if root == Path::new("/") { Self::live() } else { Self::offline(root) }
+        if root == Path::new("/") {
+            Self::live()
+        } else {
+            Self::offline(root)
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -98,7 +111,9 @@ impl HostRoot {
                 }
                 Component::Normal(name) => {
                     let candidate = resolved.join(name);
-                    let on_disk = self.root.join(candidate.strip_prefix("/").unwrap_or(&candidate));
+                    let on_disk = self
+                        .root
+                        .join(candidate.strip_prefix("/").unwrap_or(&candidate));
                     match fs::read_link(&on_disk) {
                         Ok(target) if depth < 40 => {
                             let rest: PathBuf = components.iter().rev().collect();
@@ -114,7 +129,8 @@ impl HostRoot {
                 }
             }
         }
-        self.root.join(resolved.strip_prefix("/").unwrap_or(&resolved))
+        self.root
+            .join(resolved.strip_prefix("/").unwrap_or(&resolved))
     }
 
     /// The host path of an on-disk path under the root.
@@ -144,9 +160,13 @@ impl HostRoot {
             Some((d, f)) if !d.contains(['*', '?', '[']) => (d, f),
             _ => return self.glob_deep(pattern),
         };
-        let Ok(matcher) = glob::Pattern::new(file_pattern) else { return vec![] };
+        let Ok(matcher) = glob::Pattern::new(file_pattern) else {
+            return vec![];
+        };
         let dir = if dir.is_empty() { "/" } else { dir };
-        let Ok(entries) = fs::read_dir(self.path(dir)) else { return vec![] };
+        let Ok(entries) = fs::read_dir(self.path(dir)) else {
+            return vec![];
+        };
         let mut out: Vec<String> = entries
             .flatten()
             .filter_map(|e| e.file_name().into_string().ok())
@@ -159,7 +179,9 @@ impl HostRoot {
 
     fn glob_deep(&self, pattern: &str) -> Vec<String> {
         let full = self.root.join(pattern.trim_start_matches('/'));
-        let Ok(paths) = glob::glob(&full.to_string_lossy()) else { return vec![] };
+        let Ok(paths) = glob::glob(&full.to_string_lossy()) else {
+            return vec![];
+        };
         let mut out: Vec<String> = paths.flatten().map(|p| self.host_path(&p)).collect();
         out.sort();
         out
@@ -167,8 +189,10 @@ impl HostRoot {
 
     /// Identifies the operating system, or says why this is not a Linux root.
     pub fn detect_os(&self) -> Result<HostOs, RootError> {
-        let meta = fs::metadata(&self.root)
-            .map_err(|source| RootError::Io { path: self.root.clone(), source })?;
+        let meta = fs::metadata(&self.root).map_err(|source| RootError::Io {
+            path: self.root.clone(),
+            source,
+        })?;
         if !meta.is_dir() {
             return Err(RootError::NotADirectory(self.root.clone()));
         }
@@ -184,7 +208,12 @@ pub fn read_text(on_disk: &Path, shown_as: &str) -> Result<Option<String>, ReadE
     let meta = match fs::metadata(on_disk) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(ReadError::Io { path: shown_as.to_string(), source }),
+        Err(source) => {
+            return Err(ReadError::Io {
+                path: shown_as.to_string(),
+                source,
+            });
+        }
     };
     let ft = meta.file_type();
     if !ft.is_file() {
@@ -199,21 +228,34 @@ pub fn read_text(on_disk: &Path, shown_as: &str) -> Result<Option<String>, ReadE
         } else {
             "special file"
         };
-        return Err(ReadError::NotRegular { path: shown_as.to_string(), kind });
+        return Err(ReadError::NotRegular {
+            path: shown_as.to_string(),
+            kind,
+        });
     }
     // /proc files report size 0 but are small; regular files are bounded by their size.
     if meta.len() > MAX_FILE_BYTES {
-        return Err(ReadError::TooLarge { path: shown_as.to_string(), size: meta.len() });
+        return Err(ReadError::TooLarge {
+            path: shown_as.to_string(),
+            size: meta.len(),
+        });
     }
-    let file = fs::File::open(on_disk)
-        .map_err(|source| ReadError::Io { path: shown_as.to_string(), source })?;
+    let file = fs::File::open(on_disk).map_err(|source| ReadError::Io {
+        path: shown_as.to_string(),
+        source,
+    })?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
     file.take(MAX_FILE_BYTES)
         .read_to_end(&mut bytes)
-        .map_err(|source| ReadError::Io { path: shown_as.to_string(), source })?;
+        .map_err(|source| ReadError::Io {
+            path: shown_as.to_string(),
+            source,
+        })?;
     String::from_utf8(bytes)
         .map(Some)
-        .map_err(|_| ReadError::NotText { path: shown_as.to_string() })
+        .map_err(|_| ReadError::NotText {
+            path: shown_as.to_string(),
+        })
 }
 
 pub fn parse_os_release(text: &str) -> HostOs {
@@ -225,8 +267,14 @@ pub fn parse_os_release(text: &str) -> HostOs {
         pretty_name: String::new(),
     };
     for line in text.lines() {
-        let Some((key, value)) = line.split_once('=') else { continue };
-        let value = value.trim().trim_matches('"').trim_matches('\'').to_string();
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value
+            .trim()
+            .trim_matches('"')
+            .trim_matches('\'')
+            .to_string();
         match key.trim() {
             "ID" => os.id = value.to_lowercase(),
             "ID_LIKE" => os.id_like = value.split_whitespace().map(str::to_lowercase).collect(),
@@ -249,11 +297,18 @@ mod tests {
         let root = dir.path();
         fs::create_dir_all(root.join("usr/lib")).unwrap();
         fs::create_dir_all(root.join("etc")).unwrap();
-        fs::write(root.join("usr/lib/os-release"), "ID=debian\nVERSION_ID=\"12\"\n").unwrap();
+        fs::write(
+            root.join("usr/lib/os-release"),
+            "ID=debian\nVERSION_ID=\"12\"\n",
+        )
+        .unwrap();
         symlink("/usr/lib/os-release", root.join("etc/os-release")).unwrap();
         symlink("../../../../etc/shadow", root.join("etc/escape")).unwrap();
         let host = HostRoot::offline(root);
-        assert_eq!(host.path("/etc/os-release"), root.join("usr/lib/os-release"));
+        assert_eq!(
+            host.path("/etc/os-release"),
+            root.join("usr/lib/os-release")
+        );
         assert_eq!(host.path("/etc/escape"), root.join("etc/shadow"));
         assert_eq!(host.detect_os().unwrap().version_id, "12");
     }
@@ -262,11 +317,18 @@ mod tests {
     fn special_files_are_refused_without_blocking() {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("fifo");
-        let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
         assert!(status.success());
         let err = read_text(&fifo, "/fifo").unwrap_err();
         assert_eq!(err.to_string(), "/fifo: not a regular file (fifo)");
-        assert!(read_text(&dir.path().join("missing"), "/missing").unwrap().is_none());
+        assert!(
+            read_text(&dir.path().join("missing"), "/missing")
+                .unwrap()
+                .is_none()
+        );
         let dev = read_text(Path::new("/dev/zero"), "/dev/zero").unwrap_err();
         assert_eq!(dev.to_string(), "/dev/zero: not a regular file (device)");
     }
@@ -275,7 +337,10 @@ mod tests {
     fn a_directory_without_os_release_is_not_linux() {
         let dir = tempfile::tempdir().unwrap();
         let err = HostRoot::offline(dir.path()).detect_os().unwrap_err();
-        assert!(err.to_string().contains("not a Linux root filesystem"), "{err}");
+        assert!(
+            err.to_string().contains("not a Linux root filesystem"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -286,7 +351,10 @@ mod tests {
             fs::write(dir.path().join("etc/sysctl.d").join(f), "").unwrap();
         }
         let host = HostRoot::offline(dir.path());
-        assert_eq!(host.glob("/etc/sysctl.d/*.conf"), ["/etc/sysctl.d/a.conf", "/etc/sysctl.d/b.conf"]);
+        assert_eq!(
+            host.glob("/etc/sysctl.d/*.conf"),
+            ["/etc/sysctl.d/a.conf", "/etc/sysctl.d/b.conf"]
+        );
         assert_eq!(host.glob("/etc/sysctl.d/a.conf"), ["/etc/sysctl.d/a.conf"]);
         assert!(host.glob("/etc/nothing/*").is_empty());
     }

@@ -11,4 +11,4 @@ pub mod scan;
 
 pub use facts::Facts;
 pub use host::{HostRoot, RootError};
-pub use scan::{scan, CheckResult, HostInfo, ScanReport};
+pub use scan::{CheckResult, HostInfo, ScanReport, scan};

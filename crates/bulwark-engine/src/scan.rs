@@ -44,7 +44,11 @@ pub struct ScanReport {
 }
 
 fn hostname(host: &HostRoot) -> String {
-    let from = if host.is_live() { "/proc/sys/kernel/hostname" } else { "/etc/hostname" };
+    let from = if host.is_live() {
+        "/proc/sys/kernel/hostname"
+    } else {
+        "/etc/hostname"
+    };
     host.read(from)
         .ok()
         .flatten()
@@ -56,7 +60,11 @@ fn hostname(host: &HostRoot) -> String {
 
 /// Scans `host` with every enabled check of `template`; `progress` hears of each finished
 /// check (done, total, check id).
-pub fn scan(host: HostRoot, template: &Template, mut progress: impl FnMut(usize, usize, &str)) -> Result<ScanReport, RootError> {
+pub fn scan(
+    host: HostRoot,
+    template: &Template,
+    mut progress: impl FnMut(usize, usize, &str),
+) -> Result<ScanReport, RootError> {
     let started = Instant::now();
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
@@ -85,7 +93,8 @@ pub fn scan(host: HostRoot, template: &Template, mut progress: impl FnMut(usize,
         });
         progress(i + 1, checks.len(), &check.id);
     }
-    let summary = ScoreSummary::from_results(results.iter().map(|r| (r.severity, r.outcome.status)));
+    let summary =
+        ScoreSummary::from_results(results.iter().map(|r| (r.severity, r.outcome.status)));
     Ok(ScanReport {
         template: template.id.clone(),
         template_name: template.name.clone(),

@@ -14,19 +14,37 @@ struct Case {
     want: Status,
 }
 
-const fn case(probe: &'static str, expect: Option<&'static str>, host: &'static str, want: Status) -> Case {
-    Case { probe, expect, host, want }
+const fn case(
+    probe: &'static str,
+    expect: Option<&'static str>,
+    host: &'static str,
+    want: Status,
+) -> Case {
+    Case {
+        probe,
+        expect,
+        host,
+        want,
+    }
 }
 
-use Status::{Error, Fail, Pass, Skip};
+use Status::{Fail, Pass, Skip};
 
 fn check(cases: &[Case]) {
     for (i, c) in cases.iter().enumerate() {
-        let probe: Probe = serde_saphyr::from_str(c.probe).unwrap_or_else(|e| panic!("case {i} probe: {e}"));
-        let expect: Option<Expectation> = c.expect.map(|e| serde_saphyr::from_str(e).unwrap_or_else(|e| panic!("case {i} expect: {e}")));
-        let host: TestCase = serde_saphyr::from_str(c.host).unwrap_or_else(|e| panic!("case {i} host: {e}"));
+        let probe: Probe =
+            serde_saphyr::from_str(c.probe).unwrap_or_else(|e| panic!("case {i} probe: {e}"));
+        let expect: Option<Expectation> = c
+            .expect
+            .map(|e| serde_saphyr::from_str(e).unwrap_or_else(|e| panic!("case {i} expect: {e}")));
+        let host: TestCase =
+            serde_saphyr::from_str(c.host).unwrap_or_else(|e| panic!("case {i} host: {e}"));
         let root = FixtureRoot::new(&host).unwrap();
-        let host_root = if host.live { HostRoot::with_live_proc(root.path()) } else { HostRoot::offline(root.path()) };
+        let host_root = if host.live {
+            HostRoot::with_live_proc(root.path())
+        } else {
+            HostRoot::offline(root.path())
+        };
         let os = host_root.detect_os().unwrap();
         let outcome = run_probe(&Facts::new(host_root, os), &probe, expect.as_ref());
         assert_eq!(outcome.status, c.want, "case {i}: {}\n{outcome:?}", c.probe);
@@ -36,38 +54,124 @@ fn check(cases: &[Case]) {
 #[test]
 fn file_exists() {
     check(&[
-        case("{kind: file_exists, path: /etc/issue}", None, "files: {/etc/issue: hi}", Pass),
+        case(
+            "{kind: file_exists, path: /etc/issue}",
+            None,
+            "files: {/etc/issue: hi}",
+            Pass,
+        ),
         case("{kind: file_exists, path: /etc/issue}", None, "{}", Fail),
-        case("{kind: file_exists, path: /etc/hosts.equiv}", Some("{op: absent}"), "{}", Pass),
+        case(
+            "{kind: file_exists, path: /etc/hosts.equiv}",
+            Some("{op: absent}"),
+            "{}",
+            Pass,
+        ),
     ]);
 }
 
 #[test]
 fn file_permissions() {
     check(&[
-        case("{kind: file_permissions, path: /etc/passwd, max_mode: '0644', owner: root, group: root}", None, "{}", Pass),
-        case("{kind: file_permissions, path: /etc/passwd, max_mode: '0600'}", None, "{}", Fail),
-        case("{kind: file_permissions, path: /etc/shadow, max_mode: '0640', group: [root, shadow]}", None, "{}", Pass),
-        case("{kind: file_permissions, path: /etc/shadow, owner: root}", None, "files: {/etc/shadow: {mode: '0640', owner: 100}}", Fail),
-        case("{kind: file_permissions, path: /etc/ssh/ssh_host_*_key, max_mode: '0600'}", None, "files: {/etc/ssh/ssh_host_rsa_key: {mode: '0600'}, /etc/ssh/ssh_host_ed25519_key: {mode: '0644'}}", Fail),
-        case("{kind: file_permissions, path: /etc/issue.net, max_mode: '0644'}", None, "{}", Skip),
-        case("{kind: file_permissions, path: /etc/issue.net, max_mode: '0644', missing: fail}", None, "{}", Fail),
+        case(
+            "{kind: file_permissions, path: /etc/passwd, max_mode: '0644', owner: root, group: root}",
+            None,
+            "{}",
+            Pass,
+        ),
+        case(
+            "{kind: file_permissions, path: /etc/passwd, max_mode: '0600'}",
+            None,
+            "{}",
+            Fail,
+        ),
+        case(
+            "{kind: file_permissions, path: /etc/shadow, max_mode: '0640', group: [root, shadow]}",
+            None,
+            "{}",
+            Pass,
+        ),
+        case(
+            "{kind: file_permissions, path: /etc/shadow, owner: root}",
+            None,
+            "files: {/etc/shadow: {mode: '0640', owner: 100}}",
+            Fail,
+        ),
+        case(
+            "{kind: file_permissions, path: /etc/ssh/ssh_host_*_key, max_mode: '0600'}",
+            None,
+            "files: {/etc/ssh/ssh_host_rsa_key: {mode: '0600'}, /etc/ssh/ssh_host_ed25519_key: {mode: '0644'}}",
+            Fail,
+        ),
+        case(
+            "{kind: file_permissions, path: /etc/issue.net, max_mode: '0644'}",
+            None,
+            "{}",
+            Skip,
+        ),
+        case(
+            "{kind: file_permissions, path: /etc/issue.net, max_mode: '0644', missing: fail}",
+            None,
+            "{}",
+            Fail,
+        ),
     ]);
 }
 
 #[test]
 fn file_content() {
-    let sudoers = "files: {/etc/sudoers: 'Defaults env_reset\\n', /etc/sudoers.d/pty: 'Defaults use_pty\\n'}";
+    let sudoers =
+        "files: {/etc/sudoers: 'Defaults env_reset\\n', /etc/sudoers.d/pty: 'Defaults use_pty\\n'}";
     check(&[
-        case("{kind: file_content, path: [/etc/sudoers, /etc/sudoers.d/*], pattern: '^\\s*Defaults\\s+use_pty', match: any}", None, sudoers, Pass),
-        case("{kind: file_content, path: /etc/sudoers, pattern: '^\\s*Defaults\\s+use_pty', match: any}", None, sudoers, Fail),
-        case("{kind: file_content, path: '/etc/sudoers*', pattern: NOPASSWD, match: none}", None, sudoers, Pass),
-        case("{kind: file_content, path: /etc/shells, pattern: '^/', match: all}", None, "files: {/etc/shells: \"# shells\\n/bin/sh\\n/bin/bash\\n\"}", Pass),
-        case("{kind: file_content, path: /etc/shells, pattern: '^/', match: all}", None, "files: {/etc/shells: \"/bin/sh\\nnologin\\n\"}", Fail),
-        case("{kind: file_content, path: /etc/x.conf, pattern: a, match: any, missing: skip}", None, "{}", Skip),
+        case(
+            "{kind: file_content, path: [/etc/sudoers, /etc/sudoers.d/*], pattern: '^\\s*Defaults\\s+use_pty', match: any}",
+            None,
+            sudoers,
+            Pass,
+        ),
+        case(
+            "{kind: file_content, path: /etc/sudoers, pattern: '^\\s*Defaults\\s+use_pty', match: any}",
+            None,
+            sudoers,
+            Fail,
+        ),
+        case(
+            "{kind: file_content, path: '/etc/sudoers*', pattern: NOPASSWD, match: none}",
+            None,
+            sudoers,
+            Pass,
+        ),
+        case(
+            "{kind: file_content, path: /etc/shells, pattern: '^/', match: all}",
+            None,
+            "files: {/etc/shells: \"# shells\\n/bin/sh\\n/bin/bash\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: file_content, path: /etc/shells, pattern: '^/', match: all}",
+            None,
+            "files: {/etc/shells: \"/bin/sh\\nnologin\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: file_content, path: /etc/x.conf, pattern: a, match: any, missing: skip}",
+            None,
+            "{}",
+            Skip,
+        ),
         // A link out of an offline root is followed inside the root, never to the scanner's /dev/zero.
-        case("{kind: file_content, path: /etc/zero, pattern: a, match: any}", None, "files: {/etc/zero: {symlink: /dev/zero}}", Fail),
-        case("{kind: file_content, path: /etc/sub, pattern: a, match: any}", None, "files: {/etc/sub: {symlink: /etc/real}, /etc/real: {dir: true}}", Fail),
+        case(
+            "{kind: file_content, path: /etc/zero, pattern: a, match: any}",
+            None,
+            "files: {/etc/zero: {symlink: /dev/zero}}",
+            Fail,
+        ),
+        case(
+            "{kind: file_content, path: /etc/sub, pattern: a, match: any}",
+            None,
+            "files: {/etc/sub: {symlink: /etc/real}, /etc/real: {dir: true}}",
+            Fail,
+        ),
     ]);
 }
 
@@ -75,13 +179,48 @@ fn file_content() {
 fn config_value() {
     let sshd = "files: {/etc/ssh/sshd_config: \"Include /etc/ssh/sshd_config.d/*.conf\\nPermitRootLogin no\\n\", /etc/ssh/sshd_config.d/50-cloud.conf: \"PermitRootLogin yes\\n\"}";
     check(&[
-        case("{kind: config_value, path: /etc/ssh/sshd_config, format: sshd, key: PermitRootLogin}", Some("{op: equals, value: 'no'}"), sshd, Fail),
-        case("{kind: config_value, path: /etc/ssh/sshd_config, format: sshd, key: MaxAuthTries, default: '6'}", Some("{op: le, value: 4}"), sshd, Fail),
-        case("{kind: config_value, path: /etc/ssh/sshd_config, format: sshd, key: PermitEmptyPasswords, default: 'no'}", Some("{op: equals, value: 'no'}"), sshd, Pass),
-        case("{kind: config_value, path: /etc/login.defs, format: space, key: PASS_MAX_DAYS}", Some("{op: le, value: 365}"), "files: {/etc/login.defs: \"PASS_MAX_DAYS 90\\n\"}", Pass),
-        case("{kind: config_value, path: /etc/login.defs, format: space, key: PASS_MAX_DAYS}", Some("{op: le, value: 365}"), "{}", Fail),
-        case("{kind: config_value, path: /etc/audit/auditd.conf, format: equals, key: max_log_file_action}", Some("{op: equals, value: keep_logs, ignore_case: true}"), "files: {/etc/audit/auditd.conf: \"max_log_file_action = KEEP_LOGS\\n\"}", Pass),
-        case("{kind: config_value, path: /etc/systemd/journald.conf, format: systemd, section: Journal, key: Storage, dropins: /etc/systemd/journald.conf.d/*.conf}", Some("{op: equals, value: persistent}"), "files: {/etc/systemd/journald.conf: \"[Journal]\\nStorage=auto\\n\", /etc/systemd/journald.conf.d/cis.conf: \"[Journal]\\nStorage=persistent\\n\"}", Pass),
+        case(
+            "{kind: config_value, path: /etc/ssh/sshd_config, format: sshd, key: PermitRootLogin}",
+            Some("{op: equals, value: 'no'}"),
+            sshd,
+            Fail,
+        ),
+        case(
+            "{kind: config_value, path: /etc/ssh/sshd_config, format: sshd, key: MaxAuthTries, default: '6'}",
+            Some("{op: le, value: 4}"),
+            sshd,
+            Fail,
+        ),
+        case(
+            "{kind: config_value, path: /etc/ssh/sshd_config, format: sshd, key: PermitEmptyPasswords, default: 'no'}",
+            Some("{op: equals, value: 'no'}"),
+            sshd,
+            Pass,
+        ),
+        case(
+            "{kind: config_value, path: /etc/login.defs, format: space, key: PASS_MAX_DAYS}",
+            Some("{op: le, value: 365}"),
+            "files: {/etc/login.defs: \"PASS_MAX_DAYS 90\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: config_value, path: /etc/login.defs, format: space, key: PASS_MAX_DAYS}",
+            Some("{op: le, value: 365}"),
+            "{}",
+            Fail,
+        ),
+        case(
+            "{kind: config_value, path: /etc/audit/auditd.conf, format: equals, key: max_log_file_action}",
+            Some("{op: equals, value: keep_logs, ignore_case: true}"),
+            "files: {/etc/audit/auditd.conf: \"max_log_file_action = KEEP_LOGS\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: config_value, path: /etc/systemd/journald.conf, format: systemd, section: Journal, key: Storage, dropins: /etc/systemd/journald.conf.d/*.conf}",
+            Some("{op: equals, value: persistent}"),
+            "files: {/etc/systemd/journald.conf: \"[Journal]\\nStorage=auto\\n\", /etc/systemd/journald.conf.d/cis.conf: \"[Journal]\\nStorage=persistent\\n\"}",
+            Pass,
+        ),
     ]);
 }
 
@@ -89,100 +228,329 @@ fn config_value() {
 fn pam() {
     let host = "files: {/etc/pam.d/common-password: \"password requisite pam_pwhistory.so remember=24 enforce_for_root\\npassword [success=1 default=ignore] pam_unix.so yescrypt nullok\\n\"}";
     check(&[
-        case("{kind: pam, service: common-password, type: password, module: pam_pwhistory.so, arg: remember}", Some("{op: ge, value: 24}"), host, Pass),
-        case("{kind: pam, service: common-password, type: password, module: pam_unix.so, arg: nullok}", Some("{op: absent}"), host, Fail),
-        case("{kind: pam, service: common-password, type: password, module: pam_faillock.so}", Some("{op: exists}"), host, Fail),
-        case("{kind: pam, service: common-auth, type: auth, module: pam_unix.so}", Some("{op: exists}"), "{}", Fail),
+        case(
+            "{kind: pam, service: common-password, type: password, module: pam_pwhistory.so, arg: remember}",
+            Some("{op: ge, value: 24}"),
+            host,
+            Pass,
+        ),
+        case(
+            "{kind: pam, service: common-password, type: password, module: pam_unix.so, arg: nullok}",
+            Some("{op: absent}"),
+            host,
+            Fail,
+        ),
+        case(
+            "{kind: pam, service: common-password, type: password, module: pam_faillock.so}",
+            Some("{op: exists}"),
+            host,
+            Fail,
+        ),
+        case(
+            "{kind: pam, service: common-auth, type: auth, module: pam_unix.so}",
+            Some("{op: exists}"),
+            "{}",
+            Fail,
+        ),
     ]);
 }
 
 #[test]
 fn sysctl() {
     check(&[
-        case("{kind: sysctl, key: net.ipv4.ip_forward}", Some("{op: equals, value: 0}"), "files: {/etc/sysctl.d/60.conf: \"net.ipv4.ip_forward = 0\\n\"}", Pass),
-        case("{kind: sysctl, key: net.ipv4.ip_forward}", Some("{op: equals, value: 0}"), "files: {/etc/sysctl.d/60.conf: \"net.ipv4.ip_forward = 0\\n\", /etc/sysctl.d/99.conf: \"net.ipv4.ip_forward = 1\\n\"}", Fail),
-        case("{kind: sysctl, key: net.ipv4.ip_forward}", Some("{op: equals, value: 0}"), "{}", Fail),
-        case("{kind: sysctl, key: net.ipv4.ip_forward}", Some("{op: equals, value: 0}"), "{live: true, files: {/etc/sysctl.conf: \"net.ipv4.ip_forward=0\\n\", /proc/sys/net/ipv4/ip_forward: \"1\\n\"}}", Fail),
-        case("{kind: sysctl, key: net.ipv4.ip_forward}", Some("{op: equals, value: 0}"), "{live: true, files: {/etc/sysctl.conf: \"net.ipv4.ip_forward=0\\n\", /proc/sys/net/ipv4/ip_forward: \"0\\n\"}}", Pass),
+        case(
+            "{kind: sysctl, key: net.ipv4.ip_forward}",
+            Some("{op: equals, value: 0}"),
+            "files: {/etc/sysctl.d/60.conf: \"net.ipv4.ip_forward = 0\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: sysctl, key: net.ipv4.ip_forward}",
+            Some("{op: equals, value: 0}"),
+            "files: {/etc/sysctl.d/60.conf: \"net.ipv4.ip_forward = 0\\n\", /etc/sysctl.d/99.conf: \"net.ipv4.ip_forward = 1\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: sysctl, key: net.ipv4.ip_forward}",
+            Some("{op: equals, value: 0}"),
+            "{}",
+            Fail,
+        ),
+        case(
+            "{kind: sysctl, key: net.ipv4.ip_forward}",
+            Some("{op: equals, value: 0}"),
+            "{live: true, files: {/etc/sysctl.conf: \"net.ipv4.ip_forward=0\\n\", /proc/sys/net/ipv4/ip_forward: \"1\\n\"}}",
+            Fail,
+        ),
+        case(
+            "{kind: sysctl, key: net.ipv4.ip_forward}",
+            Some("{op: equals, value: 0}"),
+            "{live: true, files: {/etc/sysctl.conf: \"net.ipv4.ip_forward=0\\n\", /proc/sys/net/ipv4/ip_forward: \"0\\n\"}}",
+            Pass,
+        ),
     ]);
 }
 
 #[test]
 fn kernel_module() {
-    let conf = "install cramfs /bin/false\\nblacklist cramfs\\n";
     check(&[
-        case("{kind: kernel_module, module: cramfs}", None, "files: {/etc/modprobe.d/cramfs.conf: \"install cramfs /bin/false\\nblacklist cramfs\\n\"}", Pass),
-        case("{kind: kernel_module, module: cramfs}", None, "files: {/etc/modprobe.d/cramfs.conf: \"blacklist cramfs\\n\"}", Fail),
-        case("{kind: kernel_module, module: usb-storage}", None, "files: {/etc/modprobe.d/usb.conf: \"install usb_storage /bin/true\\nblacklist usb-storage\\n\"}", Pass),
-        case("{kind: kernel_module, module: cramfs}", None, "{live: true, files: {/etc/modprobe.d/c.conf: \"install cramfs /bin/false\\nblacklist cramfs\\n\", /proc/modules: \"cramfs 16384 0 - Live 0x0\\n\"}}", Fail),
-        case("{kind: kernel_module, module: cramfs}", None, "files: {/lib/modules/6.1.0-18-amd64/modules.dep: \"kernel/fs/udf/udf.ko.xz: kernel/lib/crc-itu-t.ko.xz\\n\"}", Pass),
-        case("{kind: kernel_module, module: udf}", None, "files: {/lib/modules/6.1.0-18-amd64/modules.dep: \"kernel/fs/udf/udf.ko.xz:\\n\"}", Fail),
+        case(
+            "{kind: kernel_module, module: cramfs}",
+            None,
+            "files: {/etc/modprobe.d/cramfs.conf: \"install cramfs /bin/false\\nblacklist cramfs\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: kernel_module, module: cramfs}",
+            None,
+            "files: {/etc/modprobe.d/cramfs.conf: \"blacklist cramfs\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: kernel_module, module: usb-storage}",
+            None,
+            "files: {/etc/modprobe.d/usb.conf: \"install usb_storage /bin/true\\nblacklist usb-storage\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: kernel_module, module: cramfs}",
+            None,
+            "{live: true, files: {/etc/modprobe.d/c.conf: \"install cramfs /bin/false\\nblacklist cramfs\\n\", /proc/modules: \"cramfs 16384 0 - Live 0x0\\n\"}}",
+            Fail,
+        ),
+        case(
+            "{kind: kernel_module, module: cramfs}",
+            None,
+            "files: {/lib/modules/6.1.0-18-amd64/modules.dep: \"kernel/fs/udf/udf.ko.xz: kernel/lib/crc-itu-t.ko.xz\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: kernel_module, module: udf}",
+            None,
+            "files: {/lib/modules/6.1.0-18-amd64/modules.dep: \"kernel/fs/udf/udf.ko.xz:\\n\"}",
+            Fail,
+        ),
     ]);
-    let _ = conf;
 }
 
 #[test]
 fn mount() {
     check(&[
-        case("{kind: mount, path: /tmp, options: [nodev, nosuid]}", None, "files: {/etc/fstab: \"tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\\n\"}", Pass),
-        case("{kind: mount, path: /tmp, options: [noexec]}", None, "files: {/etc/fstab: \"tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\\n\"}", Fail),
-        case("{kind: mount, path: /var/tmp, options: [nodev]}", None, "files: {/etc/fstab: \"/dev/sda1 / ext4 defaults 0 1\\n\"}", Skip),
-        case("{kind: mount, path: /tmp, require_separate: true}", None, "{}", Fail),
-        case("{kind: mount, path: /tmp, options: [nodev]}", None, "files: {/etc/systemd/system/tmp.mount: \"[Mount]\\nWhat=tmpfs\\nWhere=/tmp\\nOptions=mode=1777,nodev\\n\"}", Pass),
-        case("{kind: mount, path: /dev/shm, options: [noexec]}", None, "{live: true, files: {/proc/self/mounts: \"tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\\n\"}}", Fail),
+        case(
+            "{kind: mount, path: /tmp, options: [nodev, nosuid]}",
+            None,
+            "files: {/etc/fstab: \"tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: mount, path: /tmp, options: [noexec]}",
+            None,
+            "files: {/etc/fstab: \"tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: mount, path: /var/tmp, options: [nodev]}",
+            None,
+            "files: {/etc/fstab: \"/dev/sda1 / ext4 defaults 0 1\\n\"}",
+            Skip,
+        ),
+        case(
+            "{kind: mount, path: /tmp, require_separate: true}",
+            None,
+            "{}",
+            Fail,
+        ),
+        case(
+            "{kind: mount, path: /tmp, options: [nodev]}",
+            None,
+            "files: {/etc/systemd/system/tmp.mount: \"[Mount]\\nWhat=tmpfs\\nWhere=/tmp\\nOptions=mode=1777,nodev\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: mount, path: /dev/shm, options: [noexec]}",
+            None,
+            "{live: true, files: {/proc/self/mounts: \"tmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\\n\"}}",
+            Fail,
+        ),
     ]);
 }
 
 #[test]
 fn packages() {
     check(&[
-        case("{kind: package_installed, name: sudo}", None, "packages: [sudo]", Pass),
-        case("{kind: package_installed, name: [chrony, systemd-timesyncd]}", None, "packages: [systemd-timesyncd]", Pass),
+        case(
+            "{kind: package_installed, name: sudo}",
+            None,
+            "packages: [sudo]",
+            Pass,
+        ),
+        case(
+            "{kind: package_installed, name: [chrony, systemd-timesyncd]}",
+            None,
+            "packages: [systemd-timesyncd]",
+            Pass,
+        ),
         case("{kind: package_installed, name: aide}", None, "{}", Fail),
-        case("{kind: package_absent, name: [telnet, inetutils-telnet]}", None, "packages: [inetutils-telnet]", Fail),
-        case("{kind: package_absent, name: telnet}", None, "{os: rhel9, packages: [openssh-server]}", Pass),
-        case("{kind: package_installed, name: audit}", None, "{os: rhel9, packages: [audit=3.1.2-2.el9]}", Pass),
-        case("{kind: package_installed, name: audit}", None, "{os: rhel9}", Fail),
+        case(
+            "{kind: package_absent, name: [telnet, inetutils-telnet]}",
+            None,
+            "packages: [inetutils-telnet]",
+            Fail,
+        ),
+        case(
+            "{kind: package_absent, name: telnet}",
+            None,
+            "{os: rhel9, packages: [openssh-server]}",
+            Pass,
+        ),
+        case(
+            "{kind: package_installed, name: audit}",
+            None,
+            "{os: rhel9, packages: [audit=3.1.2-2.el9]}",
+            Pass,
+        ),
+        case(
+            "{kind: package_installed, name: audit}",
+            None,
+            "{os: rhel9}",
+            Fail,
+        ),
     ]);
 }
 
 #[test]
 fn service_state() {
     check(&[
-        case("{kind: service_state, name: cron}", Some("{op: equals, value: enabled}"), "services: {cron.service: enabled}", Pass),
-        case("{kind: service_state, name: avahi-daemon.service}", Some("{op: in, value: [disabled, masked, absent]}"), "services: {avahi-daemon.service: enabled}", Fail),
-        case("{kind: service_state, name: avahi-daemon.service}", Some("{op: in, value: [disabled, masked, absent]}"), "services: {avahi-daemon.service: masked}", Pass),
-        case("{kind: service_state, name: [chrony.service, chronyd.service]}", Some("{op: equals, value: enabled}"), "{os: rhel9, services: {chronyd.service: enabled}}", Pass),
-        case("{kind: service_state, name: rsync.service}", Some("{op: in, value: [disabled, masked, absent]}"), "services: {rsync.service: disabled}", Pass),
+        case(
+            "{kind: service_state, name: cron}",
+            Some("{op: equals, value: enabled}"),
+            "services: {cron.service: enabled}",
+            Pass,
+        ),
+        case(
+            "{kind: service_state, name: avahi-daemon.service}",
+            Some("{op: in, value: [disabled, masked, absent]}"),
+            "services: {avahi-daemon.service: enabled}",
+            Fail,
+        ),
+        case(
+            "{kind: service_state, name: avahi-daemon.service}",
+            Some("{op: in, value: [disabled, masked, absent]}"),
+            "services: {avahi-daemon.service: masked}",
+            Pass,
+        ),
+        case(
+            "{kind: service_state, name: [chrony.service, chronyd.service]}",
+            Some("{op: equals, value: enabled}"),
+            "{os: rhel9, services: {chronyd.service: enabled}}",
+            Pass,
+        ),
+        case(
+            "{kind: service_state, name: rsync.service}",
+            Some("{op: in, value: [disabled, masked, absent]}"),
+            "services: {rsync.service: disabled}",
+            Pass,
+        ),
     ]);
 }
 
 #[test]
 fn login_banner() {
     check(&[
-        case("{kind: login_banner, path: /etc/issue}", None, "files: {/etc/issue: \"Authorized use only.\\n\"}", Pass),
-        case("{kind: login_banner, path: /etc/issue}", None, "files: {/etc/issue: \"Debian GNU/Linux 12 \\\\n \\\\l\\n\"}", Fail),
-        case("{kind: login_banner, path: /etc/issue}", None, "{os: rhel9, files: {/etc/issue: \"\\\\S\\nKernel \\\\r on an \\\\m\\n\"}}", Fail),
+        case(
+            "{kind: login_banner, path: /etc/issue}",
+            None,
+            "files: {/etc/issue: \"Authorized use only.\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: login_banner, path: /etc/issue}",
+            None,
+            "files: {/etc/issue: \"Debian GNU/Linux 12 \\\\n \\\\l\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: login_banner, path: /etc/issue}",
+            None,
+            "{os: rhel9, files: {/etc/issue: \"\\\\S\\nKernel \\\\r on an \\\\m\\n\"}}",
+            Fail,
+        ),
         case("{kind: login_banner, path: /etc/issue}", None, "{}", Fail),
-        case("{kind: login_banner, path: /etc/motd, require_text: false}", None, "{}", Pass),
+        case(
+            "{kind: login_banner, path: /etc/motd, require_text: false}",
+            None,
+            "{}",
+            Pass,
+        ),
     ]);
 }
 
 #[test]
 fn accounts() {
-    let extra_root = "files: {/etc/passwd: \"root:x:0:0::/root:/bin/bash\\ntoor:x:0:0::/root:/bin/bash\\n\"}";
+    let extra_root =
+        "files: {/etc/passwd: \"root:x:0:0::/root:/bin/bash\\ntoor:x:0:0::/root:/bin/bash\\n\"}";
     check(&[
         case("{kind: accounts, rule: uid0_only_root}", None, "{}", Pass),
-        case("{kind: accounts, rule: uid0_only_root}", None, extra_root, Fail),
-        case("{kind: accounts, rule: unique_uids}", None, extra_root, Fail),
-        case("{kind: accounts, rule: no_empty_passwords}", None, "files: {/etc/shadow: \"root:*:19700:0:99999:7:::\\nbob::19700:0:99999:7:::\\n\"}", Fail),
-        case("{kind: accounts, rule: max_days, max: 365}", None, "{}", Pass),
-        case("{kind: accounts, rule: max_days, max: 365}", None, "files: {/etc/shadow: \"root:$6$salt$hash:19700:0:99999:7:::\\n\"}", Fail),
-        case("{kind: accounts, rule: system_accounts_nologin}", None, "{}", Pass),
-        case("{kind: accounts, rule: system_accounts_nologin}", None, "files: {/etc/passwd: \"root:x:0:0::/root:/bin/bash\\ndaemon:x:1:1::/:/bin/sh\\n\"}", Fail),
-        case("{kind: accounts, rule: groups_exist}", None, "files: {/etc/passwd: \"root:x:0:0::/root:/bin/bash\\nbob:x:1000:4242::/home/bob:/bin/bash\\n\"}", Fail),
-        case("{kind: accounts, rule: shadow_group_empty}", None, "files: {/etc/group: \"root:x:0:\\nshadow:x:42:bob\\n\"}", Fail),
-        case("{kind: accounts, rule: passwords_shadowed}", None, "{}", Pass),
+        case(
+            "{kind: accounts, rule: uid0_only_root}",
+            None,
+            extra_root,
+            Fail,
+        ),
+        case(
+            "{kind: accounts, rule: unique_uids}",
+            None,
+            extra_root,
+            Fail,
+        ),
+        case(
+            "{kind: accounts, rule: no_empty_passwords}",
+            None,
+            "files: {/etc/shadow: \"root:*:19700:0:99999:7:::\\nbob::19700:0:99999:7:::\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: accounts, rule: max_days, max: 365}",
+            None,
+            "{}",
+            Pass,
+        ),
+        case(
+            "{kind: accounts, rule: max_days, max: 365}",
+            None,
+            "files: {/etc/shadow: \"root:$6$salt$hash:19700:0:99999:7:::\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: accounts, rule: system_accounts_nologin}",
+            None,
+            "{}",
+            Pass,
+        ),
+        case(
+            "{kind: accounts, rule: system_accounts_nologin}",
+            None,
+            "files: {/etc/passwd: \"root:x:0:0::/root:/bin/bash\\ndaemon:x:1:1::/:/bin/sh\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: accounts, rule: groups_exist}",
+            None,
+            "files: {/etc/passwd: \"root:x:0:0::/root:/bin/bash\\nbob:x:1000:4242::/home/bob:/bin/bash\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: accounts, rule: shadow_group_empty}",
+            None,
+            "files: {/etc/group: \"root:x:0:\\nshadow:x:42:bob\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: accounts, rule: passwords_shadowed}",
+            None,
+            "{}",
+            Pass,
+        ),
     ]);
 }
 
@@ -190,39 +558,118 @@ fn accounts() {
 fn audit_rule() {
     let rules = "files: {/etc/audit/rules.d/50.rules: \"-w /etc/passwd -p wa -k identity\\n-a always,exit -F arch=b64 -S sethostname -S setdomainname -k system-locale\\n\"}";
     check(&[
-        case("{kind: audit_rule, rule: '-w /etc/passwd -p wa -k identity'}", None, rules, Pass),
-        case("{kind: audit_rule, rule: '-w /etc/group -p wa -k identity'}", None, rules, Fail),
-        case("{kind: audit_rule, rule: '-a always,exit -F arch=b64 -S sethostname,setdomainname -k x'}", None, rules, Pass),
-        case("{kind: audit_rule, rule: '-w /etc/passwd -p wa'}", None, "files: {/etc/audit/audit.rules: \"-w /etc/passwd -p rwa\\n\"}", Pass),
-        case("{kind: audit_rule, rule: '-w /etc/passwd -p wa'}", None, "{}", Fail),
+        case(
+            "{kind: audit_rule, rule: '-w /etc/passwd -p wa -k identity'}",
+            None,
+            rules,
+            Pass,
+        ),
+        case(
+            "{kind: audit_rule, rule: '-w /etc/group -p wa -k identity'}",
+            None,
+            rules,
+            Fail,
+        ),
+        case(
+            "{kind: audit_rule, rule: '-a always,exit -F arch=b64 -S sethostname,setdomainname -k x'}",
+            None,
+            rules,
+            Pass,
+        ),
+        case(
+            "{kind: audit_rule, rule: '-w /etc/passwd -p wa'}",
+            None,
+            "files: {/etc/audit/audit.rules: \"-w /etc/passwd -p rwa\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: audit_rule, rule: '-w /etc/passwd -p wa'}",
+            None,
+            "{}",
+            Fail,
+        ),
     ]);
 }
 
 #[test]
 fn fs_walk() {
     check(&[
-        case("{kind: fs_walk, find: world_writable}", None, "files: {/srv/a: {mode: '0644'}}", Pass),
-        case("{kind: fs_walk, find: world_writable}", None, "files: {/srv/a: {mode: '0666'}}", Fail),
-        case("{kind: fs_walk, find: no_sticky_dirs}", None, "files: {/srv/drop: {dir: true, mode: '0777'}}", Fail),
-        case("{kind: fs_walk, find: no_sticky_dirs}", None, "files: {/srv/drop: {dir: true, mode: '1777'}}", Pass),
-        case("{kind: fs_walk, find: unowned}", None, "files: {/srv/a: {owner: 4242}}", Fail),
-        case("{kind: fs_walk, find: ungrouped}", None, "files: {/srv/a: {group: 4242}}", Fail),
-        case("{kind: fs_walk, find: suid, allow: [/usr/bin/passwd]}", None, "files: {/usr/bin/passwd: {mode: '4755'}}", Pass),
-        case("{kind: fs_walk, find: suid, allow: [/usr/bin/passwd]}", None, "files: {/usr/bin/passwd: {mode: '4755'}, /opt/x: {mode: '4755'}}", Fail),
-        case("{kind: fs_walk, find: sgid}", None, "files: {/usr/bin/wall: {mode: '2755'}}", Fail),
+        case(
+            "{kind: fs_walk, find: world_writable}",
+            None,
+            "files: {/srv/a: {mode: '0644'}}",
+            Pass,
+        ),
+        case(
+            "{kind: fs_walk, find: world_writable}",
+            None,
+            "files: {/srv/a: {mode: '0666'}}",
+            Fail,
+        ),
+        case(
+            "{kind: fs_walk, find: no_sticky_dirs}",
+            None,
+            "files: {/srv/drop: {dir: true, mode: '0777'}}",
+            Fail,
+        ),
+        case(
+            "{kind: fs_walk, find: no_sticky_dirs}",
+            None,
+            "files: {/srv/drop: {dir: true, mode: '1777'}}",
+            Pass,
+        ),
+        case(
+            "{kind: fs_walk, find: unowned}",
+            None,
+            "files: {/srv/a: {owner: 4242}}",
+            Fail,
+        ),
+        case(
+            "{kind: fs_walk, find: ungrouped}",
+            None,
+            "files: {/srv/a: {group: 4242}}",
+            Fail,
+        ),
+        case(
+            "{kind: fs_walk, find: suid, allow: [/usr/bin/passwd]}",
+            None,
+            "files: {/usr/bin/passwd: {mode: '4755'}}",
+            Pass,
+        ),
+        case(
+            "{kind: fs_walk, find: suid, allow: [/usr/bin/passwd]}",
+            None,
+            "files: {/usr/bin/passwd: {mode: '4755'}, /opt/x: {mode: '4755'}}",
+            Fail,
+        ),
+        case(
+            "{kind: fs_walk, find: sgid}",
+            None,
+            "files: {/usr/bin/wall: {mode: '2755'}}",
+            Fail,
+        ),
         // Pseudo filesystems are never walked, even when an image carries files there.
-        case("{kind: fs_walk, find: world_writable}", None, "files: {/proc/x: {mode: '0666'}, /sys/y: {mode: '0666'}}", Pass),
+        case(
+            "{kind: fs_walk, find: world_writable}",
+            None,
+            "files: {/proc/x: {mode: '0666'}, /sys/y: {mode: '0666'}}",
+            Pass,
+        ),
     ]);
 }
 
 #[test]
 fn command_runs_only_on_the_live_system() {
-    check(&[case("{kind: command, argv: [/bin/true]}", Some("{op: exists}"), "{}", Skip)]);
+    check(&[case(
+        "{kind: command, argv: [/bin/true]}",
+        Some("{op: exists}"),
+        "{}",
+        Skip,
+    )]);
     let probe: Probe = serde_saphyr::from_str("{kind: command, argv: [/bin/echo, hello]}").unwrap();
     let facts = Facts::new(HostRoot::live(), HostRoot::live().detect_os().unwrap());
     let expect: Expectation = serde_saphyr::from_str("{op: equals, value: hello}").unwrap();
     assert_eq!(run_probe(&facts, &probe, Some(&expect)).status, Pass);
-    let _ = OsKind::Linux;
 }
 
 #[test]
@@ -245,7 +692,16 @@ fn only_if_turns_checks_for_missing_software_into_skips() {
     };
     let skipped = status("{}");
     assert_eq!(skipped.status, Skip);
-    assert_eq!(skipped.reason.as_deref(), Some("not applicable: needs openssh-server installed (not installed)"));
+    assert_eq!(
+        skipped.reason.as_deref(),
+        Some("not applicable: needs openssh-server installed (not installed)")
+    );
     assert_eq!(status("packages: [openssh-server]").status, Fail);
-    assert_eq!(status("{packages: [openssh-server], files: {/etc/ssh/sshd_config: \"PermitRootLogin no\\n\"}}").status, Pass);
+    assert_eq!(
+        status(
+            "{packages: [openssh-server], files: {/etc/ssh/sshd_config: \"PermitRootLogin no\\n\"}}"
+        )
+        .status,
+        Pass
+    );
 }

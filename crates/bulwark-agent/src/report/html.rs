@@ -28,14 +28,34 @@ fn pct(v: Option<f64>) -> String {
 }
 
 pub fn html(report: &ScanReport, template: &Template) -> anyhow::Result<String> {
-    let checks: HashMap<&str, &Check> = template.checks.iter().map(|c| (c.id.as_str(), c)).collect();
-    let row = |r| Row { result: r, check: checks.get(r.id.as_str()).copied() };
-    let mut findings: Vec<Row> = report.results.iter().filter(|r| r.outcome.status != Status::Pass).map(row).collect();
+    let checks: HashMap<&str, &Check> =
+        template.checks.iter().map(|c| (c.id.as_str(), c)).collect();
+    let row = |r| Row {
+        result: r,
+        check: checks.get(r.id.as_str()).copied(),
+    };
+    let mut findings: Vec<Row> = report
+        .results
+        .iter()
+        .filter(|r| r.outcome.status != Status::Pass)
+        .map(row)
+        .collect();
     findings.sort_by_key(|r| (r.result.outcome.status, r.result.severity));
-    let passed = report.results.iter().filter(|r| r.outcome.status == Status::Pass).map(row).collect();
+    let passed = report
+        .results
+        .iter()
+        .filter(|r| r.outcome.status == Status::Pass)
+        .map(row)
+        .collect();
     let severities = Severity::ALL
         .iter()
-        .filter_map(|s| report.summary.by_severity.get(s).map(|c| (*s, c.pass, c.fail)))
+        .filter_map(|s| {
+            report
+                .summary
+                .by_severity
+                .get(s)
+                .map(|c| (*s, c.pass, c.fail))
+        })
         .collect();
     let page = ReportPage {
         report,

@@ -50,18 +50,35 @@ pub fn junit(report: &ScanReport) -> String {
             "actual: {}\nexpected: {}{}",
             r.outcome.actual.as_deref().unwrap_or("-"),
             r.outcome.expected,
-            r.outcome.reason.as_deref().map(|x| format!("\nreason: {x}")).unwrap_or_default()
+            r.outcome
+                .reason
+                .as_deref()
+                .map(|x| format!("\nreason: {x}"))
+                .unwrap_or_default()
         );
         match r.outcome.status {
             Status::Pass => out.push_str("/>\n"),
             Status::Fail => {
-                let _ = writeln!(out, ">\n    <failure message=\"{} severity\">{}</failure>\n  </testcase>", r.severity, escape(&detail));
+                let _ = writeln!(
+                    out,
+                    ">\n    <failure message=\"{} severity\">{}</failure>\n  </testcase>",
+                    r.severity,
+                    escape(&detail)
+                );
             }
             Status::Error => {
-                let _ = writeln!(out, ">\n    <error message=\"collector error\">{}</error>\n  </testcase>", escape(&detail));
+                let _ = writeln!(
+                    out,
+                    ">\n    <error message=\"collector error\">{}</error>\n  </testcase>",
+                    escape(&detail)
+                );
             }
             Status::Skip | Status::Waived => {
-                let _ = writeln!(out, ">\n    <skipped message=\"{}\"/>\n  </testcase>", escape(r.outcome.reason.as_deref().unwrap_or("")));
+                let _ = writeln!(
+                    out,
+                    ">\n    <skipped message=\"{}\"/>\n  </testcase>",
+                    escape(r.outcome.reason.as_deref().unwrap_or(""))
+                );
             }
         }
     }
@@ -73,6 +90,9 @@ pub fn junit(report: &ScanReport) -> String {
 mod tests {
     #[test]
     fn escapes_markup_and_control_characters() {
-        assert_eq!(super::escape("<a href=\"x\">&'\u{1}"), "&lt;a href=&quot;x&quot;&gt;&amp;&apos;\u{FFFD}");
+        assert_eq!(
+            super::escape("<a href=\"x\">&'\u{1}"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;\u{FFFD}"
+        );
     }
 }

@@ -31,21 +31,38 @@ pub fn table(report: &ScanReport) -> String {
     sev.set_header(["severity", "pass", "fail", "error", "skip"]);
     for severity in Severity::ALL {
         if let Some(k) = s.by_severity.get(&severity) {
-            sev.add_row([severity.as_str().to_string(), k.pass.to_string(), k.fail.to_string(), k.error.to_string(), k.skip.to_string()]);
+            sev.add_row([
+                severity.as_str().to_string(),
+                k.pass.to_string(),
+                k.fail.to_string(),
+                k.error.to_string(),
+                k.skip.to_string(),
+            ]);
         }
     }
     out.push_str(&format!("{sev}\n\n"));
-    let mut failures: Vec<_> = report.results.iter().filter(|r| matches!(r.outcome.status, Status::Fail | Status::Error)).collect();
+    let mut failures: Vec<_> = report
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome.status, Status::Fail | Status::Error))
+        .collect();
     failures.sort_by_key(|r| (r.severity, r.outcome.status));
     if failures.is_empty() {
         out.push_str("no failures\n");
         return out;
     }
     let mut worst = Table::new();
-    worst.set_content_arrangement(ContentArrangement::Dynamic).set_width(160);
+    worst
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(160);
     worst.set_header(["id", "severity", "status", "title", "actual", "expected"]);
     for r in failures.iter().take(25) {
-        let mut actual: String = r.outcome.actual.clone().or_else(|| r.outcome.reason.clone()).unwrap_or_default();
+        let mut actual: String = r
+            .outcome
+            .actual
+            .clone()
+            .or_else(|| r.outcome.reason.clone())
+            .unwrap_or_default();
         if actual.chars().count() > 160 {
             actual = actual.chars().take(160).collect::<String>() + "…";
         }
@@ -58,18 +75,29 @@ pub fn table(report: &ScanReport) -> String {
             r.outcome.expected.clone(),
         ]);
     }
-    out.push_str(&format!("worst {} of {} failures and errors:\n{worst}\n", failures.len().min(25), failures.len()));
+    out.push_str(&format!(
+        "worst {} of {} failures and errors:\n{worst}\n",
+        failures.len().min(25),
+        failures.len()
+    ));
     out.push_str("remediation: bulwark-agent content show TEMPLATE --format json, or --format html for a full report\n");
     out
 }
 
 pub fn timings(report: &ScanReport, n: usize) -> String {
     let mut by_time: Vec<_> = report.results.iter().collect();
-    by_time.sort_by(|a, b| b.duration.cmp(&a.duration));
+    by_time.sort_by_key(|r| std::cmp::Reverse(r.duration));
     let mut t = Table::new();
     t.set_header(["check", "kind of work", "ms"]);
     for r in by_time.iter().take(n) {
-        t.add_row([r.id.clone(), r.title.clone(), format!("{:.2}", r.duration.as_secs_f64() * 1000.0)]);
+        t.add_row([
+            r.id.clone(),
+            r.title.clone(),
+            format!("{:.2}", r.duration.as_secs_f64() * 1000.0),
+        ]);
     }
-    format!("slowest {n} checks (total {} ms):\n{t}\n", report.duration_ms)
+    format!(
+        "slowest {n} checks (total {} ms):\n{t}\n",
+        report.duration_ms
+    )
 }

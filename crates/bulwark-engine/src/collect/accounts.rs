@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use bulwark_core::probe::AccountRule;
 use bulwark_core::CheckOutcome;
+use bulwark_core::probe::AccountRule;
 
 use crate::host::HostRoot;
 
@@ -54,11 +54,16 @@ fn field(parts: &[&str], i: usize) -> Option<i64> {
 
 impl Accounts {
     pub fn load(host: &HostRoot) -> Self {
-        let mut accounts = Accounts { uid_min: 1000, ..Default::default() };
+        let mut accounts = Accounts {
+            uid_min: 1000,
+            ..Default::default()
+        };
         let mut read = |path: &'static str| match host.read(path) {
             Ok(Some(text)) => text,
             Ok(None) => {
-                accounts.problems.insert(path, format!("{path} does not exist"));
+                accounts
+                    .problems
+                    .insert(path, format!("{path} does not exist"));
                 String::new()
             }
             Err(e) => {
@@ -69,12 +74,17 @@ impl Accounts {
         let passwd = read("/etc/passwd");
         let group = read("/etc/group");
         let shadow = read("/etc/shadow");
-        for line in passwd.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        for line in passwd
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
             let p: Vec<&str> = line.split(':').collect();
             if p.len() < 7 {
                 continue;
             }
-            let (Ok(uid), Ok(gid)) = (p[2].parse(), p[3].parse()) else { continue };
+            let (Ok(uid), Ok(gid)) = (p[2].parse(), p[3].parse()) else {
+                continue;
+            };
             accounts.users.push(User {
                 name: p[0].into(),
                 password: p[1].into(),
@@ -84,14 +94,25 @@ impl Accounts {
                 shell: p[6].into(),
             });
         }
-        for line in group.lines().filter(|l| !l.trim().is_empty() && !l.starts_with('#')) {
+        for line in group
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        {
             let p: Vec<&str> = line.split(':').collect();
             if p.len() < 4 {
                 continue;
             }
             let Ok(gid) = p[2].parse() else { continue };
-            let members = p[3].split(',').filter(|m| !m.is_empty()).map(String::from).collect();
-            accounts.groups.push(Group { name: p[0].into(), gid, members });
+            let members = p[3]
+                .split(',')
+                .filter(|m| !m.is_empty())
+                .map(String::from)
+                .collect();
+            accounts.groups.push(Group {
+                name: p[0].into(),
+                gid,
+                members,
+            });
         }
         for line in shadow.lines().filter(|l| !l.trim().is_empty()) {
             let p: Vec<&str> = line.split(':').collect();
@@ -119,20 +140,32 @@ impl Accounts {
             }
         }
         for u in &accounts.users {
-            accounts.uid_names.entry(u.uid).or_insert_with(|| u.name.clone());
+            accounts
+                .uid_names
+                .entry(u.uid)
+                .or_insert_with(|| u.name.clone());
         }
         for g in &accounts.groups {
-            accounts.gid_names.entry(g.gid).or_insert_with(|| g.name.clone());
+            accounts
+                .gid_names
+                .entry(g.gid)
+                .or_insert_with(|| g.name.clone());
         }
         accounts
     }
 
     pub fn user_name(&self, uid: u32) -> String {
-        self.uid_names.get(&uid).cloned().unwrap_or_else(|| uid.to_string())
+        self.uid_names
+            .get(&uid)
+            .cloned()
+            .unwrap_or_else(|| uid.to_string())
     }
 
     pub fn group_name(&self, gid: u32) -> String {
-        self.gid_names.get(&gid).cloned().unwrap_or_else(|| gid.to_string())
+        self.gid_names
+            .get(&gid)
+            .cloned()
+            .unwrap_or_else(|| gid.to_string())
     }
 
     pub fn has_uid(&self, uid: u32) -> bool {
@@ -154,7 +187,9 @@ impl Accounts {
 
     /// Shadow entries whose password can be used to log in.
     fn usable(&self) -> impl Iterator<Item = &Shadow> {
-        self.shadow.iter().filter(|s| !s.hash.starts_with('!') && !s.hash.starts_with('*') && !s.hash.is_empty())
+        self.shadow
+            .iter()
+            .filter(|s| !s.hash.starts_with('!') && !s.hash.starts_with('*') && !s.hash.is_empty())
     }
 }
 
@@ -169,7 +204,12 @@ fn duplicates<'a>(items: impl Iterator<Item = (String, &'a str)>) -> Vec<String>
         .collect()
 }
 
-pub fn judge(accounts: &Accounts, rule: AccountRule, max: Option<i64>, min: Option<i64>) -> CheckOutcome {
+pub fn judge(
+    accounts: &Accounts,
+    rule: AccountRule,
+    max: Option<i64>,
+    min: Option<i64>,
+) -> CheckOutcome {
     use AccountRule::*;
     let expected = match rule {
         Uid0OnlyRoot => "only root has uid 0".to_string(),
@@ -182,7 +222,10 @@ pub fn judge(accounts: &Accounts, rule: AccountRule, max: Option<i64>, min: Opti
         UniqueGroupNames => "no two groups share a name".into(),
         RootGidZero => "root's primary group is gid 0".into(),
         ShadowGroupEmpty => "the shadow group has no members".into(),
-        MaxDays => format!("maximum password age set and at most {} days", max.unwrap_or(0)),
+        MaxDays => format!(
+            "maximum password age set and at most {} days",
+            max.unwrap_or(0)
+        ),
         MinDays => format!("minimum password age at least {} days", min.unwrap_or(0)),
         WarnDays => format!("password expiry warning at least {} days", min.unwrap_or(0)),
         Inactive => format!("inactivity lock set and at most {} days", max.unwrap_or(0)),
@@ -198,43 +241,107 @@ pub fn judge(accounts: &Accounts, rule: AccountRule, max: Option<i64>, min: Opti
         return CheckOutcome::error(expected, reason);
     }
     let offenders: Vec<String> = match rule {
-        Uid0OnlyRoot => accounts.users.iter().filter(|u| u.uid == 0 && u.name != "root").map(|u| u.name.clone()).collect(),
-        NoEmptyPasswords => accounts.shadow.iter().filter(|s| s.hash.is_empty()).map(|s| s.name.clone()).collect(),
-        PasswordsShadowed => accounts.users.iter().filter(|u| u.password != "x").map(|u| u.name.clone()).collect(),
+        Uid0OnlyRoot => accounts
+            .users
+            .iter()
+            .filter(|u| u.uid == 0 && u.name != "root")
+            .map(|u| u.name.clone())
+            .collect(),
+        NoEmptyPasswords => accounts
+            .shadow
+            .iter()
+            .filter(|s| s.hash.is_empty())
+            .map(|s| s.name.clone())
+            .collect(),
+        PasswordsShadowed => accounts
+            .users
+            .iter()
+            .filter(|u| u.password != "x")
+            .map(|u| u.name.clone())
+            .collect(),
         GroupsExist => accounts
             .users
             .iter()
             .filter(|u| !accounts.has_gid(u.gid))
             .map(|u| format!("{} (gid {})", u.name, u.gid))
             .collect(),
-        UniqueUids => duplicates(accounts.users.iter().map(|u| (format!("uid {}", u.uid), u.name.as_str()))),
-        UniqueGids => duplicates(accounts.groups.iter().map(|g| (format!("gid {}", g.gid), g.name.as_str()))),
-        UniqueUserNames => duplicates(accounts.users.iter().map(|u| (u.name.clone(), u.name.as_str()))),
-        UniqueGroupNames => duplicates(accounts.groups.iter().map(|g| (g.name.clone(), g.name.as_str()))),
-        RootGidZero => accounts.users.iter().filter(|u| u.name == "root" && u.gid != 0).map(|u| format!("root (gid {})", u.gid)).collect(),
+        UniqueUids => duplicates(
+            accounts
+                .users
+                .iter()
+                .map(|u| (format!("uid {}", u.uid), u.name.as_str())),
+        ),
+        UniqueGids => duplicates(
+            accounts
+                .groups
+                .iter()
+                .map(|g| (format!("gid {}", g.gid), g.name.as_str())),
+        ),
+        UniqueUserNames => duplicates(
+            accounts
+                .users
+                .iter()
+                .map(|u| (u.name.clone(), u.name.as_str())),
+        ),
+        UniqueGroupNames => duplicates(
+            accounts
+                .groups
+                .iter()
+                .map(|g| (g.name.clone(), g.name.as_str())),
+        ),
+        RootGidZero => accounts
+            .users
+            .iter()
+            .filter(|u| u.name == "root" && u.gid != 0)
+            .map(|u| format!("root (gid {})", u.gid))
+            .collect(),
         ShadowGroupEmpty => {
             let shadow = accounts.groups.iter().find(|g| g.name == "shadow");
-            let mut out: Vec<String> = shadow.map(|g| g.members.iter().map(|m| format!("{m} (member)")).collect()).unwrap_or_default();
+            let mut out: Vec<String> = shadow
+                .map(|g| g.members.iter().map(|m| format!("{m} (member)")).collect())
+                .unwrap_or_default();
             if let Some(g) = shadow {
-                out.extend(accounts.users.iter().filter(|u| u.gid == g.gid).map(|u| format!("{} (primary group)", u.name)));
+                out.extend(
+                    accounts
+                        .users
+                        .iter()
+                        .filter(|u| u.gid == g.gid)
+                        .map(|u| format!("{} (primary group)", u.name)),
+                );
             }
             out
         }
         MaxDays => {
             let limit = max.unwrap_or(0);
-            accounts.usable().filter(|s| s.max.is_none_or(|m| m > limit)).map(|s| format!("{} (max {})", s.name, opt(s.max))).collect()
+            accounts
+                .usable()
+                .filter(|s| s.max.is_none_or(|m| m > limit))
+                .map(|s| format!("{} (max {})", s.name, opt(s.max)))
+                .collect()
         }
         MinDays => {
             let limit = min.unwrap_or(0);
-            accounts.usable().filter(|s| s.min.is_none_or(|m| m < limit)).map(|s| format!("{} (min {})", s.name, opt(s.min))).collect()
+            accounts
+                .usable()
+                .filter(|s| s.min.is_none_or(|m| m < limit))
+                .map(|s| format!("{} (min {})", s.name, opt(s.min)))
+                .collect()
         }
         WarnDays => {
             let limit = min.unwrap_or(0);
-            accounts.usable().filter(|s| s.warn.is_none_or(|m| m < limit)).map(|s| format!("{} (warn {})", s.name, opt(s.warn))).collect()
+            accounts
+                .usable()
+                .filter(|s| s.warn.is_none_or(|m| m < limit))
+                .map(|s| format!("{} (warn {})", s.name, opt(s.warn)))
+                .collect()
         }
         Inactive => {
             let limit = max.unwrap_or(0);
-            accounts.usable().filter(|s| s.inactive.is_none_or(|m| m > limit)).map(|s| format!("{} (inactive {})", s.name, opt(s.inactive))).collect()
+            accounts
+                .usable()
+                .filter(|s| s.inactive.is_none_or(|m| m > limit))
+                .map(|s| format!("{} (inactive {})", s.name, opt(s.inactive)))
+                .collect()
         }
         SystemAccountsNologin => {
             let exempt: HashSet<&str> = ["root", "sync", "shutdown", "halt"].into();
@@ -247,7 +354,11 @@ pub fn judge(accounts: &Accounts, rule: AccountRule, max: Option<i64>, min: Opti
                 .collect()
         }
     };
-    let actual = if offenders.is_empty() { "none".to_string() } else { offenders.join(", ") };
+    let actual = if offenders.is_empty() {
+        "none".to_string()
+    } else {
+        offenders.join(", ")
+    };
     CheckOutcome::judged(offenders.is_empty(), Some(actual), expected)
 }
 

@@ -9,8 +9,15 @@ use crate::host::HostRoot;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {
-    Watch { path: String, perms: BTreeSet<char> },
-    Syscall { list: BTreeSet<String>, fields: BTreeSet<String>, syscalls: BTreeSet<String> },
+    Watch {
+        path: String,
+        perms: BTreeSet<char>,
+    },
+    Syscall {
+        list: BTreeSet<String>,
+        fields: BTreeSet<String>,
+        syscalls: BTreeSet<String>,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -34,7 +41,11 @@ fn normalize_field(f: &str) -> Option<String> {
 
 /// `/etc/network/` and `/etc/network` watch the same directory.
 fn trim_slash(path: &str) -> &str {
-    if path.len() > 1 { path.trim_end_matches('/') } else { path }
+    if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    }
 }
 
 /// Parses one auditctl rule line; `None` for control lines (-D, -b, -e, -f) and comments.
@@ -48,7 +59,9 @@ pub fn parse(line: &str) -> Option<Rule> {
         match words[i] {
             "-w" => watch = value.map(|v| trim_slash(v).to_string()),
             "-p" => perms.extend(value.unwrap_or("").chars()),
-            "-a" | "-A" => list = value.map(|v| v.split(',').map(String::from).collect::<BTreeSet<_>>()),
+            "-a" | "-A" => {
+                list = value.map(|v| v.split(',').map(String::from).collect::<BTreeSet<_>>())
+            }
             "-S" => syscalls.extend(value.unwrap_or("").split(',').map(String::from)),
             "-F" => {
                 if let Some(f) = value.and_then(normalize_field) {
@@ -68,12 +81,26 @@ pub fn parse(line: &str) -> Option<Rule> {
     }
     let list = list?;
     // `-a always,exit -F path=X -F perm=wa` is the same as a watch on X.
-    let path = fields.iter().find_map(|f| f.strip_prefix("path=").or_else(|| f.strip_prefix("dir=")).map(|p| trim_slash(p).to_string()));
-    let perm = fields.iter().find_map(|f| f.strip_prefix("perm=").map(String::from));
-    if let (Some(path), Some(perm), true) = (&path, &perm, syscalls.is_empty() && fields.len() == 2) {
-        return Some(Rule::Watch { path: path.clone(), perms: perm.chars().collect() });
+    let path = fields.iter().find_map(|f| {
+        f.strip_prefix("path=")
+            .or_else(|| f.strip_prefix("dir="))
+            .map(|p| trim_slash(p).to_string())
+    });
+    let perm = fields
+        .iter()
+        .find_map(|f| f.strip_prefix("perm=").map(String::from));
+    if let (Some(path), Some(perm), true) = (&path, &perm, syscalls.is_empty() && fields.len() == 2)
+    {
+        return Some(Rule::Watch {
+            path: path.clone(),
+            perms: perm.chars().collect(),
+        });
     }
-    Some(Rule::Syscall { list, fields, syscalls })
+    Some(Rule::Syscall {
+        list,
+        fields,
+        syscalls,
+    })
 }
 
 impl Rules {
@@ -84,9 +111,15 @@ impl Rules {
         }
         let mut rules = Rules::default();
         for file in files {
-            let Some(text) = host.read(&file).map_err(|e| e.to_string())? else { continue };
+            let Some(text) = host.read(&file).map_err(|e| e.to_string())? else {
+                continue;
+            };
             rules.sources.push(file);
-            for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            for line in text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            {
                 if let Some(rule) = parse(line) {
                     rules.rules.push((rule, line.to_string()));
                 }
@@ -135,7 +168,11 @@ pub fn judge(rules: &Rules, wanted_text: &str) -> CheckOutcome {
     }
     match rules.covering(&wanted) {
         Some(lines) => CheckOutcome::judged(true, Some(lines.join("\n")), expected),
-        None => CheckOutcome::judged(false, Some(format!("no covering rule in {}", rules.sources.join(", "))), expected),
+        None => CheckOutcome::judged(
+            false,
+            Some(format!("no covering rule in {}", rules.sources.join(", "))),
+            expected,
+        ),
     }
 }
 
@@ -145,7 +182,10 @@ mod tests {
 
     fn rules(text: &str) -> Rules {
         Rules {
-            rules: text.lines().filter_map(|l| parse(l).map(|r| (r, l.to_string()))).collect(),
+            rules: text
+                .lines()
+                .filter_map(|l| parse(l).map(|r| (r, l.to_string())))
+                .collect(),
             sources: vec!["/etc/audit/rules.d/50.rules".into()],
         }
     }
@@ -167,13 +207,26 @@ mod tests {
             ("-w /etc/group -p wa", false),
             ("-w /etc/passwd/ -p wa", true),
             ("-w /etc/shadow -p wa -k x", true),
-            ("-a always,exit -F arch=b64 -S adjtimex -S settimeofday -S clock_settime -k time-change", true),
+            (
+                "-a always,exit -F arch=b64 -S adjtimex -S settimeofday -S clock_settime -k time-change",
+                true,
+            ),
             ("-a always,exit -F arch=b32 -S adjtimex", false),
-            ("-a always,exit -F arch=b64 -S creat -F exit=-EACCES -F auid>=1000 -F auid!=unset", true),
-            ("-a always,exit -F arch=b64 -S creat -F exit=-EPERM -F auid>=1000 -F auid!=unset", false),
+            (
+                "-a always,exit -F arch=b64 -S creat -F exit=-EACCES -F auid>=1000 -F auid!=unset",
+                true,
+            ),
+            (
+                "-a always,exit -F arch=b64 -S creat -F exit=-EPERM -F auid>=1000 -F auid!=unset",
+                false,
+            ),
         ];
         for (wanted, want) in cases {
-            assert_eq!(judge(&loaded, wanted).status == bulwark_core::Status::Pass, want, "{wanted}");
+            assert_eq!(
+                judge(&loaded, wanted).status == bulwark_core::Status::Pass,
+                want,
+                "{wanted}"
+            );
         }
     }
 }

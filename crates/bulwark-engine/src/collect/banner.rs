@@ -17,7 +17,11 @@ pub fn judge(host: &HostRoot, os: &HostOs, path: &str, require_text: bool) -> Ch
         Ok(t) => t.unwrap_or_default(),
         Err(e) => return CheckOutcome::error(expected, e.to_string()),
     };
-    let mut problems: Vec<String> = ESCAPES.iter().filter(|e| text.contains(*e)).map(|e| format!("contains {e}")).collect();
+    let mut problems: Vec<String> = ESCAPES
+        .iter()
+        .filter(|e| text.contains(*e))
+        .map(|e| format!("contains {e}"))
+        .collect();
     let lower = text.to_lowercase();
     let mut names = vec![os.id.to_lowercase()];
     if let Some(family) = os.family() {
@@ -26,15 +30,31 @@ pub fn judge(host: &HostRoot, os: &HostOs, path: &str, require_text: bool) -> Ch
     names.sort();
     names.dedup();
     for name in names.iter().filter(|n| n.len() > 2) {
-        if lower.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| w == name) {
+        if lower
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w == name)
+        {
             problems.push(format!("names the OS ({name})"));
         }
     }
     if require_text && text.trim().is_empty() {
         problems.push(format!("{path} is empty or missing"));
     }
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
-    let actual = if first.is_empty() { "(empty)".to_string() } else { first };
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    let actual = if first.is_empty() {
+        "(empty)".to_string()
+    } else {
+        first
+    };
     let outcome = CheckOutcome::judged(problems.is_empty(), Some(actual), expected);
-    if problems.is_empty() { outcome } else { outcome.with_reason(problems.join("; ")) }
+    if problems.is_empty() {
+        outcome
+    } else {
+        outcome.with_reason(problems.join("; "))
+    }
 }

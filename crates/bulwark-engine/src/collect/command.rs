@@ -9,7 +9,12 @@ use bulwark_core::probe::CommandOutput;
 
 pub const MAX_OUTPUT_BYTES: u64 = 64 * 1024;
 
-pub fn run(argv: Option<&[String]>, shell: Option<&str>, timeout: Duration, output: CommandOutput) -> Result<String, String> {
+pub fn run(
+    argv: Option<&[String]>,
+    shell: Option<&str>,
+    timeout: Duration,
+    output: CommandOutput,
+) -> Result<String, String> {
     let mut cmd = match (argv, shell) {
         (Some(argv), _) if !argv.is_empty() => {
             let mut c = Command::new(&argv[0]);
@@ -51,7 +56,9 @@ pub fn run(argv: Option<&[String]>, shell: Option<&str>, timeout: Duration, outp
     };
     let bytes = reader.join().unwrap_or_default();
     match output {
-        CommandOutput::ExitCode => Ok(status.code().map_or_else(|| "signal".to_string(), |c| c.to_string())),
+        CommandOutput::ExitCode => Ok(status
+            .code()
+            .map_or_else(|| "signal".to_string(), |c| c.to_string())),
         CommandOutput::Stdout => Ok(String::from_utf8_lossy(&bytes).trim().to_string()),
     }
 }
@@ -63,16 +70,55 @@ mod tests {
     #[test]
     fn runs_argv_without_a_shell() {
         let argv = ["/bin/echo".to_string(), "$HOME; id".to_string()];
-        assert_eq!(run(Some(&argv), None, Duration::from_secs(5), CommandOutput::Stdout).unwrap(), "$HOME; id");
-        assert_eq!(run(None, Some("exit 3"), Duration::from_secs(5), CommandOutput::ExitCode).unwrap(), "3");
+        assert_eq!(
+            run(
+                Some(&argv),
+                None,
+                Duration::from_secs(5),
+                CommandOutput::Stdout
+            )
+            .unwrap(),
+            "$HOME; id"
+        );
+        assert_eq!(
+            run(
+                None,
+                Some("exit 3"),
+                Duration::from_secs(5),
+                CommandOutput::ExitCode
+            )
+            .unwrap(),
+            "3"
+        );
     }
 
     #[test]
     fn times_out_and_caps_output() {
-        let err = run(None, Some("sleep 5"), Duration::from_millis(100), CommandOutput::Stdout).unwrap_err();
+        let err = run(
+            None,
+            Some("sleep 5"),
+            Duration::from_millis(100),
+            CommandOutput::Stdout,
+        )
+        .unwrap_err();
         assert!(err.starts_with("timed out"), "{err}");
-        let out = run(None, Some("yes | head -c 200000"), Duration::from_secs(5), CommandOutput::Stdout).unwrap();
+        let out = run(
+            None,
+            Some("yes | head -c 200000"),
+            Duration::from_secs(5),
+            CommandOutput::Stdout,
+        )
+        .unwrap();
         assert!(out.len() <= MAX_OUTPUT_BYTES as usize);
-        assert!(run(Some(&["/nonexistent".to_string()]), None, Duration::from_secs(1), CommandOutput::Stdout).unwrap_err().starts_with("cannot start"));
+        assert!(
+            run(
+                Some(&["/nonexistent".to_string()]),
+                None,
+                Duration::from_secs(1),
+                CommandOutput::Stdout
+            )
+            .unwrap_err()
+            .starts_with("cannot start")
+        );
     }
 }

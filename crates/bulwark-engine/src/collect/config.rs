@@ -31,7 +31,9 @@ pub fn lookup(host: &HostRoot, q: &Lookup) -> Result<Option<Found>, ReadError> {
             }
             let mut found = None;
             for file in files {
-                let Some(text) = host.read(&file)? else { continue };
+                let Some(text) = host.read(&file)? else {
+                    continue;
+                };
                 if let Some(value) = last_value(&text, q.format, q.key, q.section) {
                     found = Some(Found { value, file });
                 }
@@ -43,10 +45,19 @@ pub fn lookup(host: &HostRoot, q: &Lookup) -> Result<Option<Found>, ReadError> {
 
 fn strip_comment(line: &str) -> &str {
     let t = line.trim();
-    if t.starts_with('#') || t.starts_with(';') { "" } else { t }
+    if t.starts_with('#') || t.starts_with(';') {
+        ""
+    } else {
+        t
+    }
 }
 
-fn last_value(text: &str, format: ConfigFormat, key: &str, section: Option<&str>) -> Option<String> {
+fn last_value(
+    text: &str,
+    format: ConfigFormat,
+    key: &str,
+    section: Option<&str>,
+) -> Option<String> {
     let mut current_section: Option<String> = None;
     let mut found = None;
     for line in text.lines() {
@@ -78,20 +89,27 @@ fn last_value(text: &str, format: ConfigFormat, key: &str, section: Option<&str>
 }
 
 fn unquote(v: &str) -> &str {
-    v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v)
+    v.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(v)
 }
 
 /// sshd reads the first value of a keyword; an `Include` is read where it stands; a `Match`
 /// block ends the global section (its settings apply only to matching connections).
 fn sshd(host: &HostRoot, path: &str, key: &str, depth: u32) -> Result<Option<Found>, ReadError> {
-    let Some(text) = host.read(path)? else { return Ok(None) };
+    let Some(text) = host.read(path)? else {
+        return Ok(None);
+    };
     for line in text.lines() {
         let line = strip_comment(line);
         if line.is_empty() {
             continue;
         }
         let (k, v) = match line.split_once(|c: char| c.is_whitespace() || c == '=') {
-            Some((k, v)) => (k, v.trim_start_matches(|c: char| c.is_whitespace() || c == '=')),
+            Some((k, v)) => (
+                k,
+                v.trim_start_matches(|c: char| c.is_whitespace() || c == '='),
+            ),
             None => (line, ""),
         };
         if k.eq_ignore_ascii_case("match") {
@@ -113,7 +131,10 @@ fn sshd(host: &HostRoot, path: &str, key: &str, depth: u32) -> Result<Option<Fou
             continue;
         }
         if k.eq_ignore_ascii_case(key) {
-            return Ok(Some(Found { value: unquote(v.trim()).to_string(), file: path.to_string() }));
+            return Ok(Some(Found {
+                value: unquote(v.trim()).to_string(),
+                file: path.to_string(),
+            }));
         }
     }
     Ok(None)
@@ -135,17 +156,50 @@ mod tests {
         (dir, host)
     }
 
-    fn get(host: &HostRoot, path: &str, format: ConfigFormat, key: &str, section: Option<&str>, dropins: Option<&str>) -> Option<String> {
-        lookup(host, &Lookup { path, format, key, section, dropins }).unwrap().map(|f| f.value)
+    fn get(
+        host: &HostRoot,
+        path: &str,
+        format: ConfigFormat,
+        key: &str,
+        section: Option<&str>,
+        dropins: Option<&str>,
+    ) -> Option<String> {
+        lookup(
+            host,
+            &Lookup {
+                path,
+                format,
+                key,
+                section,
+                dropins,
+            },
+        )
+        .unwrap()
+        .map(|f| f.value)
     }
 
     #[test]
     fn sshd_first_match_through_includes() {
         let (_d, h) = host(&[
-            ("/etc/ssh/sshd_config", "Include sshd_config.d/*.conf\npermitrootlogin yes\nMaxAuthTries=3\nMatch User bob\n  X11Forwarding yes\n"),
-            ("/etc/ssh/sshd_config.d/10-hardening.conf", "# hardening\nPermitRootLogin no\n"),
+            (
+                "/etc/ssh/sshd_config",
+                "Include sshd_config.d/*.conf\npermitrootlogin yes\nMaxAuthTries=3\nMatch User bob\n  X11Forwarding yes\n",
+            ),
+            (
+                "/etc/ssh/sshd_config.d/10-hardening.conf",
+                "# hardening\nPermitRootLogin no\n",
+            ),
         ]);
-        let s = |k| get(&h, "/etc/ssh/sshd_config", ConfigFormat::Sshd, k, None, None);
+        let s = |k| {
+            get(
+                &h,
+                "/etc/ssh/sshd_config",
+                ConfigFormat::Sshd,
+                k,
+                None,
+                None,
+            )
+        };
         assert_eq!(s("PermitRootLogin").as_deref(), Some("no"));
         assert_eq!(s("MaxAuthTries").as_deref(), Some("3"));
         assert_eq!(s("X11Forwarding"), None);
@@ -154,24 +208,106 @@ mod tests {
     #[test]
     fn key_value_formats_take_the_last_value() {
         let (_d, h) = host(&[
-            ("/etc/login.defs", "PASS_MAX_DAYS 99999\n#PASS_MAX_DAYS 1\nPASS_MAX_DAYS\t365\n"),
-            ("/etc/security/pwquality.conf", "minlen = 8\nenforce_for_root\n"),
+            (
+                "/etc/login.defs",
+                "PASS_MAX_DAYS 99999\n#PASS_MAX_DAYS 1\nPASS_MAX_DAYS\t365\n",
+            ),
+            (
+                "/etc/security/pwquality.conf",
+                "minlen = 8\nenforce_for_root\n",
+            ),
             ("/etc/security/pwquality.conf.d/50.conf", "minlen=14\n"),
-            ("/etc/systemd/journald.conf", "[Journal]\nStorage=auto\n[Other]\nStorage=none\n"),
-            ("/etc/systemd/journald.conf.d/60.conf", "[Journal]\nStorage=persistent\n"),
+            (
+                "/etc/systemd/journald.conf",
+                "[Journal]\nStorage=auto\n[Other]\nStorage=none\n",
+            ),
+            (
+                "/etc/systemd/journald.conf.d/60.conf",
+                "[Journal]\nStorage=persistent\n",
+            ),
         ]);
-        assert_eq!(get(&h, "/etc/login.defs", ConfigFormat::Space, "PASS_MAX_DAYS", None, None).as_deref(), Some("365"));
         assert_eq!(
-            get(&h, "/etc/security/pwquality.conf", ConfigFormat::Equals, "minlen", None, Some("/etc/security/pwquality.conf.d/*.conf")).as_deref(),
+            get(
+                &h,
+                "/etc/login.defs",
+                ConfigFormat::Space,
+                "PASS_MAX_DAYS",
+                None,
+                None
+            )
+            .as_deref(),
+            Some("365")
+        );
+        assert_eq!(
+            get(
+                &h,
+                "/etc/security/pwquality.conf",
+                ConfigFormat::Equals,
+                "minlen",
+                None,
+                Some("/etc/security/pwquality.conf.d/*.conf")
+            )
+            .as_deref(),
             Some("14")
         );
-        assert_eq!(get(&h, "/etc/security/pwquality.conf", ConfigFormat::Equals, "minlen", None, None).as_deref(), Some("8"));
-        assert_eq!(get(&h, "/etc/security/pwquality.conf", ConfigFormat::Equals, "enforce_for_root", None, None).as_deref(), Some(""));
         assert_eq!(
-            get(&h, "/etc/systemd/journald.conf", ConfigFormat::Systemd, "Storage", Some("Journal"), Some("/etc/systemd/journald.conf.d/*.conf")).as_deref(),
+            get(
+                &h,
+                "/etc/security/pwquality.conf",
+                ConfigFormat::Equals,
+                "minlen",
+                None,
+                None
+            )
+            .as_deref(),
+            Some("8")
+        );
+        assert_eq!(
+            get(
+                &h,
+                "/etc/security/pwquality.conf",
+                ConfigFormat::Equals,
+                "enforce_for_root",
+                None,
+                None
+            )
+            .as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            get(
+                &h,
+                "/etc/systemd/journald.conf",
+                ConfigFormat::Systemd,
+                "Storage",
+                Some("Journal"),
+                Some("/etc/systemd/journald.conf.d/*.conf")
+            )
+            .as_deref(),
             Some("persistent")
         );
-        assert_eq!(get(&h, "/etc/systemd/journald.conf", ConfigFormat::Systemd, "Storage", Some("Journal"), None).as_deref(), Some("auto"));
-        assert_eq!(get(&h, "/etc/missing.conf", ConfigFormat::Equals, "x", None, None), None);
+        assert_eq!(
+            get(
+                &h,
+                "/etc/systemd/journald.conf",
+                ConfigFormat::Systemd,
+                "Storage",
+                Some("Journal"),
+                None
+            )
+            .as_deref(),
+            Some("auto")
+        );
+        assert_eq!(
+            get(
+                &h,
+                "/etc/missing.conf",
+                ConfigFormat::Equals,
+                "x",
+                None,
+                None
+            ),
+            None
+        );
     }
 }

@@ -2,14 +2,19 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use bulwark_core::probe::{LineMatch, Missing, OneOrMany, parse_mode};
 use bulwark_core::CheckOutcome;
+use bulwark_core::probe::{LineMatch, Missing, OneOrMany, parse_mode};
 use regex::Regex;
 
 use crate::facts::Facts;
 
 pub fn exists(facts: &Facts, path: &str) -> Option<String> {
-    facts.host.path(path).symlink_metadata().ok().map(|_| "present".to_string())
+    facts
+        .host
+        .path(path)
+        .symlink_metadata()
+        .ok()
+        .map(|_| "present".to_string())
 }
 
 fn missing_outcome(missing: Missing, expected: String, what: &str) -> CheckOutcome {
@@ -44,7 +49,11 @@ pub fn permissions(
     let expected = expected.join(", ");
     let matches = facts.host.glob(path);
     if matches.is_empty() {
-        return missing_outcome(missing.unwrap_or(Missing::Skip), expected, &format!("{path} does not exist"));
+        return missing_outcome(
+            missing.unwrap_or(Missing::Skip),
+            expected,
+            &format!("{path} does not exist"),
+        );
     }
     let accounts = facts.accounts();
     let mut evidence = Vec::new();
@@ -64,12 +73,12 @@ pub fn permissions(
             bad.push(format!("mode {mode:04o} exceeds {max:04o}"));
         }
         if let Some(o) = &owners
-            && !o.iter().any(|n| *n == user)
+            && !o.contains(&user)
         {
             bad.push(format!("owner {user}"));
         }
         if let Some(g) = &groups
-            && !g.iter().any(|n| *n == grp)
+            && !g.contains(&grp)
         {
             bad.push(format!("group {grp}"));
         }
@@ -104,7 +113,11 @@ pub fn content(
         Ok(re) => re,
         Err(e) => return CheckOutcome::error(expected, format!("invalid pattern: {e}")),
     };
-    let files: Vec<String> = paths.to_vec().iter().flat_map(|p| facts.host.glob(p)).collect();
+    let files: Vec<String> = paths
+        .to_vec()
+        .iter()
+        .flat_map(|p| facts.host.glob(p))
+        .collect();
     if files.is_empty()
         && let Some(m) = missing
     {
@@ -143,7 +156,10 @@ pub fn content(
     let (passed, actual) = match line_match {
         LineMatch::Any => (!matching.is_empty(), matching),
         LineMatch::None => (matching.is_empty(), matching),
-        LineMatch::All => (!matching.is_empty() && not_matching.is_empty(), not_matching),
+        LineMatch::All => (
+            !matching.is_empty() && not_matching.is_empty(),
+            not_matching,
+        ),
     };
     let actual = if actual.is_empty() {
         if files.is_empty() {

@@ -7,8 +7,14 @@ use bulwark_core::CheckOutcome;
 
 use crate::host::HostRoot;
 
-const DIRS: [&str; 4] = ["/etc/modprobe.d", "/run/modprobe.d", "/usr/lib/modprobe.d", "/lib/modprobe.d"];
-const DISABLING_COMMANDS: [&str; 4] = ["/bin/false", "/bin/true", "/usr/bin/false", "/usr/bin/true"];
+const DIRS: [&str; 4] = [
+    "/etc/modprobe.d",
+    "/run/modprobe.d",
+    "/usr/lib/modprobe.d",
+    "/lib/modprobe.d",
+];
+const DISABLING_COMMANDS: [&str; 4] =
+    ["/bin/false", "/bin/true", "/usr/bin/false", "/usr/bin/true"];
 
 #[derive(Debug, Default)]
 pub struct Modprobe {
@@ -41,13 +47,17 @@ impl Modprobe {
         }
         let mut m = Modprobe::default();
         for file in by_name.into_values() {
-            let Some(text) = host.read(&file).map_err(|e| e.to_string())? else { continue };
+            let Some(text) = host.read(&file).map_err(|e| e.to_string())? else {
+                continue;
+            };
             for line in text.lines() {
                 let mut words = line.split_whitespace();
                 match (words.next(), words.next()) {
                     (Some("install"), Some(module)) => {
                         let command = words.collect::<Vec<_>>().join(" ");
-                        m.install.entry(canonical(module)).or_insert((command, file.clone()));
+                        m.install
+                            .entry(canonical(module))
+                            .or_insert((command, file.clone()));
                     }
                     (Some("blacklist"), Some(module)) => {
                         m.blacklist.entry(canonical(module)).or_insert(file.clone());
@@ -74,27 +84,43 @@ impl Modprobe {
 }
 
 fn loaded(host: &HostRoot, module: &str) -> Result<bool, String> {
-    let text = host.read("/proc/modules").map_err(|e| e.to_string())?.unwrap_or_default();
-    Ok(text.lines().any(|l| l.split_whitespace().next().map(canonical).as_deref() == Some(module)))
+    let text = host
+        .read("/proc/modules")
+        .map_err(|e| e.to_string())?
+        .unwrap_or_default();
+    Ok(text
+        .lines()
+        .any(|l| l.split_whitespace().next().map(canonical).as_deref() == Some(module)))
 }
 
 pub fn judge(host: &HostRoot, modprobe: &Modprobe, module: &str) -> CheckOutcome {
     let name = canonical(module);
-    let expected = format!("{module} cannot be loaded (install {module} /bin/false, blacklisted, not loaded)");
+    let expected =
+        format!("{module} cannot be loaded (install {module} /bin/false, blacklisted, not loaded)");
     if host.is_live() {
         match loaded(host, &name) {
-            Ok(true) => return CheckOutcome::judged(false, Some(format!("{module} is loaded")), expected),
+            Ok(true) => {
+                return CheckOutcome::judged(false, Some(format!("{module} is loaded")), expected);
+            }
             Ok(false) => {}
             Err(e) => return CheckOutcome::error(expected, e),
         }
     }
     if modprobe.builtin.contains(&name) {
-        return CheckOutcome::judged(false, Some(format!("{module} is built into the kernel")), expected);
+        return CheckOutcome::judged(
+            false,
+            Some(format!("{module} is built into the kernel")),
+            expected,
+        );
     }
     if let Some(available) = &modprobe.available
         && !available.contains(&name)
     {
-        return CheckOutcome::judged(true, Some(format!("{module} is not shipped by the installed kernels")), expected);
+        return CheckOutcome::judged(
+            true,
+            Some(format!("{module} is not shipped by the installed kernels")),
+            expected,
+        );
     }
     let install = modprobe.install.get(&name);
     let disabled = install.is_some_and(|(cmd, _)| DISABLING_COMMANDS.contains(&cmd.as_str()));
@@ -110,5 +136,9 @@ pub fn judge(host: &HostRoot, modprobe: &Modprobe, module: &str) -> CheckOutcome
     if host.is_live() {
         evidence.push("not loaded".into());
     }
-    CheckOutcome::judged(disabled && blacklisted.is_some(), Some(evidence.join(", ")), expected)
+    CheckOutcome::judged(
+        disabled && blacklisted.is_some(),
+        Some(evidence.join(", ")),
+        expected,
+    )
 }

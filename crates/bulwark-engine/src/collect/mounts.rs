@@ -58,7 +58,8 @@ fn parse_table(text: &str, source: &'static str) -> Vec<MountEntry> {
 }
 
 fn parse_mount_unit(text: &str) -> Option<MountEntry> {
-    let (mut what, mut r#where, mut fstype, mut options) = (String::new(), None, String::new(), Vec::new());
+    let (mut what, mut r#where, mut fstype, mut options) =
+        (String::new(), None, String::new(), Vec::new());
     let mut in_mount = false;
     for line in text.lines().map(str::trim) {
         if line.starts_with('[') {
@@ -76,7 +77,13 @@ fn parse_mount_unit(text: &str) -> Option<MountEntry> {
             _ => {}
         }
     }
-    Some(MountEntry { device: what, mount_point: r#where?, fstype, options, source: "systemd unit" })
+    Some(MountEntry {
+        device: what,
+        mount_point: r#where?,
+        fstype,
+        options,
+        source: "systemd unit",
+    })
 }
 
 impl Mounts {
@@ -84,7 +91,9 @@ impl Mounts {
         if host.is_live() {
             let text = host.read("/proc/self/mounts").map_err(|e| e.to_string())?;
             if let Some(text) = text {
-                return Ok(Mounts { entries: parse_table(&text, "/proc/self/mounts") });
+                return Ok(Mounts {
+                    entries: parse_table(&text, "/proc/self/mounts"),
+                });
             }
         }
         let mut entries = Vec::new();
@@ -104,11 +113,19 @@ impl Mounts {
     /// The entry in effect for a mount point (the last one mounted over it).
     pub fn find(&self, mount_point: &str) -> Option<&MountEntry> {
         let wanted = mount_point.trim_end_matches('/');
-        self.entries.iter().rev().find(|e| e.mount_point.trim_end_matches('/') == wanted)
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| e.mount_point.trim_end_matches('/') == wanted)
     }
 }
 
-pub fn judge(mounts: &Mounts, path: &str, options: &[String], require_separate: bool) -> CheckOutcome {
+pub fn judge(
+    mounts: &Mounts,
+    path: &str,
+    options: &[String],
+    require_separate: bool,
+) -> CheckOutcome {
     let expected = if options.is_empty() {
         format!("{path} is a separate mount")
     } else {
@@ -122,8 +139,18 @@ pub fn judge(mounts: &Mounts, path: &str, options: &[String], require_separate: 
             CheckOutcome::skip(expected, why)
         };
     };
-    let missing: Vec<&String> = options.iter().filter(|o| !entry.options.contains(o)).collect();
-    let actual = format!("{} on {} type {} ({}) from {}", entry.device, entry.mount_point, entry.fstype, entry.options.join(","), entry.source);
+    let missing: Vec<&String> = options
+        .iter()
+        .filter(|o| !entry.options.contains(o))
+        .collect();
+    let actual = format!(
+        "{} on {} type {} ({}) from {}",
+        entry.device,
+        entry.mount_point,
+        entry.fstype,
+        entry.options.join(","),
+        entry.source
+    );
     let outcome = CheckOutcome::judged(missing.is_empty(), Some(actual), expected);
     if missing.is_empty() {
         outcome
@@ -139,7 +166,10 @@ mod tests {
 
     #[test]
     fn tables_and_units_parse() {
-        let t = parse_table("# x\nUUID=1 / ext4 defaults 0 1\ntmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n/dev/sdb1 /mnt/my\\040disk ext4 ro 0 0\n", "fstab");
+        let t = parse_table(
+            "# x\nUUID=1 / ext4 defaults 0 1\ntmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n/dev/sdb1 /mnt/my\\040disk ext4 ro 0 0\n",
+            "fstab",
+        );
         assert_eq!(t.len(), 3);
         assert_eq!(t[1].options, ["rw", "nosuid", "nodev"]);
         assert_eq!(t[2].mount_point, "/mnt/my disk");
@@ -150,12 +180,26 @@ mod tests {
 
     #[test]
     fn judging_mounts() {
-        let m = Mounts { entries: parse_table("tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n", "fstab") };
+        let m = Mounts {
+            entries: parse_table("tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n", "fstab"),
+        };
         let opts = |o: &[&str]| o.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(judge(&m, "/tmp", &opts(&["nodev"]), false).status, bulwark_core::Status::Pass);
+        assert_eq!(
+            judge(&m, "/tmp", &opts(&["nodev"]), false).status,
+            bulwark_core::Status::Pass
+        );
         let f = judge(&m, "/tmp", &opts(&["nodev", "noexec"]), false);
-        assert_eq!((f.status, f.reason.as_deref()), (bulwark_core::Status::Fail, Some("missing noexec")));
-        assert_eq!(judge(&m, "/var/tmp", &opts(&["nodev"]), false).status, bulwark_core::Status::Skip);
-        assert_eq!(judge(&m, "/var/tmp", &[], true).status, bulwark_core::Status::Fail);
+        assert_eq!(
+            (f.status, f.reason.as_deref()),
+            (bulwark_core::Status::Fail, Some("missing noexec"))
+        );
+        assert_eq!(
+            judge(&m, "/var/tmp", &opts(&["nodev"]), false).status,
+            bulwark_core::Status::Skip
+        );
+        assert_eq!(
+            judge(&m, "/var/tmp", &[], true).status,
+            bulwark_core::Status::Fail
+        );
     }
 }

@@ -6,7 +6,10 @@ use std::collections::HashMap;
 use crate::host::HostRoot;
 
 const DPKG_STATUS: &str = "/var/lib/dpkg/status";
-const RPMDB_PATHS: [&str; 2] = ["/var/lib/rpm/rpmdb.sqlite", "/usr/lib/sysimage/rpm/rpmdb.sqlite"];
+const RPMDB_PATHS: [&str; 2] = [
+    "/var/lib/rpm/rpmdb.sqlite",
+    "/usr/lib/sysimage/rpm/rpmdb.sqlite",
+];
 const RPMDB_BDB: &str = "/var/lib/rpm/Packages";
 
 #[derive(Debug, Default)]
@@ -34,9 +37,14 @@ impl Packages {
         }
         if sources.is_empty() {
             if host.path(RPMDB_BDB).is_file() {
-                return Err(format!("{RPMDB_BDB}: the Berkeley DB rpm database (RHEL 8 and older) is not supported; rpmdb.sqlite is"));
+                return Err(format!(
+                    "{RPMDB_BDB}: the Berkeley DB rpm database (RHEL 8 and older) is not supported; rpmdb.sqlite is"
+                ));
             }
-            return Err(format!("no package database found ({DPKG_STATUS}, {})", RPMDB_PATHS.join(", ")));
+            return Err(format!(
+                "no package database found ({DPKG_STATUS}, {})",
+                RPMDB_PATHS.join(", ")
+            ));
         }
         packages.source = sources.join(", ");
         Ok(packages)
@@ -94,10 +102,16 @@ fn read_rpmdb(path: &std::path::Path) -> Result<HashMap<String, String>, String>
         })
         .collect();
     let uri = format!("file:{encoded}?immutable=1");
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = rusqlite::Connection::open_with_flags(uri, flags).map_err(|e| e.to_string())?;
-    let mut stmt = conn.prepare("SELECT blob FROM Packages").map_err(|e| e.to_string())?;
-    let blobs = stmt.query_map([], |row| row.get::<_, Vec<u8>>(0)).map_err(|e| e.to_string())?;
+    let mut stmt = conn
+        .prepare("SELECT blob FROM Packages")
+        .map_err(|e| e.to_string())?;
+    let blobs = stmt
+        .query_map([], |row| row.get::<_, Vec<u8>>(0))
+        .map_err(|e| e.to_string())?;
     let mut out = HashMap::new();
     for blob in blobs {
         let blob = blob.map_err(|e| e.to_string())?;
@@ -125,7 +139,8 @@ pub mod rpm_header {
     }
 
     fn be32(b: &[u8], at: usize) -> Option<u32> {
-        b.get(at..at + 4).map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+        b.get(at..at + 4)
+            .map(|s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
     }
 
     /// Parses the index and data store of a header as rpm stores it in rpmdb.sqlite.
@@ -137,7 +152,11 @@ pub mod rpm_header {
         let (mut name, mut version, mut release, mut epoch) = (None, None, None, None);
         for i in 0..count {
             let at = 8 + i * 16;
-            let (tag, ty, offset) = (be32(blob, at)?, be32(blob, at + 4)?, be32(blob, at + 8)? as usize);
+            let (tag, ty, offset) = (
+                be32(blob, at)?,
+                be32(blob, at + 4)?,
+                be32(blob, at + 8)? as usize,
+            );
             let string = || {
                 let rest = data.get(offset..)?;
                 let end = rest.iter().position(|&b| b == 0)?;
@@ -189,7 +208,10 @@ mod tests {
     fn dpkg_status_counts_only_installed_packages() {
         let status = "Package: sudo\nStatus: install ok installed\nVersion: 1.9.13p3-1+deb12u1\n\nPackage: telnet\nStatus: deinstall ok config-files\nVersion: 0.17+2.4-2\n\nPackage: aide\nStatus: install ok installed\nVersion: 0.18.3-1\n";
         let p = parse_dpkg_status(status);
-        assert_eq!(p.get("sudo").map(String::as_str), Some("1.9.13p3-1+deb12u1"));
+        assert_eq!(
+            p.get("sudo").map(String::as_str),
+            Some("1.9.13p3-1+deb12u1")
+        );
         assert!(!p.contains_key("telnet"));
         assert_eq!(p.len(), 2);
     }
@@ -199,7 +221,10 @@ mod tests {
         let blob = rpm_header::encode("openssh-server", "8.7p1", "38.el9");
         assert_eq!(
             rpm_header::parse(&blob),
-            Some(rpm_header::Header { name: "openssh-server".into(), evr: "8.7p1-38.el9".into() })
+            Some(rpm_header::Header {
+                name: "openssh-server".into(),
+                evr: "8.7p1-38.el9".into()
+            })
         );
         assert_eq!(rpm_header::parse(&[0, 0, 0, 9, 255, 255, 255, 255]), None);
         assert_eq!(rpm_header::parse(&[]), None);

@@ -10,9 +10,16 @@ pub struct PamLine {
 }
 
 /// The first line of `pam_type` that loads `module` in /etc/pam.d/`service`.
-pub fn find(host: &HostRoot, service: &str, pam_type: &str, module: &str) -> Result<Option<PamLine>, ReadError> {
+pub fn find(
+    host: &HostRoot,
+    service: &str,
+    pam_type: &str,
+    module: &str,
+) -> Result<Option<PamLine>, ReadError> {
     let path = format!("/etc/pam.d/{service}");
-    let Some(text) = host.read(&path)? else { return Ok(None) };
+    let Some(text) = host.read(&path)? else {
+        return Ok(None);
+    };
     for raw in text.lines() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -23,12 +30,18 @@ pub fn find(host: &HostRoot, service: &str, pam_type: &str, module: &str) -> Res
         if t.trim_start_matches('-') != pam_type {
             continue;
         }
-        let Some(control) = tokens.next() else { continue };
+        let Some(control) = tokens.next() else {
+            continue;
+        };
         let Some(m) = tokens.next() else { continue };
         if m.rsplit('/').next() != Some(module) {
             continue;
         }
-        return Ok(Some(PamLine { control, args: tokens.collect(), line: line.to_string() }));
+        return Ok(Some(PamLine {
+            control,
+            args: tokens.collect(),
+            line: line.to_string(),
+        }));
     }
     Ok(None)
 }
@@ -79,7 +92,12 @@ mod tests {
     fn tokenizes_bracketed_controls() {
         assert_eq!(
             tokenize("auth [success=1 default=ignore] pam_unix.so nullok"),
-            ["auth", "[success=1 default=ignore]", "pam_unix.so", "nullok"]
+            [
+                "auth",
+                "[success=1 default=ignore]",
+                "pam_unix.so",
+                "nullok"
+            ]
         );
     }
 
@@ -93,13 +111,25 @@ mod tests {
         )
         .unwrap();
         let host = HostRoot::offline(dir.path());
-        let unix = find(&host, "common-password", "password", "pam_unix.so").unwrap().unwrap();
+        let unix = find(&host, "common-password", "password", "pam_unix.so")
+            .unwrap()
+            .unwrap();
         assert_eq!(unix.control, "[success=1 default=ignore]");
         assert_eq!(arg_value(&unix, "yescrypt").as_deref(), Some("present"));
         assert_eq!(arg_value(&unix, "nullok"), None);
-        let q = find(&host, "common-password", "password", "pam_pwquality.so").unwrap().unwrap();
+        let q = find(&host, "common-password", "password", "pam_pwquality.so")
+            .unwrap()
+            .unwrap();
         assert_eq!(arg_value(&q, "retry").as_deref(), Some("3"));
-        assert!(find(&host, "common-password", "auth", "pam_unix.so").unwrap().is_none());
-        assert!(find(&host, "common-password", "password", "pam_gnome_keyring.so").unwrap().is_some());
+        assert!(
+            find(&host, "common-password", "auth", "pam_unix.so")
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            find(&host, "common-password", "password", "pam_gnome_keyring.so")
+                .unwrap()
+                .is_some()
+        );
     }
 }

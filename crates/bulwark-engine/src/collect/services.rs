@@ -8,7 +8,11 @@ use crate::host::HostRoot;
 
 /// Admin directories first: a unit here hides a vendor unit of the same name.
 const ADMIN_DIRS: [&str; 2] = ["/etc/systemd/system", "/run/systemd/system"];
-const VENDOR_DIRS: [&str; 3] = ["/usr/local/lib/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"];
+const VENDOR_DIRS: [&str; 3] = [
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
 
 #[derive(Debug, Default)]
 pub struct Units {
@@ -24,14 +28,24 @@ pub struct Units {
 impl Units {
     pub fn load(host: &HostRoot) -> Self {
         let mut units = Units::default();
-        for (admin, dir) in ADMIN_DIRS.iter().map(|d| (true, *d)).chain(VENDOR_DIRS.iter().map(|d| (false, *d))) {
-            let Ok(entries) = fs::read_dir(host.path(dir)) else { continue };
+        for (admin, dir) in ADMIN_DIRS
+            .iter()
+            .map(|d| (true, *d))
+            .chain(VENDOR_DIRS.iter().map(|d| (false, *d)))
+        {
+            let Ok(entries) = fs::read_dir(host.path(dir)) else {
+                continue;
+            };
             for entry in entries.flatten() {
-                let Ok(name) = entry.file_name().into_string() else { continue };
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue;
+                };
                 let Ok(ft) = entry.file_type() else { continue };
                 let host_path = format!("{dir}/{name}");
                 if ft.is_dir() && (name.ends_with(".wants") || name.ends_with(".requires")) {
-                    let Ok(links) = fs::read_dir(entry.path()) else { continue };
+                    let Ok(links) = fs::read_dir(entry.path()) else {
+                        continue;
+                    };
                     for link in links.flatten() {
                         if let Ok(unit) = link.file_name().into_string() {
                             if admin {
@@ -51,7 +65,10 @@ impl Units {
                         }
                         continue;
                     }
-                    let target_name = target.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                    let target_name = target
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or_default();
                     if admin && target_name != name {
                         // An alias link (sshd.service -> ssh.service) exists only while enabled.
                         units.enabled.insert(target_name.to_string());
@@ -70,7 +87,9 @@ impl Units {
         if self.masked.contains(unit) {
             return "masked";
         }
-        let Some(path) = self.files.get(unit) else { return "absent" };
+        let Some(path) = self.files.get(unit) else {
+            return "absent";
+        };
         if self.enabled.contains(unit) {
             return "enabled";
         }
@@ -91,7 +110,11 @@ fn has_install_section(unit: &str) -> bool {
             in_install = line == "[Install]";
             continue;
         }
-        if in_install && ["WantedBy=", "RequiredBy=", "Alias=", "Also=", "UpheldBy="].iter().any(|k| line.starts_with(k)) {
+        if in_install
+            && ["WantedBy=", "RequiredBy=", "Alias=", "Also=", "UpheldBy="]
+                .iter()
+                .any(|k| line.starts_with(k))
+        {
             return true;
         }
     }
@@ -100,7 +123,11 @@ fn has_install_section(unit: &str) -> bool {
 
 /// Adds `.service` to a bare name.
 pub fn unit_name(name: &str) -> String {
-    if name.contains('.') { name.to_string() } else { format!("{name}.service") }
+    if name.contains('.') {
+        name.to_string()
+    } else {
+        format!("{name}.service")
+    }
 }
 
 #[cfg(test)]
@@ -113,15 +140,36 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let r = dir.path();
         let unit = "[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n";
-        for name in ["cron.service", "avahi-daemon.service", "rsync.service", "ssh.service"] {
+        for name in [
+            "cron.service",
+            "avahi-daemon.service",
+            "rsync.service",
+            "ssh.service",
+        ] {
             fs::create_dir_all(r.join("usr/lib/systemd/system")).unwrap();
             fs::write(r.join("usr/lib/systemd/system").join(name), unit).unwrap();
         }
-        fs::write(r.join("usr/lib/systemd/system/systemd-journald.service"), "[Service]\nExecStart=/x\n").unwrap();
+        fs::write(
+            r.join("usr/lib/systemd/system/systemd-journald.service"),
+            "[Service]\nExecStart=/x\n",
+        )
+        .unwrap();
         fs::create_dir_all(r.join("etc/systemd/system/multi-user.target.wants")).unwrap();
-        symlink("/lib/systemd/system/cron.service", r.join("etc/systemd/system/multi-user.target.wants/cron.service")).unwrap();
-        symlink("/dev/null", r.join("etc/systemd/system/avahi-daemon.service")).unwrap();
-        symlink("/lib/systemd/system/ssh.service", r.join("etc/systemd/system/sshd.service")).unwrap();
+        symlink(
+            "/lib/systemd/system/cron.service",
+            r.join("etc/systemd/system/multi-user.target.wants/cron.service"),
+        )
+        .unwrap();
+        symlink(
+            "/dev/null",
+            r.join("etc/systemd/system/avahi-daemon.service"),
+        )
+        .unwrap();
+        symlink(
+            "/lib/systemd/system/ssh.service",
+            r.join("etc/systemd/system/sshd.service"),
+        )
+        .unwrap();
         let host = HostRoot::offline(r);
         let units = Units::load(&host);
         let cases = [

@@ -6,8 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::host::HostRoot;
 
-const DIRS: [&str; 5] =
-    ["/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d"];
+const DIRS: [&str; 5] = [
+    "/etc/sysctl.d",
+    "/run/sysctl.d",
+    "/usr/local/lib/sysctl.d",
+    "/usr/lib/sysctl.d",
+    "/lib/sysctl.d",
+];
 
 #[derive(Debug, Default)]
 pub struct Persisted {
@@ -43,9 +48,13 @@ impl Persisted {
                 if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
                     continue;
                 }
-                let Some((k, v)) = line.split_once('=') else { continue };
+                let Some((k, v)) = line.split_once('=') else {
+                    continue;
+                };
                 let key = normalize(k.trim_start_matches('-'));
-                persisted.values.insert(key, (v.trim().to_string(), file.clone()));
+                persisted
+                    .values
+                    .insert(key, (v.trim().to_string(), file.clone()));
             }
         }
         Ok(persisted)
@@ -77,14 +86,23 @@ mod tests {
             fs::create_dir_all(p.parent().unwrap()).unwrap();
             fs::write(p, t).unwrap();
         };
-        w("usr/lib/sysctl.d/50-default.conf", "net.ipv4.ip_forward = 1\nkernel.yama.ptrace_scope=0\n");
-        w("etc/sysctl.d/50-default.conf", "kernel.yama.ptrace_scope = 1\n");
+        w(
+            "usr/lib/sysctl.d/50-default.conf",
+            "net.ipv4.ip_forward = 1\nkernel.yama.ptrace_scope=0\n",
+        );
+        w(
+            "etc/sysctl.d/50-default.conf",
+            "kernel.yama.ptrace_scope = 1\n",
+        );
         w("etc/sysctl.d/60-net.conf", "net/ipv4/ip_forward=0\n");
         w("etc/sysctl.d/99-late.conf", "fs.suid_dumpable = 2\n");
         w("etc/sysctl.conf", "fs.suid_dumpable = 0\n");
         let p = Persisted::load(&HostRoot::offline(dir.path())).unwrap();
         // /etc hides the vendor file of the same name, so ip_forward comes only from 60-net.
-        assert_eq!(p.get("net.ipv4.ip_forward").unwrap(), &("0".into(), "/etc/sysctl.d/60-net.conf".into()));
+        assert_eq!(
+            p.get("net.ipv4.ip_forward").unwrap(),
+            &("0".into(), "/etc/sysctl.d/60-net.conf".into())
+        );
         assert_eq!(p.get("kernel.yama.ptrace_scope").unwrap().0, "1");
         assert_eq!(p.get("fs.suid_dumpable").unwrap().1, "/etc/sysctl.conf");
         assert!(p.get("net.ipv4.tcp_syncookies").is_none());

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-use bulwark_core::probe::WalkFinding;
 use bulwark_core::CheckOutcome;
+use bulwark_core::probe::WalkFinding;
 
 use crate::facts::Facts;
 
@@ -15,9 +15,28 @@ use crate::facts::Facts;
 const KEEP: usize = 10_000;
 const ALWAYS_SKIPPED: [&str; 4] = ["/proc", "/sys", "/dev", "/run"];
 const SKIPPED_FS: [&str; 22] = [
-    "proc", "sysfs", "devtmpfs", "devpts", "cgroup", "cgroup2", "tracefs", "debugfs", "securityfs",
-    "pstore", "bpf", "mqueue", "hugetlbfs", "configfs", "fusectl", "binfmt_misc", "autofs", "nfs",
-    "nfs4", "cifs", "smb3", "fuse.sshfs",
+    "proc",
+    "sysfs",
+    "devtmpfs",
+    "devpts",
+    "cgroup",
+    "cgroup2",
+    "tracefs",
+    "debugfs",
+    "securityfs",
+    "pstore",
+    "bpf",
+    "mqueue",
+    "hugetlbfs",
+    "configfs",
+    "fusectl",
+    "binfmt_misc",
+    "autofs",
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "fuse.sshfs",
 ];
 
 #[derive(Debug, Default)]
@@ -47,7 +66,9 @@ impl Findings {
             .follow_links(false)
             // Its own pool: jwalk refuses to run inside a busy shared rayon pool (the content
             // harness evaluates checks in parallel).
-            .parallelism(jwalk::Parallelism::RayonNewPool(std::thread::available_parallelism().map_or(2, |n| n.get())))
+            .parallelism(jwalk::Parallelism::RayonNewPool(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ))
             .process_read_dir(move |_, _, _, children| {
                 children.retain(|c| c.as_ref().map_or(true, |e| !skipped.contains(&e.path())));
             });
@@ -102,7 +123,9 @@ impl Findings {
     }
 
     pub fn get(&self, finding: WalkFinding) -> (&[String], usize) {
-        self.found.get(&finding).map_or((&[], 0), |(p, c)| (p.as_slice(), *c))
+        self.found
+            .get(&finding)
+            .map_or((&[], 0), |(p, c)| (p.as_slice(), *c))
     }
 }
 
@@ -118,22 +141,56 @@ fn describe(finding: WalkFinding) -> &'static str {
 }
 
 pub fn judge(findings: &Findings, finding: WalkFinding, allow: &[String]) -> CheckOutcome {
-    let patterns: Vec<glob::Pattern> = allow.iter().filter_map(|a| glob::Pattern::new(a).ok()).collect();
+    let patterns: Vec<glob::Pattern> = allow
+        .iter()
+        .filter_map(|a| glob::Pattern::new(a).ok())
+        .collect();
     let what = describe(finding);
-    let expected = if allow.is_empty() { format!("no {what}") } else { format!("no {what} beyond the allowed list") };
+    let expected = if allow.is_empty() {
+        format!("no {what}")
+    } else {
+        format!("no {what} beyond the allowed list")
+    };
     let (paths, total) = findings.get(finding);
-    let offending: Vec<&String> = paths.iter().filter(|p| !patterns.iter().any(|g| g.matches(p))).collect();
+    let offending: Vec<&String> = paths
+        .iter()
+        .filter(|p| !patterns.iter().any(|g| g.matches(p)))
+        .collect();
     let allowed = paths.len() - offending.len();
     let unlisted = total - paths.len();
     let mut actual = if offending.is_empty() && unlisted == 0 {
-        format!("none found ({} entries walked{})", findings.visited, if allowed > 0 { format!(", {allowed} allowed") } else { String::new() })
+        format!(
+            "none found ({} entries walked{})",
+            findings.visited,
+            if allowed > 0 {
+                format!(", {allowed} allowed")
+            } else {
+                String::new()
+            }
+        )
     } else {
         let shown: Vec<&str> = offending.iter().take(50).map(|s| s.as_str()).collect();
         let more = offending.len().saturating_sub(50) + unlisted;
-        format!("{} found: {}{}", offending.len() + unlisted, shown.join(", "), if more > 0 { format!(" and {more} more") } else { String::new() })
+        format!(
+            "{} found: {}{}",
+            offending.len() + unlisted,
+            shown.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )
     };
     if findings.unreadable > 0 {
-        actual.push_str(&format!(" ({} entries could not be read)", findings.unreadable));
+        actual.push_str(&format!(
+            " ({} entries could not be read)",
+            findings.unreadable
+        ));
     }
-    CheckOutcome::judged(offending.is_empty() && unlisted == 0, Some(actual), expected)
+    CheckOutcome::judged(
+        offending.is_empty() && unlisted == 0,
+        Some(actual),
+        expected,
+    )
 }

@@ -1,0 +1,97 @@
+//! Architecture rules the compiler cannot see, checked on every test run: bulwark-core stays
+//! pure (a dependency allowlist), crates depend only in the documented direction, and every
+//! module opens with a `//!` comment saying what it is for.
+
+use std::path::{Path, PathBuf};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn dependencies(krate: &str) -> Vec<String> {
+    let manifest =
+        std::fs::read_to_string(workspace().join("crates").join(krate).join("Cargo.toml")).unwrap();
+    let mut in_deps = false;
+    let mut deps = Vec::new();
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            in_deps = line == "[dependencies]";
+            continue;
+        }
+        if in_deps && let Some((name, _)) = line.split_once(['=', '.']) {
+            let name = name.trim();
+            if !name.is_empty() && !name.starts_with('#') {
+                deps.push(name.to_string());
+            }
+        }
+    }
+    deps
+}
+
+#[test]
+fn core_has_only_pure_dependencies() {
+    let allowed = ["serde", "regex"];
+    for dep in dependencies("bulwark-core") {
+        assert!(
+            allowed.contains(&dep.as_str()),
+            "bulwark-core must stay pure (no IO, async, sql or http); {dep} is not on the allowlist"
+        );
+    }
+}
+
+#[test]
+fn crates_depend_in_the_documented_direction() {
+    // Architecture invariant (docs/ARCHITECTURE.md): core <- (engine, content) <- agent.
+    let rules: [(&str, &[&str]); 3] = [
+        ("bulwark-core", &[]),
+        ("bulwark-engine", &["bulwark-core"]),
+        ("bulwark-content", &["bulwark-core"]),
+    ];
+    for (krate, allowed) in rules {
+        for dep in dependencies(krate)
+            .iter()
+            .filter(|d| d.starts_with("bulwark"))
+        {
+            assert!(
+                allowed.contains(&dep.as_str()),
+                "{krate} must not depend on {dep}"
+            );
+        }
+    }
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_module_says_what_it_is_for() {
+    let mut files = Vec::new();
+    rust_files(&workspace().join("crates"), &mut files);
+    let undocumented: Vec<String> = files
+        .iter()
+        .filter(|f| f.file_name().is_some_and(|n| n != "build.rs"))
+        .filter(|f| {
+            !std::fs::read_to_string(f)
+                .unwrap()
+                .trim_start()
+                .starts_with("//!")
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(
+        undocumented.is_empty(),
+        "modules without a //! comment at the top:\n{}",
+        undocumented.join("\n")
+    );
+}
