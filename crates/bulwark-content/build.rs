@@ -1,4 +1,73 @@
-// The shipped templates are embedded with include_dir; rebuild when they change.
+//! Precompiles the shipped YAML content into JSON so that a scan does not pay for parsing
+//! 16,000 lines of YAML (and every check's test cases) at start-up. Validation with file and
+//! line numbers stays with the YAML path (`shipped()`, `content lint`); when the content does
+//! not parse here, no JSON is written and the runtime falls back to that path, which reports
+//! the problems.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use bulwark_core::{Check, Framework, OsKind, Template};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Meta {
+    id: String,
+    name: String,
+    framework: Framework,
+    os: OsKind,
+    version: String,
+    benchmark: String,
+    #[serde(default)]
+    checks: Vec<Check>,
+}
+
+fn template(dir: &Path) -> Option<Template> {
+    let meta: Meta =
+        serde_saphyr::from_str(&fs::read_to_string(dir.join("template.yaml")).ok()?).ok()?;
+    let mut checks = meta.checks;
+    let mut files: Vec<PathBuf> = fs::read_dir(dir.join("checks"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    for f in files {
+        let list: Vec<Check> = serde_saphyr::from_str(&fs::read_to_string(f).ok()?).ok()?;
+        checks.extend(list);
+    }
+    Some(Template {
+        id: meta.id,
+        name: meta.name,
+        framework: meta.framework,
+        os: meta.os,
+        version: meta.version,
+        benchmark: meta.benchmark,
+        checks,
+    })
+}
+
 fn main() {
-    println!("cargo:rerun-if-changed=../../content");
+    let content = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../content");
+    println!("cargo:rerun-if-changed={}", content.display());
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("shipped.json");
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&content)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.join("template.yaml").is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    dirs.sort();
+    let templates: Option<Vec<Template>> = dirs.iter().map(|d| template(d)).collect();
+    let json = match templates {
+        Some(t) => serde_json::to_string(&t).expect("templates serialize"),
+        None => "null".to_string(),
+    };
+    fs::write(out, json).expect("write shipped.json");
 }

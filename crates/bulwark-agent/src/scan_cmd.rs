@@ -51,9 +51,12 @@ pub enum Format {
 }
 
 pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
-    let loaded = match &args.file {
-        Some(path) => bulwark_content::load_path(path)
-            .with_context(|| format!("cannot load {}", path.display()))?,
+    let template = match &args.file {
+        Some(path) => {
+            bulwark_content::load_path(path)
+                .with_context(|| format!("cannot load {}", path.display()))?
+                .template
+        }
         None => match bulwark_content::shipped_template(&args.template)
             .context("the shipped content is invalid")?
         {
@@ -66,14 +69,14 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
     };
     let host = HostRoot::at(&args.root);
     let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = ProgressBar::new(loaded.template.checks.len() as u64);
+        let bar = ProgressBar::new(template.checks.len() as u64);
         bar.set_style(
             ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
         );
         bar
     });
-    let report = bulwark_engine::scan(host, &loaded.template, |done, _, id| {
+    let report = bulwark_engine::scan(host, &template, |done, _, id| {
         if let Some(bar) = &bar {
             bar.set_position(done as u64);
             bar.set_message(id.to_string());
@@ -87,7 +90,7 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
         Format::Table => report::table(&report),
         Format::Json => serde_json::to_string_pretty(&report)? + "\n",
         Format::Junit => report::junit(&report),
-        Format::Html => report::html(&report, &loaded.template)?,
+        Format::Html => report::html(&report, &template)?,
     };
     match &args.output {
         Some(path) => std::fs::write(path, rendered)

@@ -2,6 +2,8 @@
 
 use include_dir::{Dir, include_dir};
 
+use bulwark_core::Template;
+
 use crate::Problems;
 use crate::load::{Loaded, finish_embedded};
 
@@ -42,6 +44,37 @@ pub fn shipped() -> Result<Vec<Loaded>, Problems> {
     }
 }
 
-pub fn shipped_template(id: &str) -> Result<Option<Loaded>, Problems> {
-    Ok(shipped()?.into_iter().find(|t| t.template.id == id))
+/// The shipped templates as build.rs precompiled them (`None` when the content did not parse
+/// at build time, or the JSON does not match this build's types).
+fn precompiled() -> Option<Vec<Template>> {
+    serde_json::from_str::<Option<Vec<Template>>>(include_str!(concat!(
+        env!("OUT_DIR"),
+        "/shipped.json"
+    )))
+    .ok()
+    .flatten()
+}
+
+/// One shipped template, for scanning: from the precompiled form, which the test suite checks
+/// to be identical to the validated YAML.
+pub fn shipped_template(id: &str) -> Result<Option<Template>, Problems> {
+    match precompiled() {
+        Some(all) => Ok(all.into_iter().find(|t| t.id == id)),
+        None => Ok(shipped()?
+            .into_iter()
+            .map(|l| l.template)
+            .find(|t| t.id == id)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn precompiled_content_equals_the_validated_yaml() {
+        let yaml: Vec<Template> = shipped().unwrap().into_iter().map(|l| l.template).collect();
+        let json = precompiled().expect("build.rs precompiled the shipped content");
+        assert_eq!(json, yaml);
+    }
 }
