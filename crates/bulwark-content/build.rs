@@ -4,6 +4,9 @@
 //! not parse here, no JSON is written and the runtime falls back to that path, which reports
 //! the problems.
 
+#[path = "src/layout.rs"]
+mod layout;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -24,18 +27,9 @@ struct Meta {
 
 fn template(dir: &Path) -> Option<Template> {
     let meta: Meta =
-        serde_saphyr::from_str(&fs::read_to_string(dir.join("template.yaml")).ok()?).ok()?;
+        serde_saphyr::from_str(&fs::read_to_string(layout::metadata_file(dir)).ok()?).ok()?;
     let mut checks = meta.checks;
-    let mut files: Vec<PathBuf> = fs::read_dir(dir.join("checks"))
-        .map(|rd| {
-            rd.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    for f in files {
+    for f in layout::check_files(dir) {
         let list: Vec<Check> = serde_saphyr::from_str(&fs::read_to_string(f).ok()?).ok()?;
         checks.extend(list);
     }
@@ -59,7 +53,7 @@ fn main() {
         .map(|rd| {
             rd.flatten()
                 .map(|e| e.path())
-                .filter(|p| p.join("template.yaml").is_file())
+                .filter(|p| layout::metadata_file(p).is_file())
                 .collect()
         })
         .unwrap_or_default();

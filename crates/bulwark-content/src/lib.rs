@@ -2,6 +2,7 @@
 //! problem is reported with its file, line and check, and the shipped templates embedded in
 //! the binary. See docs/content-format.md.
 
+mod layout;
 mod load;
 mod shipped;
 mod validate;

@@ -8,6 +8,7 @@ use bulwark_core::{Check, Framework, OsKind, Template};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use crate::layout;
 use crate::validate::validate;
 use crate::{Problem, Problems};
 
@@ -211,19 +212,10 @@ pub(crate) fn finish_embedded(
 /// (which is given a placeholder template so that it can be linted on its own).
 pub fn load_path(path: &Path) -> Result<Loaded, Problems> {
     if path.is_dir() {
-        let meta_path = path.join("template.yaml");
+        let meta_path = layout::metadata_file(path);
         let meta_text = read(&meta_path).map_err(|p| Problems(vec![p]))?;
-        let mut names: Vec<_> = fs::read_dir(path.join("checks"))
-            .map(|rd| {
-                rd.flatten()
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
         let mut files = Vec::new();
-        for f in names {
+        for f in layout::check_files(path) {
             files.push((
                 f.display().to_string(),
                 read(&f).map_err(|p| Problems(vec![p]))?,
