@@ -10,38 +10,18 @@ mod layout;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use bulwark_core::{Check, Framework, OsKind, Template};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct Meta {
-    id: String,
-    name: String,
-    framework: Framework,
-    os: OsKind,
-    version: String,
-    benchmark: String,
-    #[serde(default)]
-    checks: Vec<Check>,
-}
+use bulwark_core::{Check, Template};
+use layout::TemplateFile;
 
 fn template(dir: &Path) -> Option<Template> {
-    let meta: Meta =
+    let mut meta: TemplateFile<Check> =
         serde_saphyr::from_str(&fs::read_to_string(layout::metadata_file(dir)).ok()?).ok()?;
-    let mut checks = meta.checks;
+    let mut checks = std::mem::take(&mut meta.checks);
     for f in layout::check_files(dir) {
         let list: Vec<Check> = serde_saphyr::from_str(&fs::read_to_string(f).ok()?).ok()?;
         checks.extend(list);
     }
-    Some(Template {
-        id: meta.id,
-        name: meta.name,
-        framework: meta.framework,
-        os: meta.os,
-        version: meta.version,
-        benchmark: meta.benchmark,
-        checks,
-    })
+    Some(meta.into_template(checks))
 }
 
 fn main() {

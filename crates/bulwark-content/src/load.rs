@@ -5,7 +5,6 @@ use std::fs;
 use std::path::Path;
 
 use bulwark_core::{Check, Framework, OsKind, Template};
-use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::layout;
@@ -36,18 +35,7 @@ impl Loaded {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TemplateFile {
-    id: String,
-    name: String,
-    framework: Framework,
-    os: OsKind,
-    version: String,
-    benchmark: String,
-    #[serde(default)]
-    checks: Vec<Spanned<Check>>,
-}
+type TemplateFile = layout::TemplateFile<Spanned<Check>>;
 
 /// A parsed list of checks with their locations.
 pub struct CheckFile {
@@ -158,19 +146,12 @@ fn finish(
     file: &str,
     extra: Vec<(Check, Location)>,
 ) -> Result<Loaded, Problems> {
-    let mut pairs = located(file, 0, meta.checks);
+    let mut meta = meta;
+    let mut pairs = located(file, 0, std::mem::take(&mut meta.checks));
     pairs.extend(extra);
     let (checks, locations): (Vec<Check>, Vec<Location>) = pairs.into_iter().unzip();
     let loaded = Loaded {
-        template: Template {
-            id: meta.id,
-            name: meta.name,
-            framework: meta.framework,
-            os: meta.os,
-            version: meta.version,
-            benchmark: meta.benchmark,
-            checks,
-        },
+        template: meta.into_template(checks),
         locations,
     };
     let problems = validate(&loaded, file);
