@@ -5,15 +5,18 @@
 //! the problems.
 
 #[path = "src/layout.rs"]
+#[allow(dead_code)] // the loader reads what build.rs does not
 mod layout;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use bulwark_core::{Check, Template};
-use layout::TemplateFile;
+use layout::{TemplateFile, Unit};
 
-fn template(dir: &Path) -> Option<Template> {
+/// A template directory's metadata (checks taken out) and its own part for include resolution.
+fn template(dir: &Path) -> Option<(TemplateFile<Check>, Unit<Check>)> {
     let mut meta: TemplateFile<Check> =
         serde_saphyr::from_str(&fs::read_to_string(layout::metadata_file(dir)).ok()?).ok()?;
     let mut checks = std::mem::take(&mut meta.checks);
@@ -21,7 +24,26 @@ fn template(dir: &Path) -> Option<Template> {
         let list: Vec<Check> = serde_saphyr::from_str(&fs::read_to_string(f).ok()?).ok()?;
         checks.extend(list);
     }
-    Some(meta.into_template(checks))
+    let unit = meta.unit("template.yaml", checks);
+    Some((meta, unit))
+}
+
+fn precompile(dirs: &[PathBuf]) -> Option<Vec<Template>> {
+    let mut metas = Vec::new();
+    let mut units = BTreeMap::new();
+    for d in dirs {
+        let name = d.file_name()?.to_string_lossy().to_string();
+        let (meta, unit) = template(d)?;
+        metas.push((name.clone(), meta));
+        units.insert(name, unit);
+    }
+    let mut out = Vec::new();
+    for (name, meta) in metas {
+        let checks = layout::resolve(&name, &units).ok()?;
+        out.push(meta.into_template(checks));
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    Some(out)
 }
 
 fn main() {
@@ -38,8 +60,7 @@ fn main() {
         })
         .unwrap_or_default();
     dirs.sort();
-    let templates: Option<Vec<Template>> = dirs.iter().map(|d| template(d)).collect();
-    let json = match templates {
+    let json = match precompile(&dirs) {
         Some(t) => serde_json::to_string(&t).expect("templates serialize"),
         None => "null".to_string(),
     };

@@ -1,11 +1,12 @@
 //! `content list | show | lint`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use bulwark_content::Loaded;
+use bulwark_core::Check;
 use comfy_table::Table;
 
 fn shipped() -> anyhow::Result<Vec<Loaded>> {
@@ -90,6 +91,8 @@ pub fn lint(path: Option<&Path>) -> anyhow::Result<ExitCode> {
         },
     };
     let mut failures = 0;
+    // A check included into several templates is tested once, where it is defined.
+    let mut tested: HashSet<(String, u64)> = HashSet::new();
     for loaded in &templates {
         let t = &loaded.template;
         let cases: usize = t
@@ -97,7 +100,14 @@ pub fn lint(path: Option<&Path>) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|c| c.tests.pass.len() + c.tests.fail.len())
             .sum();
-        for f in bulwark_engine::harness::run_all(t.os, &t.checks) {
+        let untested: Vec<Check> = t
+            .checks
+            .iter()
+            .zip(&loaded.locations)
+            .filter(|(_, l)| tested.insert((l.file.clone(), l.line)))
+            .map(|(c, _)| c.clone())
+            .collect();
+        for f in bulwark_engine::harness::run_all(t.os, &untested) {
             failures += 1;
             let at = loaded
                 .location_of(&f.check_id)

@@ -1,8 +1,9 @@
 //! Reading templates from YAML: a template directory (template.yaml + checks/*.yaml), a single
 //! template file with inline checks, or a bare list of checks (for linting one file).
 
+use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use bulwark_core::{Check, Framework, OsKind, Template};
 use serde_saphyr::Spanned;
@@ -134,75 +135,229 @@ fn read(path: &Path) -> Result<String, Problem> {
     })
 }
 
-/// Parses a template from text (a single file with metadata and inline checks).
+/// Parses a template from text (a single file with metadata and inline checks). Includes
+/// resolve against nothing: a template that includes others is loaded with `load_path`.
 pub fn load_str(file: &str, text: &str) -> Result<Loaded, Problems> {
-    let meta: TemplateFile = serde_saphyr::from_str(text)
-        .map_err(|e| Problems(vec![yaml_problem(file, text, 0, &e)]))?;
-    finish(meta, file, Vec::new())
+    let parsed = parse_template(&Source {
+        meta_file: file.to_string(),
+        meta_text: text.to_string(),
+        files: Vec::new(),
+    })
+    .map_err(Problems)?;
+    let mut set = TemplateSet::default();
+    set.add(file.to_string(), Ok(parsed));
+    set.assemble(file).map_err(Problems)
 }
 
-fn finish(
-    meta: TemplateFile,
-    file: &str,
-    extra: Vec<(Check, Location)>,
-) -> Result<Loaded, Problems> {
-    let mut meta = meta;
-    let mut pairs = located(file, 0, std::mem::take(&mut meta.checks));
-    pairs.extend(extra);
-    let (checks, locations): (Vec<Check>, Vec<Location>) = pairs.into_iter().unzip();
-    let loaded = Loaded {
-        template: meta.into_template(checks),
-        locations,
-    };
-    let problems = validate(&loaded, file);
-    if problems.is_empty() {
-        Ok(loaded)
-    } else {
-        Err(Problems(problems))
+/// One template's files as text: its metadata file and its check files (name, text).
+pub(crate) struct Source {
+    pub meta_file: String,
+    pub meta_text: String,
+    pub files: Vec<(String, String)>,
+}
+
+impl layout::Item for (Check, Location) {
+    fn id(&self) -> &str {
+        &self.0.id
+    }
+    fn place(&self) -> Option<(String, u64)> {
+        Some((self.1.file.clone(), self.1.line))
     }
 }
 
-/// Builds a template from its metadata file and its check files (name, text), collecting the
-/// problems of every file before giving up.
-pub(crate) fn finish_embedded(
-    meta_file: &str,
-    meta_text: &str,
-    files: &[(String, String)],
-) -> Result<Loaded, Problems> {
-    let meta: TemplateFile = serde_saphyr::from_str(meta_text)
-        .map_err(|e| Problems(vec![yaml_problem(meta_file, meta_text, 0, &e)]))?;
+/// A template's own part (without its includes), parsed and validated.
+pub(crate) struct Parsed {
+    own: Loaded,
+    unit: layout::Unit<(Check, Location)>,
+}
+
+fn own_template(meta: TemplateFile, meta_file: &str, extra: Vec<(Check, Location)>) -> Parsed {
+    let mut meta = meta;
+    let mut pairs = located(meta_file, 0, std::mem::take(&mut meta.checks));
+    pairs.extend(extra);
+    let unit = meta.unit(meta_file, pairs.clone());
+    let (checks, locations): (Vec<Check>, Vec<Location>) = pairs.into_iter().unzip();
+    Parsed {
+        own: Loaded {
+            template: meta.into_template(checks),
+            locations,
+        },
+        unit,
+    }
+}
+
+/// Parses and validates a template's metadata file and check files, collecting the problems
+/// of every file before giving up.
+pub(crate) fn parse_template(src: &Source) -> Result<Parsed, Vec<Problem>> {
+    let meta: TemplateFile = serde_saphyr::from_str(&src.meta_text)
+        .map_err(|e| vec![yaml_problem(&src.meta_file, &src.meta_text, 0, &e)])?;
     let mut problems = Vec::new();
     let mut extra = Vec::new();
-    for (name, text) in files {
+    for (name, text) in &src.files {
         match parse_check_list(name, text) {
             Ok(cf) => extra.extend(cf.checks),
             Err(p) => problems.extend(p),
         }
     }
-    match (finish(meta, meta_file, extra), problems.is_empty()) {
-        (Ok(loaded), true) => Ok(loaded),
-        (Ok(_), false) => Err(Problems(problems)),
-        (Err(Problems(more)), _) => {
-            problems.extend(more);
-            Err(Problems(problems))
+    let parsed = own_template(meta, &src.meta_file, extra);
+    problems.extend(validate(&parsed.own, &src.meta_file));
+    if problems.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Templates that may include each other, by name (the directory name; an included template's
+/// id must equal it). Those that did not parse are remembered with their problems.
+#[derive(Default)]
+pub(crate) struct TemplateSet {
+    parsed: BTreeMap<String, Parsed>,
+    broken: BTreeMap<String, Vec<Problem>>,
+}
+
+impl TemplateSet {
+    pub fn add(&mut self, name: String, parsed: Result<Parsed, Vec<Problem>>) {
+        match parsed {
+            Ok(p) => {
+                self.parsed.insert(name, p);
+            }
+            Err(problems) => {
+                self.broken.insert(name, problems);
+            }
+        }
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.parsed.contains_key(name) || self.broken.contains_key(name)
+    }
+
+    /// The names of the templates that `name` includes, directly.
+    pub fn includes_of(&self, name: &str) -> Vec<String> {
+        self.parsed
+            .get(name)
+            .map(|p| p.unit.includes.iter().map(|(i, _)| i.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Template `name` with its includes resolved (see `layout::resolve`). Problems of
+    /// included templates that did not parse are reported with theirs.
+    pub fn assemble(&self, name: &str) -> Result<Loaded, Vec<Problem>> {
+        if let Some(problems) = self.broken.get(name) {
+            return Err(problems.clone());
+        }
+        let Some(target) = self.parsed.get(name) else {
+            return Err(Vec::new());
+        };
+        let units: BTreeMap<String, layout::Unit<(Check, Location)>> = self
+            .parsed
+            .iter()
+            .map(|(k, p)| {
+                let u = &p.unit;
+                (
+                    k.clone(),
+                    layout::Unit {
+                        id: u.id.clone(),
+                        file: u.file.clone(),
+                        os: u.os,
+                        includes: u.includes.clone(),
+                        exclude: u.exclude.clone(),
+                        checks: u.checks.clone(),
+                    },
+                )
+            })
+            .collect();
+        match layout::resolve(name, &units) {
+            Ok(pairs) => {
+                let (checks, locations): (Vec<Check>, Vec<Location>) = pairs.into_iter().unzip();
+                let mut template = target.own.template.clone();
+                template.checks = checks;
+                Ok(Loaded {
+                    template,
+                    locations,
+                })
+            }
+            Err(include_problems) => {
+                let mut problems = Vec::new();
+                for p in include_problems {
+                    match p.missing.as_deref().and_then(|m| self.broken.get(m)) {
+                        // The included template exists but is broken: its own problems say why.
+                        Some(theirs) => problems.extend(theirs.iter().cloned()),
+                        None => problems.push(Problem {
+                            file: p.file,
+                            line: p.line,
+                            check: p.check,
+                            message: p.message,
+                        }),
+                    }
+                }
+                problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+                problems.dedup();
+                Err(problems)
+            }
         }
     }
 }
 
-/// Loads content from a path: a template directory, a template file, or a list of checks
-/// (which is given a placeholder template so that it can be linted on its own).
-pub fn load_path(path: &Path) -> Result<Loaded, Problems> {
-    if path.is_dir() {
-        let meta_path = layout::metadata_file(path);
-        let meta_text = read(&meta_path).map_err(|p| Problems(vec![p]))?;
-        let mut files = Vec::new();
-        for f in layout::check_files(path) {
-            files.push((
-                f.display().to_string(),
-                read(&f).map_err(|p| Problems(vec![p]))?,
-            ));
+fn source_of_dir(dir: &Path) -> Result<Source, Problem> {
+    let meta_path = layout::metadata_file(dir);
+    let meta_text = read(&meta_path)?;
+    let mut files = Vec::new();
+    for f in layout::check_files(dir) {
+        files.push((f.display().to_string(), read(&f)?));
+    }
+    Ok(Source {
+        meta_file: meta_path.display().to_string(),
+        meta_text,
+        files,
+    })
+}
+
+/// Adds the template directories that `name` includes, transitively, from `siblings` (the
+/// directory that holds the templates).
+fn add_included(set: &mut TemplateSet, name: &str, siblings: &Path) {
+    let mut queue = set.includes_of(name);
+    while let Some(inc) = queue.pop() {
+        let dir = siblings.join(&inc);
+        if set.contains(&inc) || inc.contains(['/', '\\']) || inc.starts_with('.') {
+            continue;
         }
-        return finish_embedded(&meta_path.display().to_string(), &meta_text, &files);
+        if !layout::metadata_file(&dir).is_file() {
+            continue;
+        }
+        set.add(
+            inc.clone(),
+            source_of_dir(&dir)
+                .map_err(|p| vec![p])
+                .and_then(|s| parse_template(&s)),
+        );
+        queue.extend(set.includes_of(&inc));
+    }
+}
+
+/// Loads content from a path: a template directory, a template file, or a list of checks
+/// (which is given a placeholder template so that it can be linted on its own). Included
+/// templates are the template directories next to PATH (in PATH's parent directory).
+pub fn load_path(path: &Path) -> Result<Loaded, Problems> {
+    let siblings = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let siblings = if siblings.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        siblings
+    };
+    let mut set = TemplateSet::default();
+    if path.is_dir() {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_else(|| path.display().to_string());
+        let src = source_of_dir(path).map_err(|p| Problems(vec![p]))?;
+        set.add(name.clone(), parse_template(&src));
+        add_included(&mut set, &name, &siblings);
+        return set.assemble(&name).map_err(Problems);
     }
     let file = path.display().to_string();
     let text = read(path).map_err(|p| Problems(vec![p]))?;
@@ -216,9 +371,25 @@ pub fn load_path(path: &Path) -> Result<Loaded, Problems> {
             os: OsKind::Linux,
             version: "0".into(),
             benchmark: String::new(),
+            includes: Vec::new(),
+            exclude: Vec::new(),
             checks: Vec::new(),
         };
-        return finish(meta, &file, cf.checks);
+        let parsed = own_template(meta, &file, cf.checks);
+        let problems = validate(&parsed.own, &file);
+        return if problems.is_empty() {
+            Ok(parsed.own)
+        } else {
+            Err(Problems(problems))
+        };
     }
-    load_str(&file, &text)
+    let parsed = parse_template(&Source {
+        meta_file: file.clone(),
+        meta_text: text,
+        files: Vec::new(),
+    });
+    // A file's key cannot clash with a directory name: it holds a path.
+    set.add(file.clone(), parsed);
+    add_included(&mut set, &file, &siblings);
+    set.assemble(&file).map_err(Problems)
 }

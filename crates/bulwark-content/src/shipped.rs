@@ -5,15 +5,16 @@ use include_dir::{Dir, include_dir};
 use bulwark_core::Template;
 
 use crate::Problems;
-use crate::load::{Loaded, finish_embedded};
+use crate::load::{Loaded, Source, TemplateSet, parse_template};
 
 static CONTENT: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../content");
 
-/// Every shipped template, parsed and validated. Shipped content is checked by the test suite,
-/// so an error here means a broken build; it is still reported, not panicked on.
+/// Every shipped template, parsed, validated and with its includes resolved. Shipped content
+/// is checked by the test suite, so an error here means a broken build; it is still reported,
+/// not panicked on.
 pub fn shipped() -> Result<Vec<Loaded>, Problems> {
-    let mut out = Vec::new();
-    let mut problems = Vec::new();
+    let mut set = TemplateSet::default();
+    let mut names = Vec::new();
     for dir in CONTENT.dirs() {
         let Some(meta) = dir.get_file(dir.path().join("template.yaml")) else {
             continue;
@@ -30,16 +31,33 @@ pub fn shipped() -> Result<Vec<Loaded>, Problems> {
             }
         }
         files.sort();
-        let meta_name = format!("content/{}", meta.path().display());
-        match finish_embedded(&meta_name, meta.contents_utf8().unwrap_or_default(), &files) {
+        let source = Source {
+            meta_file: format!("content/{}", meta.path().display()),
+            meta_text: meta.contents_utf8().unwrap_or_default().to_string(),
+            files,
+        };
+        let name = dir
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        set.add(name.clone(), parse_template(&source));
+        names.push(name);
+    }
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for name in &names {
+        match set.assemble(name) {
             Ok(t) => out.push(t),
-            Err(Problems(p)) => problems.extend(p),
+            Err(p) => problems.extend(p),
         }
     }
     if problems.is_empty() {
         out.sort_by(|a, b| a.template.id.cmp(&b.template.id));
         Ok(out)
     } else {
+        problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        problems.dedup();
         Err(Problems(problems))
     }
 }
