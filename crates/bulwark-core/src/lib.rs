@@ -2,6 +2,7 @@
 //! and how results become scores. Pure by design (no IO, no async) so that the agent, the
 //! server and the content tooling all agree on the same rules.
 
+pub mod access;
 pub mod expect;
 pub mod outcome;
 pub mod platform;
@@ -10,6 +11,7 @@ pub mod score;
 pub mod template;
 pub mod version;
 
+pub use access::{Permission, Role};
 pub use expect::{Expectation, Operator};
 pub use outcome::{CheckOutcome, Status};
 pub use platform::{Distro, HostOs, OsKind};

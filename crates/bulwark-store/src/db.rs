@@ -1,0 +1,386 @@
+//! The one place where the two backends differ at run time: a pool (or a transaction) of
+//! either SQLite or PostgreSQL, running the same SQL text with `$n` placeholders and the same
+//! row types. Every query of the store goes through [`Db`] or [`Tx`], so a query is written
+//! once and runs on both.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, Database, Encode, FromRow, PgPool, Postgres, Sqlite, SqlitePool, Type};
+
+use crate::error::StoreError;
+
+/// A bound parameter. Owned, so that a list of them can be built before the query.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Float(Option<f64>),
+    Bool(bool),
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(Some(v.to_owned()))
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(Some(v.clone()))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Arg::Text(v.map(str::to_owned))
+    }
+}
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<u32> for Arg {
+    fn from(v: u32) -> Self {
+        Arg::Int(Some(i64::from(v)))
+    }
+}
+impl From<f64> for Arg {
+    fn from(v: f64) -> Self {
+        Arg::Float(Some(v))
+    }
+}
+impl From<Option<f64>> for Arg {
+    fn from(v: Option<f64>) -> Self {
+        Arg::Float(v)
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+
+/// Builds a `Vec<Arg>` from values of mixed types.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { vec![$($crate::db::Arg::from($v)),*] };
+}
+
+type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments>;
+
+fn bind<'q, DB: Database>(mut q: Query<'q, DB>, args: Vec<Arg>) -> Query<'q, DB>
+where
+    Option<String>: Encode<'q, DB> + Type<DB>,
+    Option<i64>: Encode<'q, DB> + Type<DB>,
+    Option<f64>: Encode<'q, DB> + Type<DB>,
+    bool: Encode<'q, DB> + Type<DB>,
+{
+    for a in args {
+        q = match a {
+            Arg::Text(v) => q.bind(v),
+            Arg::Int(v) => q.bind(v),
+            Arg::Float(v) => q.bind(v),
+            Arg::Bool(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+/// A row type readable from both backends.
+pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+fn sql(text: &str) -> AssertSqlSafe<String> {
+    AssertSqlSafe(text.to_owned())
+}
+
+/// Runs one statement against whichever executor `$exec` holds; the body is written once and
+/// type-checked for each backend.
+macro_rules! on_backend {
+    ($target:expr, $sql:expr, $args:expr, |$q:ident, $e:ident| $body:expr) => {
+        match $target {
+            Db::Sqlite(pool) => {
+                let $q = bind(sqlx::query::<Sqlite>(sql($sql)), $args);
+                let $e = pool;
+                $body
+            }
+            Db::Postgres(pool) => {
+                let $q = bind(sqlx::query::<Postgres>(sql($sql)), $args);
+                let $e = pool;
+                $body
+            }
+        }
+    };
+}
+
+macro_rules! on_tx {
+    ($target:expr, $sql:expr, $args:expr, |$q:ident, $e:ident| $body:expr) => {
+        match $target {
+            Tx::Sqlite(tx) => {
+                let $q = bind(sqlx::query::<Sqlite>(sql($sql)), $args);
+                let $e = &mut **tx;
+                $body
+            }
+            Tx::Postgres(tx) => {
+                let $q = bind(sqlx::query::<Postgres>(sql($sql)), $args);
+                let $e = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+impl Db {
+    /// Opens the database a URL names: `sqlite://PATH` (created when missing) or
+    /// `postgres://...`, and applies that backend's migrations.
+    pub async fn connect(url: &str) -> Result<Db, StoreError> {
+        let db = if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Config(format!("bad SQLite URL {url:?}: {e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(30))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .connect_with(options)
+                .await?;
+            sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+            Db::Sqlite(pool)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
+            Self::connect_postgres(options).await?
+        } else {
+            return Err(StoreError::Config(format!(
+                "unsupported database URL {url:?}: use sqlite://PATH or postgres://..."
+            )));
+        };
+        Ok(db)
+    }
+
+    /// A small pool without migrations, for administrative statements.
+    pub async fn connect_postgres_plain(options: PgConnectOptions) -> Result<Db, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        Ok(Db::Postgres(pool))
+    }
+
+    pub async fn connect_postgres(options: PgConnectOptions) -> Result<Db, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(Db::Postgres(pool))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Begins a write transaction. SQLite takes the write lock at once (`BEGIN IMMEDIATE`)
+    /// so that two writers wait for each other instead of failing on a lock upgrade.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub async fn execute(&self, text: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        on_backend!(self, text, args, |q, e| Ok(q
+            .execute(e)
+            .await?
+            .rows_affected()))
+    }
+
+    pub async fn fetch_all<T: Row>(
+        &self,
+        text: &str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, StoreError> {
+        on_backend!(self, text, args, |q, e| {
+            let rows = q.fetch_all(e).await?;
+            rows.iter()
+                .map(|r| T::from_row(r).map_err(StoreError::from))
+                .collect()
+        })
+    }
+
+    pub async fn fetch_optional<T: Row>(
+        &self,
+        text: &str,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>, StoreError> {
+        on_backend!(self, text, args, |q, e| {
+            match q.fetch_optional(e).await? {
+                Some(r) => Ok(Some(T::from_row(&r)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    pub async fn fetch_one<T: Row>(&self, text: &str, args: Vec<Arg>) -> Result<T, StoreError> {
+        on_backend!(self, text, args, |q, e| Ok(T::from_row(
+            &q.fetch_one(e).await?
+        )?))
+    }
+
+    /// The database's clock in Unix seconds: leases are judged by it so that replicas with
+    /// skewed clocks still agree.
+    pub fn now_sql(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "CAST(strftime('%s','now') AS BIGINT)",
+            Db::Postgres(_) => "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)",
+        }
+    }
+}
+
+impl Tx {
+    pub async fn execute(&mut self, text: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
+        on_tx!(self, text, args, |q, e| Ok(q
+            .execute(e)
+            .await?
+            .rows_affected()))
+    }
+
+    pub async fn fetch_all<T: Row>(
+        &mut self,
+        text: &str,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, StoreError> {
+        on_tx!(self, text, args, |q, e| {
+            let rows = q.fetch_all(e).await?;
+            rows.iter()
+                .map(|r| T::from_row(r).map_err(StoreError::from))
+                .collect()
+        })
+    }
+
+    pub async fn fetch_optional<T: Row>(
+        &mut self,
+        text: &str,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>, StoreError> {
+        on_tx!(self, text, args, |q, e| {
+            match q.fetch_optional(e).await? {
+                Some(r) => Ok(Some(T::from_row(&r)?)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// `$start, $start+1, ...` for an `IN (...)` list of `n` values.
+pub fn placeholders(start: usize, n: usize) -> String {
+    (start..start + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// SQL assembled from fragments: each `?` in a pushed fragment becomes the next `$n`, so
+/// dynamic filters never count placeholders by hand. (`?` never appears in our SQL text
+/// otherwise.)
+#[derive(Debug, Clone, Default)]
+pub struct SqlBuf {
+    pub sql: String,
+    pub args: Vec<Arg>,
+}
+
+impl SqlBuf {
+    pub fn new(fragment: &str, args: Vec<Arg>) -> Self {
+        let mut b = SqlBuf::default();
+        b.push(fragment, args);
+        b
+    }
+
+    pub fn push(&mut self, fragment: &str, args: Vec<Arg>) -> &mut Self {
+        let mut parts = fragment.split('?');
+        if let Some(first) = parts.next() {
+            self.sql.push_str(first);
+        }
+        let mut n = self.args.len();
+        for part in parts {
+            n += 1;
+            self.sql.push_str(&format!("${n}"));
+            self.sql.push_str(part);
+        }
+        debug_assert_eq!(
+            n,
+            self.args.len() + args.len(),
+            "placeholders and values differ in {fragment:?}"
+        );
+        self.args.extend(args);
+        self
+    }
+
+    /// `AND column IN (...)` for the scope's organizations.
+    pub fn scope(&mut self, scope: &crate::Scope, column: &str) -> &mut Self {
+        match scope {
+            crate::Scope::All => self,
+            crate::Scope::Orgs(orgs) => {
+                let marks = vec!["?"; orgs.len().max(1)].join(", ");
+                if orgs.is_empty() {
+                    self.push(" AND 1 = 0", vec![])
+                } else {
+                    let frag = format!(" AND {column} IN ({marks})");
+                    self.push(&frag, orgs.iter().map(Arg::from).collect())
+                }
+            }
+        }
+    }
+}

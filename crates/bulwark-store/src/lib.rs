@@ -1,0 +1,274 @@
+//! Bulwark's storage. Narrow traits per area (accounts, templates, policies, hosts,
+//! exceptions, scans, reports, notifications, leases) that the server uses through
+//! `Arc<dyn Store>`; one SQL implementation whose queries run unchanged on SQLite and
+//! PostgreSQL (see [`db`]), with migrations per backend.
+//!
+//! Tenancy lives here: every method on an organization's objects takes the caller's
+//! [`Scope`], and an object outside it is `NotFound`, exactly like a missing one.
+
+pub mod db;
+mod error;
+mod model;
+mod sql;
+#[doc(hidden)]
+pub mod testing;
+
+pub use error::{Result, StoreError};
+pub use model::*;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bulwark_core::{Check, Role, ScoreSummary, Template};
+
+/// Opens the database a URL names and applies its migrations.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(sql::SqlStore::new(db::Db::connect(url).await?)))
+}
+
+/// Wraps an already opened database (tests open PostgreSQL in a schema of their own).
+pub fn from_db(db: db::Db) -> Arc<dyn Store> {
+    Arc::new(sql::SqlStore::new(db))
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    async fn create_org(&self, name: &str, secret_hash: &str) -> Result<Org>;
+    async fn list_orgs(&self, scope: &Scope) -> Result<Vec<Org>>;
+    async fn get_org(&self, scope: &Scope, id: &str) -> Result<Org>;
+    async fn set_org_secret(&self, scope: &Scope, id: &str, secret_hash: &str) -> Result<()>;
+    async fn org_by_secret(&self, secret_hash: &str) -> Result<Option<Org>>;
+    async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        orgs: Option<&[String]>,
+    ) -> Result<User>;
+    async fn list_users(&self, scope: &Scope) -> Result<Vec<User>>;
+    /// The user and their password hash.
+    async fn user_by_name(&self, username: &str) -> Result<Option<(User, String)>>;
+    async fn add_credential(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        kind: CredentialKind,
+        name: &str,
+        expires_at: Option<i64>,
+    ) -> Result<()>;
+    async fn user_by_credential(&self, token_hash: &str, now: i64) -> Result<Option<User>>;
+    async fn delete_credential(&self, token_hash: &str) -> Result<()>;
+    async fn record_login_failure(&self, username: &str, at: i64) -> Result<()>;
+    async fn login_failures_since(&self, username: &str, since: i64) -> Result<i64>;
+}
+
+#[async_trait]
+pub trait TemplateStore: Send + Sync {
+    /// Inserts or refreshes a shipped template; returns whether anything changed.
+    async fn sync_system_template(&self, template: &Template, content_hash: &str) -> Result<bool>;
+    async fn list_templates(
+        &self,
+        scope: &Scope,
+        filter: &TemplateFilter,
+    ) -> Result<Vec<TemplateSummary>>;
+    async fn get_template(&self, scope: &Scope, id: &str) -> Result<TemplateSummary>;
+    async fn template_checks(&self, scope: &Scope, id: &str) -> Result<Vec<TemplateCheck>>;
+    async fn copy_template(
+        &self,
+        scope: &Scope,
+        id: &str,
+        name: &str,
+        org_id: &str,
+    ) -> Result<TemplateSummary>;
+    /// Enables or disables checks of a custom template; returns how many changed.
+    async fn set_checks_enabled(
+        &self,
+        scope: &Scope,
+        id: &str,
+        check_ids: &[String],
+        enabled: bool,
+    ) -> Result<u64>;
+    async fn update_check(&self, scope: &Scope, id: &str, check: &Check) -> Result<()>;
+    async fn add_check(&self, scope: &Scope, id: &str, check: &Check) -> Result<()>;
+    async fn delete_template(&self, scope: &Scope, id: &str) -> Result<()>;
+    async fn set_template_active(&self, scope: &Scope, id: &str, active: bool) -> Result<()>;
+}
+
+#[async_trait]
+pub trait PolicyStore: Send + Sync {
+    async fn create_policy(&self, scope: &Scope, policy: &Policy) -> Result<Policy>;
+    async fn list_policies(&self, scope: &Scope) -> Result<Vec<Policy>>;
+    async fn active_policies(&self) -> Result<Vec<Policy>>;
+    async fn get_policy(&self, scope: &Scope, id: &str) -> Result<Policy>;
+    async fn update_policy(&self, scope: &Scope, policy: &Policy) -> Result<Policy>;
+    async fn delete_policy(&self, scope: &Scope, id: &str) -> Result<()>;
+    async fn add_override(
+        &self,
+        scope: &Scope,
+        policy_id: &str,
+        host_id: &str,
+        template_id: &str,
+    ) -> Result<PolicyOverride>;
+    async fn list_overrides(&self, scope: &Scope, policy_id: &str) -> Result<Vec<PolicyOverride>>;
+    async fn delete_override(
+        &self,
+        scope: &Scope,
+        policy_id: &str,
+        override_id: &str,
+    ) -> Result<()>;
+    async fn override_for(&self, policy_id: &str, host_id: &str) -> Result<Option<PolicyOverride>>;
+}
+
+#[async_trait]
+pub trait HostStore: Send + Sync {
+    async fn create_host(&self, host: &NewHost) -> Result<Host>;
+    async fn get_host(&self, scope: &Scope, id: &str) -> Result<Host>;
+    async fn list_hosts(&self, scope: &Scope) -> Result<Vec<Host>>;
+    async fn set_host_status(
+        &self,
+        scope: &Scope,
+        id: &str,
+        status: &str,
+        seen_at: Option<i64>,
+    ) -> Result<()>;
+    async fn set_inventory(
+        &self,
+        host_id: &str,
+        category: &str,
+        hash: &str,
+        data: &serde_json::Value,
+    ) -> Result<()>;
+    async fn inventory(&self, host_id: &str, category: &str) -> Result<Option<serde_json::Value>>;
+    async fn create_group(
+        &self,
+        scope: &Scope,
+        org_id: &str,
+        name: &str,
+        parent_id: Option<&str>,
+    ) -> Result<HostGroup>;
+    async fn list_groups(&self, scope: &Scope) -> Result<Vec<HostGroup>>;
+    async fn add_group_member(&self, scope: &Scope, group_id: &str, host_id: &str) -> Result<()>;
+    /// The groups a host is in, with every ancestor of those groups.
+    async fn groups_of_host(&self, host_id: &str) -> Result<Vec<String>>;
+}
+
+#[async_trait]
+pub trait ExceptionStore: Send + Sync {
+    async fn create_exception(&self, scope: &Scope, exception: &NewException) -> Result<Exception>;
+    async fn list_exceptions(&self, scope: &Scope, state: Option<&str>) -> Result<Vec<Exception>>;
+    async fn get_exception(&self, scope: &Scope, id: &str) -> Result<Exception>;
+    /// Active → revoked; a revoked or expired exception answers `Conflict`.
+    async fn revoke_exception(&self, scope: &Scope, id: &str, now: i64) -> Result<Exception>;
+    /// Active exceptions whose expiry has passed become expired; returns how many.
+    async fn expire_exceptions(&self, now: i64) -> Result<u64>;
+    async fn active_exceptions(&self, org_id: &str, now: i64) -> Result<Vec<Exception>>;
+}
+
+#[async_trait]
+pub trait ScanStore: Send + Sync {
+    async fn create_scan(&self, scope: &Scope, scan: &NewScan) -> Result<Scan>;
+    async fn get_scan(&self, scope: &Scope, id: &str) -> Result<Scan>;
+    async fn list_scans(&self, scope: &Scope, filter: &ScanFilter) -> Result<Vec<Scan>>;
+    async fn mark_scan_running(&self, id: &str, now: i64) -> Result<()>;
+    async fn cancel_scan(&self, scope: &Scope, id: &str, now: i64) -> Result<Scan>;
+    async fn fail_scan(&self, id: &str, message: &str, now: i64) -> Result<()>;
+    /// Stores a scan's final results, scores and rollups in one transaction. A scan that is
+    /// already finished is left as it is (`AlreadyFinished`), so a retry never counts twice.
+    async fn complete_scan(
+        &self,
+        id: &str,
+        results: &[ScanResult],
+        summary: &ScoreSummary,
+        now: i64,
+    ) -> Result<Completion>;
+    async fn scan_results(
+        &self,
+        scope: &Scope,
+        id: &str,
+        status: Option<bulwark_core::Status>,
+    ) -> Result<Vec<ScanResult>>;
+    /// Hosts of the policy's organization and OS whose last completed scan for the policy
+    /// is older than `before` (or that were never scanned) and have no unfinished scan.
+    async fn hosts_due(&self, policy: &Policy, before: i64, limit: i64) -> Result<Vec<Host>>;
+    async fn host_history(&self, scope: &Scope, host_id: &str, limit: i64) -> Result<Vec<Scan>>;
+}
+
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    async fn dashboard(&self, scope: &Scope, org_id: Option<&str>) -> Result<Dashboard>;
+    async fn trends(
+        &self,
+        scope: &Scope,
+        days: i64,
+        policy_id: Option<&str>,
+        now: i64,
+    ) -> Result<Trends>;
+    /// One batch of completed scans for export, newest first, after the keyset `after`
+    /// (`completed_at`, `id`) of the previous batch.
+    async fn export_batch(
+        &self,
+        scope: &Scope,
+        filter: &ExportFilter,
+        after: Option<(i64, String)>,
+        batch: i64,
+    ) -> Result<Vec<Scan>>;
+}
+
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    async fn add_notification(&self, n: &Notification) -> Result<()>;
+    async fn list_notifications(&self, scope: &Scope, limit: i64) -> Result<Vec<Notification>>;
+    async fn add_webhook(
+        &self,
+        scope: &Scope,
+        org_id: &str,
+        url: &str,
+        secret: &str,
+    ) -> Result<Webhook>;
+    async fn list_webhooks(&self, scope: &Scope, org_id: &str) -> Result<Vec<Webhook>>;
+}
+
+#[async_trait]
+pub trait LeaseStore: Send + Sync {
+    /// Takes or renews the named lease for `holder` for `ttl_secs`, judged by the database's
+    /// clock; returns whether `holder` holds it now.
+    async fn try_lease(&self, name: &str, holder: &str, ttl_secs: i64) -> Result<bool>;
+}
+
+/// Everything the server needs from storage.
+pub trait Store:
+    AccountStore
+    + TemplateStore
+    + PolicyStore
+    + HostStore
+    + ExceptionStore
+    + ScanStore
+    + ReportStore
+    + NotificationStore
+    + LeaseStore
+{
+}
+
+impl<T> Store for T where
+    T: AccountStore
+        + TemplateStore
+        + PolicyStore
+        + HostStore
+        + ExceptionStore
+        + ScanStore
+        + ReportStore
+        + NotificationStore
+        + LeaseStore
+{
+}

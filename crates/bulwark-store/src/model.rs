@@ -1,0 +1,423 @@
+//! The records the store keeps and returns. Times are Unix seconds; ids are UUID text, except
+//! system templates, whose id is the shipped content's id.
+
+use bulwark_core::{CheckOutcome, Role, Severity, Status};
+use serde::{Deserialize, Serialize};
+
+/// The organizations a caller may see. Every store method that touches an organization's
+/// objects takes one, and answers `NotFound` for objects outside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Orgs(Vec<String>),
+}
+
+impl Scope {
+    pub fn allows(&self, org_id: &str) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Orgs(orgs) => orgs.iter().any(|o| o == org_id),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub role: Role,
+    /// Account-wide users see every organization; the others see `orgs`.
+    pub all_orgs: bool,
+    pub orgs: Vec<String>,
+    pub created_at: i64,
+}
+
+impl User {
+    pub fn scope(&self) -> Scope {
+        if self.all_orgs {
+            Scope::All
+        } else {
+            Scope::Orgs(self.orgs.clone())
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialKind {
+    Session,
+    ApiToken,
+}
+
+impl CredentialKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Session => "session",
+            CredentialKind::ApiToken => "api_token",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct TemplateSummary {
+    pub id: String,
+    /// `None` for system templates.
+    pub org_id: Option<String>,
+    pub name: String,
+    pub framework: String,
+    pub os_kind: String,
+    pub version: String,
+    pub benchmark: String,
+    pub is_system: bool,
+    pub active: bool,
+    pub check_count: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TemplateCheck {
+    pub position: i64,
+    pub enabled: bool,
+    #[serde(flatten)]
+    pub check: bulwark_core::Check,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TemplateFilter {
+    /// `Some(true)`: system templates only; `Some(false)`: custom only.
+    pub system: Option<bool>,
+    pub framework: Option<String>,
+    pub os_kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleType {
+    Continuous,
+    Scheduled,
+    Manual,
+}
+
+impl ScheduleType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScheduleType::Continuous => "continuous",
+            ScheduleType::Scheduled => "scheduled",
+            ScheduleType::Manual => "manual",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Continuous, Self::Scheduled, Self::Manual]
+            .into_iter()
+            .find(|t| t.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Policy {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub os_kind: String,
+    pub template_id: String,
+    pub interval_hours: i64,
+    pub active: bool,
+    pub passing_threshold: f64,
+    pub schedule_type: String,
+    pub cron: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct PolicyOverride {
+    pub id: String,
+    pub policy_id: String,
+    pub host_id: String,
+    pub template_id: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Host {
+    pub id: String,
+    pub org_id: String,
+    pub hostname: String,
+    pub os_kind: String,
+    pub os_id: String,
+    pub os_version: String,
+    /// online | offline | maintenance
+    pub status: String,
+    pub last_seen_at: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewHost {
+    pub org_id: String,
+    pub hostname: String,
+    pub os_kind: String,
+    pub os_id: String,
+    pub os_version: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct HostGroup {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    pub parent_id: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Exception {
+    pub id: String,
+    pub org_id: String,
+    pub rule_id: String,
+    pub reason: String,
+    pub host_id: Option<String>,
+    pub group_id: Option<String>,
+    pub expires_at: Option<i64>,
+    /// active | expired | revoked
+    pub state: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewException {
+    pub org_id: String,
+    pub rule_id: String,
+    pub reason: String,
+    pub host_id: Option<String>,
+    pub group_id: Option<String>,
+    pub expires_at: Option<i64>,
+    pub created_by: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScanStatus {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl ScanStatus {
+    pub const ALL: [ScanStatus; 5] = [
+        Self::Pending,
+        Self::Running,
+        Self::Completed,
+        Self::Failed,
+        Self::Cancelled,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Scan {
+    pub id: String,
+    pub org_id: String,
+    pub host_id: String,
+    pub hostname: String,
+    pub policy_id: Option<String>,
+    pub template_id: String,
+    pub template_name: String,
+    pub framework: String,
+    pub os_kind: String,
+    /// scheduled | on_demand
+    pub trigger_kind: String,
+    pub status: String,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub score: Option<f64>,
+    pub weighted_score: Option<f64>,
+    pub risk: Option<String>,
+    pub passed: i64,
+    pub failed: i64,
+    pub errors: i64,
+    pub skipped: i64,
+    pub waived: i64,
+    pub total: i64,
+    pub passing_threshold: f64,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewScan {
+    pub org_id: String,
+    pub host_id: String,
+    pub policy_id: Option<String>,
+    pub template_id: String,
+    pub trigger_kind: String,
+    pub passing_threshold: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScanFilter {
+    pub status: Option<ScanStatus>,
+    pub host_id: Option<String>,
+    pub policy_id: Option<String>,
+    /// Scans whose id starts with this.
+    pub id_prefix: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// One check's final result in a scan, as stored and served.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanResult {
+    pub check_id: String,
+    pub title: String,
+    pub category: String,
+    pub severity: Severity,
+    #[serde(flatten)]
+    pub outcome: CheckOutcome,
+}
+
+impl ScanResult {
+    pub fn status(&self) -> Status {
+        self.outcome.status
+    }
+}
+
+/// What `complete_scan` did: a retried submission of a finished scan changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Completion {
+    Completed,
+    AlreadyFinished,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Notification {
+    pub id: String,
+    pub org_id: String,
+    pub host_id: Option<String>,
+    pub scan_id: Option<String>,
+    /// warning | critical
+    pub level: String,
+    pub message: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Webhook {
+    pub id: String,
+    pub org_id: String,
+    pub url: String,
+    #[serde(skip_serializing)]
+    pub secret: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Dashboard {
+    pub total_policies: i64,
+    pub total_scans: i64,
+    pub average_score: Option<f64>,
+    pub hosts_scanned: i64,
+    pub pass_rate: Option<f64>,
+    pub framework_scores: Vec<FrameworkScore>,
+    pub worst_hosts: Vec<HostScore>,
+    pub top_failing_checks: Vec<FailingCheck>,
+    pub risk_distribution: Vec<Bucket>,
+    pub category_breakdown: Vec<CategoryScore>,
+    pub non_compliant_hosts: Vec<HostScore>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct FrameworkScore {
+    pub policy_id: String,
+    pub policy_name: String,
+    pub framework: String,
+    pub average_score: Option<f64>,
+    pub scans: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct HostScore {
+    pub host_id: String,
+    pub hostname: String,
+    pub policy_id: String,
+    pub scan_id: String,
+    pub score: Option<f64>,
+    pub risk: String,
+    pub completed_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct FailingCheck {
+    pub check_id: String,
+    pub title: String,
+    pub severity: String,
+    pub failures: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Bucket {
+    pub key: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct CategoryScore {
+    pub category: String,
+    pub passed: i64,
+    pub failed: i64,
+    pub score: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct TrendDay {
+    /// YYYY-MM-DD (UTC).
+    pub date: String,
+    pub average_score: Option<f64>,
+    pub scan_count: i64,
+    pub passed: i64,
+    pub failed: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trends {
+    pub days: i64,
+    pub daily: Vec<TrendDay>,
+    pub average_score: Option<f64>,
+    pub min_score: Option<f64>,
+    pub max_score: Option<f64>,
+    pub total_scans: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExportFilter {
+    pub policy_id: Option<String>,
+    pub host_id: Option<String>,
+    pub limit: i64,
+}

@@ -1,0 +1,288 @@
+//! The dashboard, trends and export. Totals and trends read the per-day rollups and the
+//! latest-per-host table that ingest keeps, so their cost does not grow with stored scans;
+//! "last N scans" panels read N scans through the (org, completed_at) index.
+
+use async_trait::async_trait;
+
+use super::SqlStore;
+use super::scans::COLUMNS;
+use crate::db::{Arg, SqlBuf};
+use crate::{
+    Bucket, CategoryScore, Dashboard, ExportFilter, FailingCheck, FrameworkScore, HostScore,
+    ReportStore, Result, Scan, Scope, TrendDay, Trends, args,
+};
+
+#[derive(sqlx::FromRow)]
+struct Totals {
+    scans: Option<i64>,
+    scored: Option<i64>,
+    score_sum: Option<f64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct Count {
+    n: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct PolicyRef {
+    id: String,
+    name: String,
+    framework: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Average {
+    average: Option<f64>,
+    n: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct DayRow {
+    day: i64,
+    scans: i64,
+    scored: i64,
+    score_sum: f64,
+    passed: i64,
+    failed: i64,
+}
+
+/// `WHERE` for an organization column: the scope plus an optional single organization.
+fn orgs(scope: &Scope, column: &str, org_id: Option<&str>) -> SqlBuf {
+    let mut b = SqlBuf::new(" WHERE 1 = 1", vec![]);
+    b.scope(scope, column);
+    if let Some(org) = org_id {
+        b.push(&format!(" AND {column} = ?"), args![org]);
+    }
+    b
+}
+
+/// Runs `head` + the filter + `tail`.
+fn query(head: &str, filter: &SqlBuf, tail: &str, extra: Vec<Arg>) -> (String, Vec<Arg>) {
+    let mut b = SqlBuf::new(head, vec![]);
+    b.sql.push_str(&filter.sql);
+    b.args.extend(filter.args.iter().cloned());
+    b.push(tail, extra);
+    (b.sql, b.args)
+}
+
+fn round2(v: f64) -> f64 {
+    (v * 100.0).round() / 100.0
+}
+
+fn date_of(day: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(day * 86_400)
+        .map(|t| t.date().to_string())
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl ReportStore for SqlStore {
+    async fn dashboard(&self, scope: &Scope, org_id: Option<&str>) -> Result<Dashboard> {
+        let scans = orgs(scope, "org_id", org_id);
+        let latest = orgs(scope, "hc.org_id", org_id);
+        let (sql, a) = query(
+            "SELECT p.id, p.name, t.framework FROM policies p JOIN templates t ON t.id = p.template_id",
+            &orgs(scope, "p.org_id", org_id),
+            " AND p.active = ? ORDER BY p.name",
+            args![true],
+        );
+        let policies: Vec<PolicyRef> = self.db.fetch_all(&sql, a).await?;
+        let (sql, a) = query(
+            "SELECT CAST(SUM(scans) AS BIGINT) AS scans, CAST(SUM(scored) AS BIGINT) AS scored, SUM(score_sum) AS score_sum FROM scan_daily",
+            &scans,
+            "",
+            vec![],
+        );
+        let totals: Totals = self.db.fetch_one(&sql, a).await?;
+        let count = |tail: &str, extra: Vec<Arg>| {
+            query(
+                "SELECT COUNT(*) AS n FROM host_compliance hc",
+                &latest,
+                tail,
+                extra,
+            )
+        };
+        let (sql, a) = query(
+            "SELECT COUNT(DISTINCT hc.host_id) AS n FROM host_compliance hc",
+            &latest,
+            "",
+            vec![],
+        );
+        let hosts_scanned: Count = self.db.fetch_one(&sql, a).await?;
+        let (sql, a) = count(" AND hc.passing = ?", args![true]);
+        let passing: Count = self.db.fetch_one(&sql, a).await?;
+        let (sql, a) = count("", vec![]);
+        let all_latest: Count = self.db.fetch_one(&sql, a).await?;
+
+        let mut framework_scores = Vec::new();
+        for p in &policies {
+            let avg: Average = self
+                .db
+                .fetch_one(
+                    "SELECT AVG(score) AS average, COUNT(*) AS n FROM (SELECT score FROM scans WHERE policy_id = $1 \
+                     AND status = 'completed' ORDER BY completed_at DESC LIMIT 100) recent",
+                    args![&p.id],
+                )
+                .await?;
+            framework_scores.push(FrameworkScore {
+                policy_id: p.id.clone(),
+                policy_name: p.name.clone(),
+                framework: p.framework.clone(),
+                average_score: avg.average.map(round2),
+                scans: avg.n,
+            });
+        }
+
+        const HOST_SCORE: &str = "SELECT hc.host_id, h.hostname, hc.policy_id, hc.scan_id, hc.score, hc.risk, \
+            hc.completed_at FROM host_compliance hc JOIN hosts h ON h.id = hc.host_id";
+        let (sql, a) = query(
+            HOST_SCORE,
+            &latest,
+            " AND hc.score IS NOT NULL ORDER BY hc.score, h.hostname LIMIT 10",
+            vec![],
+        );
+        let worst_hosts: Vec<HostScore> = self.db.fetch_all(&sql, a).await?;
+        let (sql, a) = query(
+            HOST_SCORE,
+            &latest,
+            " AND hc.passing = ? ORDER BY hc.score, h.hostname LIMIT 50",
+            args![false],
+        );
+        let non_compliant_hosts: Vec<HostScore> = self.db.fetch_all(&sql, a).await?;
+        let (sql, a) = query(
+            "SELECT hc.risk AS key, COUNT(*) AS count FROM host_compliance hc",
+            &latest,
+            " GROUP BY hc.risk ORDER BY hc.risk",
+            vec![],
+        );
+        let risk_distribution: Vec<Bucket> = self.db.fetch_all(&sql, a).await?;
+
+        // The last 50 completed scans, as a subquery: the panels below read 50 × checks rows.
+        let recent = |head: &str, tail: &str| {
+            query(
+                &format!("{head} WHERE r.scan_id IN (SELECT id FROM scans"),
+                &scans,
+                &format!(" AND status = 'completed' ORDER BY completed_at DESC LIMIT 50){tail}"),
+                vec![],
+            )
+        };
+        let (sql, a) = recent(
+            "SELECT r.check_id, MAX(r.title) AS title, MAX(r.severity) AS severity, COUNT(*) AS failures FROM scan_results r",
+            " AND r.status = 'fail' GROUP BY r.check_id ORDER BY COUNT(*) DESC, r.check_id LIMIT 10",
+        );
+        let top_failing_checks: Vec<FailingCheck> = self.db.fetch_all(&sql, a).await?;
+        #[derive(sqlx::FromRow)]
+        struct Cat {
+            category: String,
+            passed: i64,
+            failed: i64,
+        }
+        let (sql, a) = recent(
+            "SELECT r.category, CAST(SUM(CASE WHEN r.status = 'pass' THEN 1 ELSE 0 END) AS BIGINT) AS passed, \
+             CAST(SUM(CASE WHEN r.status = 'fail' THEN 1 ELSE 0 END) AS BIGINT) AS failed FROM scan_results r",
+            " GROUP BY r.category ORDER BY r.category",
+        );
+        let categories: Vec<Cat> = self.db.fetch_all(&sql, a).await?;
+        let category_breakdown = categories
+            .into_iter()
+            .map(|c| CategoryScore {
+                score: (c.passed + c.failed > 0)
+                    .then(|| round2(c.passed as f64 * 100.0 / (c.passed + c.failed) as f64)),
+                category: c.category,
+                passed: c.passed,
+                failed: c.failed,
+            })
+            .collect();
+        Ok(Dashboard {
+            total_policies: policies.len() as i64,
+            total_scans: totals.scans.unwrap_or(0),
+            average_score: match (totals.score_sum, totals.scored) {
+                (Some(sum), Some(n)) if n > 0 => Some(round2(sum / n as f64)),
+                _ => None,
+            },
+            hosts_scanned: hosts_scanned.n,
+            pass_rate: (all_latest.n > 0)
+                .then(|| round2(passing.n as f64 * 100.0 / all_latest.n as f64)),
+            framework_scores,
+            worst_hosts,
+            top_failing_checks,
+            risk_distribution,
+            category_breakdown,
+            non_compliant_hosts,
+        })
+    }
+
+    async fn trends(
+        &self,
+        scope: &Scope,
+        days: i64,
+        policy_id: Option<&str>,
+        now: i64,
+    ) -> Result<Trends> {
+        let mut filter = orgs(scope, "org_id", None);
+        filter.push(" AND day >= ?", args![now.div_euclid(86_400) - days + 1]);
+        if let Some(p) = policy_id {
+            filter.push(" AND policy_id = ?", args![p]);
+        }
+        let (sql, a) = query(
+            "SELECT day, CAST(SUM(scans) AS BIGINT) AS scans, CAST(SUM(scored) AS BIGINT) AS scored, SUM(score_sum) AS score_sum, \
+             CAST(SUM(passed) AS BIGINT) AS passed, CAST(SUM(failed) AS BIGINT) AS failed FROM scan_daily",
+            &filter,
+            " GROUP BY day ORDER BY day",
+            vec![],
+        );
+        let rows: Vec<DayRow> = self.db.fetch_all(&sql, a).await?;
+        let daily: Vec<TrendDay> = rows
+            .iter()
+            .map(|r| TrendDay {
+                date: date_of(r.day),
+                average_score: (r.scored > 0).then(|| round2(r.score_sum / r.scored as f64)),
+                scan_count: r.scans,
+                passed: r.passed,
+                failed: r.failed,
+            })
+            .collect();
+        let scored: i64 = rows.iter().map(|r| r.scored).sum();
+        let sum: f64 = rows.iter().map(|r| r.score_sum).sum();
+        let averages = daily.iter().filter_map(|d| d.average_score);
+        Ok(Trends {
+            days,
+            average_score: (scored > 0).then(|| round2(sum / scored as f64)),
+            min_score: averages.clone().reduce(f64::min),
+            max_score: averages.reduce(f64::max),
+            total_scans: rows.iter().map(|r| r.scans).sum(),
+            daily,
+        })
+    }
+
+    async fn export_batch(
+        &self,
+        scope: &Scope,
+        f: &ExportFilter,
+        after: Option<(i64, String)>,
+        batch: i64,
+    ) -> Result<Vec<Scan>> {
+        let mut filter = orgs(scope, "org_id", None);
+        filter.push(" AND status = 'completed'", vec![]);
+        if let Some(p) = &f.policy_id {
+            filter.push(" AND policy_id = ?", args![p]);
+        }
+        if let Some(h) = &f.host_id {
+            filter.push(" AND host_id = ?", args![h]);
+        }
+        if let Some((at, id)) = after {
+            filter.push(
+                " AND (completed_at < ? OR (completed_at = ? AND id > ?))",
+                args![at, at, id],
+            );
+        }
+        let (sql, a) = query(
+            &format!("SELECT {COLUMNS} FROM scans"),
+            &filter,
+            " ORDER BY completed_at DESC, id LIMIT ?",
+            args![batch],
+        );
+        self.db.fetch_all(&sql, a).await
+    }
+}

@@ -1,0 +1,310 @@
+//! Scans: creation, the status machine (pending → running → completed | failed, or
+//! cancelled), and completion, which stores results, scores and rollups in one transaction.
+
+use async_trait::async_trait;
+use bulwark_core::{CheckOutcome, ScoreSummary, Severity, Status};
+
+use super::{SqlStore, scope_clause, visible};
+use crate::db::Arg;
+use crate::{
+    Completion, Host, NewScan, Policy, Result, Scan, ScanFilter, ScanResult, ScanStatus, ScanStore,
+    Scope, StoreError, args, new_id, now,
+};
+
+pub(super) const COLUMNS: &str = "id, org_id, host_id, hostname, policy_id, template_id, template_name, framework, \
+    os_kind, trigger_kind, status, created_at, started_at, completed_at, score, weighted_score, risk, passed, failed, \
+    errors, skipped, waived, total, passing_threshold, message";
+
+/// Results per INSERT statement: 9 parameters each stays far below both backends' limits.
+const RESULTS_PER_INSERT: usize = 100;
+
+#[derive(sqlx::FromRow)]
+struct ResultRow {
+    check_id: String,
+    status: String,
+    severity: String,
+    category: String,
+    title: String,
+    actual: Option<String>,
+    expected: String,
+    reason: Option<String>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|_| StoreError::Invalid(format!("stored {what} {s:?} is not known")))
+}
+
+impl ResultRow {
+    fn into_result(self) -> Result<ScanResult> {
+        Ok(ScanResult {
+            severity: parse::<Severity>("severity", &self.severity)?,
+            outcome: CheckOutcome {
+                status: parse::<Status>("status", &self.status)?,
+                actual: self.actual,
+                expected: self.expected,
+                reason: self.reason,
+            },
+            check_id: self.check_id,
+            title: self.title,
+            category: self.category,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ScanState {
+    org_id: String,
+    host_id: String,
+    policy_id: Option<String>,
+    status: String,
+    passing_threshold: f64,
+}
+
+#[async_trait]
+impl ScanStore for SqlStore {
+    async fn create_scan(&self, scope: &Scope, s: &NewScan) -> Result<Scan> {
+        visible(scope, &s.org_id, "organization")?;
+        let host = crate::HostStore::get_host(self, scope, &s.host_id).await?;
+        if host.org_id != s.org_id {
+            return Err(StoreError::NotFound("host"));
+        }
+        let template = crate::TemplateStore::get_template(self, scope, &s.template_id).await?;
+        let id = new_id();
+        self.db
+            .execute(
+                "INSERT INTO scans (id, org_id, host_id, hostname, policy_id, template_id, template_name, framework, os_kind, \
+                 trigger_kind, status, created_at, passing_threshold) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12)",
+                args![&id, &s.org_id, &s.host_id, &host.hostname, s.policy_id.clone(), &template.id, &template.name,
+                    &template.framework, &template.os_kind, &s.trigger_kind, now(), s.passing_threshold],
+            )
+            .await?;
+        self.get_scan(scope, &id).await
+    }
+
+    async fn get_scan(&self, scope: &Scope, id: &str) -> Result<Scan> {
+        let s: Scan = self
+            .db
+            .fetch_optional(
+                &format!("SELECT {COLUMNS} FROM scans WHERE id = $1"),
+                args![id],
+            )
+            .await?
+            .ok_or(StoreError::NotFound("scan"))?;
+        visible(scope, &s.org_id, "scan")?;
+        Ok(s)
+    }
+
+    async fn list_scans(&self, scope: &Scope, f: &ScanFilter) -> Result<Vec<Scan>> {
+        let (clause, mut args) = scope_clause(scope, "org_id", 1);
+        let mut sql = format!("SELECT {COLUMNS} FROM scans WHERE {clause}");
+        let and = |sql: &mut String, args: &mut Vec<Arg>, cond: &str, v: Arg| {
+            sql.push_str(&format!(" AND {cond}${}", args.len() + 1));
+            args.push(v);
+        };
+        if let Some(status) = f.status {
+            and(&mut sql, &mut args, "status = ", status.as_str().into());
+        }
+        if let Some(host) = &f.host_id {
+            and(&mut sql, &mut args, "host_id = ", host.into());
+        }
+        if let Some(policy) = &f.policy_id {
+            and(&mut sql, &mut args, "policy_id = ", policy.into());
+        }
+        if let Some(prefix) = &f.id_prefix {
+            // Ids are lowercase UUIDs; anything else cannot match, and `%`/`_` must not act.
+            let clean: String = prefix
+                .to_lowercase()
+                .chars()
+                .filter(|c| c.is_ascii_hexdigit() || *c == '-')
+                .collect();
+            and(&mut sql, &mut args, "id LIKE ", format!("{clean}%").into());
+        }
+        sql.push_str(&format!(
+            " ORDER BY created_at DESC, id LIMIT ${}",
+            args.len() + 1
+        ));
+        args.push(f.limit.unwrap_or(100).clamp(1, 1000).into());
+        self.db.fetch_all(&sql, args).await
+    }
+
+    async fn mark_scan_running(&self, id: &str, now: i64) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE scans SET status = 'running', started_at = $1 WHERE id = $2 AND status = 'pending'",
+                args![now, id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn cancel_scan(&self, scope: &Scope, id: &str, now: i64) -> Result<Scan> {
+        let s = self.get_scan(scope, id).await?;
+        let n = self
+            .db
+            .execute(
+                "UPDATE scans SET status = 'cancelled', completed_at = $1 WHERE id = $2 AND status IN ('pending', 'running')",
+                args![now, id],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!(
+                "scan {id} is already {}",
+                s.status
+            )));
+        }
+        self.get_scan(scope, id).await
+    }
+
+    async fn fail_scan(&self, id: &str, message: &str, now: i64) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE scans SET status = 'failed', completed_at = $1, message = $2 WHERE id = $3 AND status IN ('pending', 'running')",
+                args![now, message, id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn complete_scan(
+        &self,
+        id: &str,
+        results: &[ScanResult],
+        summary: &ScoreSummary,
+        now: i64,
+    ) -> Result<Completion> {
+        let mut tx = self.db.begin().await?;
+        let state: ScanState = tx
+            .fetch_optional(
+                "SELECT org_id, host_id, policy_id, status, passing_threshold FROM scans WHERE id = $1",
+                args![id],
+            )
+            .await?
+            .ok_or(StoreError::NotFound("scan"))?;
+        if ScanStatus::parse(&state.status).is_some_and(ScanStatus::is_final) {
+            return Ok(Completion::AlreadyFinished);
+        }
+        for chunk in results.chunks(RESULTS_PER_INSERT) {
+            let mut sql = String::from(
+                "INSERT INTO scan_results (scan_id, check_id, status, severity, category, title, actual, expected, reason) VALUES ",
+            );
+            let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 9);
+            for (i, r) in chunk.iter().enumerate() {
+                let b = i * 9;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9
+                ));
+                args.extend(args![
+                    id,
+                    &r.check_id,
+                    r.outcome.status.as_str(),
+                    r.severity.as_str(),
+                    &r.category,
+                    &r.title,
+                    r.outcome.actual.clone(),
+                    &r.outcome.expected,
+                    r.outcome.reason.clone()
+                ]);
+            }
+            tx.execute(&sql, args).await.map_err(|e| match e {
+                StoreError::Conflict(_) => {
+                    StoreError::Invalid("a check id appears twice in the results".into())
+                }
+                e => e,
+            })?;
+        }
+        let c = &summary.counts;
+        let summary_json =
+            serde_json::to_string(summary).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        tx.execute(
+            "UPDATE scans SET status = 'completed', started_at = COALESCE(started_at, $2), completed_at = $2, score = $3, \
+             weighted_score = $4, risk = $5, passed = $6, failed = $7, errors = $8, skipped = $9, waived = $10, total = $11, \
+             summary = $12 WHERE id = $1",
+            args![id, now, summary.score, summary.weighted_score, summary.risk.as_str(), c.pass, c.fail, c.error, c.skip,
+                c.waived, c.total(), summary_json],
+        )
+        .await?;
+        let policy = state.policy_id.clone().unwrap_or_default();
+        if !policy.is_empty() {
+            let passing = summary.meets(state.passing_threshold);
+            tx.execute(
+                "INSERT INTO host_compliance (host_id, policy_id, org_id, scan_id, score, risk, passing, completed_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (host_id, policy_id) DO UPDATE SET \
+                 scan_id = excluded.scan_id, score = excluded.score, risk = excluded.risk, passing = excluded.passing, \
+                 completed_at = excluded.completed_at WHERE host_compliance.completed_at <= excluded.completed_at",
+                args![&state.host_id, &policy, &state.org_id, id, summary.score, summary.risk.as_str(), passing, now],
+            )
+            .await?;
+        }
+        tx.execute(
+            "INSERT INTO scan_daily (org_id, policy_id, day, scans, scored, score_sum, passed, failed) \
+             VALUES ($1, $2, $3, 1, $4, $5, $6, $7) ON CONFLICT (org_id, policy_id, day) DO UPDATE SET \
+             scans = scan_daily.scans + 1, scored = scan_daily.scored + excluded.scored, \
+             score_sum = scan_daily.score_sum + excluded.score_sum, passed = scan_daily.passed + excluded.passed, \
+             failed = scan_daily.failed + excluded.failed",
+            args![&state.org_id, &policy, now.div_euclid(86_400), i64::from(summary.score.is_some()),
+                summary.score.unwrap_or(0.0), c.pass, c.fail],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Completion::Completed)
+    }
+
+    async fn scan_results(
+        &self,
+        scope: &Scope,
+        id: &str,
+        status: Option<Status>,
+    ) -> Result<Vec<ScanResult>> {
+        self.get_scan(scope, id).await?;
+        let mut sql = String::from(
+            "SELECT check_id, status, severity, category, title, actual, expected, reason FROM scan_results WHERE scan_id = $1",
+        );
+        let mut args = args![id];
+        if let Some(s) = status {
+            sql.push_str(" AND status = $2");
+            args.push(s.as_str().into());
+        }
+        sql.push_str(" ORDER BY check_id");
+        let rows: Vec<ResultRow> = self.db.fetch_all(&sql, args).await?;
+        rows.into_iter().map(ResultRow::into_result).collect()
+    }
+
+    async fn hosts_due(&self, policy: &Policy, before: i64, limit: i64) -> Result<Vec<Host>> {
+        self.db
+            .fetch_all(
+                "SELECT h.id, h.org_id, h.hostname, h.os_kind, h.os_id, h.os_version, h.status, h.last_seen_at, h.created_at \
+                 FROM hosts h LEFT JOIN host_compliance hc ON hc.host_id = h.id AND hc.policy_id = $3 \
+                 WHERE h.org_id = $1 AND h.os_kind = $2 AND h.status = 'online' \
+                 AND (hc.completed_at IS NULL OR hc.completed_at <= $4) \
+                 AND NOT EXISTS (SELECT 1 FROM scans s WHERE s.host_id = h.id AND s.policy_id = $3 \
+                                 AND s.status IN ('pending', 'running')) \
+                 ORDER BY hc.completed_at IS NOT NULL, hc.completed_at, h.id LIMIT $5",
+                args![&policy.org_id, &policy.os_kind, &policy.id, before, limit],
+            )
+            .await
+    }
+
+    async fn host_history(&self, scope: &Scope, host_id: &str, limit: i64) -> Result<Vec<Scan>> {
+        crate::HostStore::get_host(self, scope, host_id).await?;
+        self.db
+            .fetch_all(
+                &format!("SELECT {COLUMNS} FROM scans WHERE host_id = $1 AND status = 'completed' ORDER BY completed_at DESC LIMIT $2"),
+                args![host_id, limit],
+            )
+            .await
+    }
+}

@@ -1,0 +1,932 @@
+//! The store suite: every test runs on SQLite and on PostgreSQL.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use bulwark_core::{CheckOutcome, Role, ScoreSummary, Severity, Status};
+use bulwark_store::*;
+
+async fn on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    test(testing::sqlite(dir.path()).await.unwrap()).await
+}
+
+async fn on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let store = testing::postgres().await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL at {} is needed for the store suite: {e}",
+            testing::postgres_url()
+        )
+    });
+    test(store).await
+}
+
+/// Declares a test once and runs it on both backends.
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { super::on_sqlite(super::$name).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() { super::on_postgres(super::$name).await }
+        }
+    )*};
+}
+
+both!(
+    tenancy_hides_other_organizations,
+    system_templates_are_read_only_and_copies_are_editable,
+    template_delete_rules,
+    one_policy_per_org_and_os_and_one_override_per_host,
+    exception_lifecycle,
+    completing_a_scan_is_atomic_and_idempotent,
+    dashboard_trends_and_export,
+    scheduler_due_hosts,
+    lease_has_one_holder,
+    groups_include_ancestors,
+    accounts_and_credentials,
+);
+
+struct World {
+    a: Org,
+    b: Org,
+    host_a: Host,
+    host_b: Host,
+    only_a: Scope,
+    only_b: Scope,
+}
+
+async fn world(s: &Arc<dyn Store>) -> World {
+    let a = s.create_org("alpha", "hash-a").await.unwrap();
+    let b = s.create_org("beta", "hash-b").await.unwrap();
+    let host = |org: &Org, name: &str| NewHost {
+        org_id: org.id.clone(),
+        hostname: name.into(),
+        os_kind: "linux".into(),
+        os_id: "debian".into(),
+        os_version: "12".into(),
+        status: "online".into(),
+    };
+    let host_a = s.create_host(&host(&a, "web-a")).await.unwrap();
+    let host_b = s.create_host(&host(&b, "web-b")).await.unwrap();
+    let only_a = Scope::Orgs(vec![a.id.clone()]);
+    let only_b = Scope::Orgs(vec![b.id.clone()]);
+    World {
+        a,
+        b,
+        host_a,
+        host_b,
+        only_a,
+        only_b,
+    }
+}
+
+async fn system_template(s: &Arc<dyn Store>) -> String {
+    let t = bulwark_content::shipped_template("cis-linux-l1")
+        .unwrap()
+        .expect("shipped L1");
+    assert!(s.sync_system_template(&t, "v1").await.unwrap());
+    t.id.clone()
+}
+
+fn policy(org: &Org, template: &str) -> Policy {
+    Policy {
+        id: String::new(),
+        org_id: org.id.clone(),
+        name: "Linux baseline".into(),
+        os_kind: "linux".into(),
+        template_id: template.into(),
+        interval_hours: 24,
+        active: true,
+        passing_threshold: 80.0,
+        schedule_type: "continuous".into(),
+        cron: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+fn result(id: &str, category: &str, severity: Severity, status: Status) -> ScanResult {
+    ScanResult {
+        check_id: id.into(),
+        title: format!("title of {id}"),
+        category: category.into(),
+        severity,
+        outcome: CheckOutcome {
+            status,
+            actual: Some("seen".into()),
+            expected: "wanted".into(),
+            reason: None,
+        },
+    }
+}
+
+fn summary(results: &[ScanResult]) -> ScoreSummary {
+    ScoreSummary::from_results(results.iter().map(|r| (r.severity, r.outcome.status)))
+}
+
+fn not_found<T: std::fmt::Debug>(r: Result<T>) -> bool {
+    matches!(r, Err(StoreError::NotFound(_)))
+}
+
+async fn tenancy_hides_other_organizations(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let t = system_template(&s).await;
+    let copy = s
+        .copy_template(&w.only_a, &t, "mine", &w.a.id)
+        .await
+        .unwrap();
+    let p = s
+        .create_policy(&w.only_a, &policy(&w.a, &copy.id))
+        .await
+        .unwrap();
+    let scan = s
+        .create_scan(
+            &w.only_a,
+            &NewScan {
+                org_id: w.a.id.clone(),
+                host_id: w.host_a.id.clone(),
+                policy_id: Some(p.id.clone()),
+                template_id: copy.id.clone(),
+                trigger_kind: "on_demand".into(),
+                passing_threshold: 80.0,
+            },
+        )
+        .await
+        .unwrap();
+    let x = s
+        .create_exception(
+            &w.only_a,
+            &NewException {
+                org_id: w.a.id.clone(),
+                rule_id: "CIS-1.1.1".into(),
+                reason: "r".into(),
+                host_id: None,
+                group_id: None,
+                expires_at: None,
+                created_by: "u".into(),
+            },
+        )
+        .await
+        .unwrap();
+    // Every get of A's objects from B's scope looks exactly like a missing object.
+    let b = &w.only_b;
+    assert!(not_found(s.get_host(b, &w.host_a.id).await));
+    assert!(not_found(s.get_policy(b, &p.id).await));
+    assert!(not_found(s.get_template(b, &copy.id).await));
+    assert!(not_found(s.template_checks(b, &copy.id).await));
+    assert!(not_found(s.get_scan(b, &scan.id).await));
+    assert!(not_found(s.scan_results(b, &scan.id, None).await));
+    assert!(not_found(s.get_exception(b, &x.id).await));
+    assert!(not_found(s.revoke_exception(b, &x.id, 1).await));
+    assert!(not_found(s.delete_policy(b, &p.id).await));
+    assert!(not_found(s.delete_template(b, &copy.id).await));
+    assert!(not_found(s.get_org(b, &w.a.id).await));
+    assert!(not_found(s.cancel_scan(b, &scan.id, 1).await));
+    assert!(not_found(s.copy_template(b, &t, "steal", &w.a.id).await));
+    assert!(
+        not_found(s.add_override(&w.only_a, &p.id, &w.host_b.id, &t).await),
+        "host of another org"
+    );
+    // Lists only show the caller's organizations; system templates are everyone's.
+    assert_eq!(s.list_hosts(b).await.unwrap().len(), 1);
+    assert!(s.list_policies(b).await.unwrap().is_empty());
+    assert!(
+        s.list_scans(b, &ScanFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(s.list_exceptions(b, None).await.unwrap().is_empty());
+    let ids: Vec<String> = s
+        .list_templates(b, &TemplateFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(ids, vec![t.clone()]);
+    assert_eq!(s.list_hosts(&Scope::All).await.unwrap().len(), 2);
+    assert!(s.list_hosts(&Scope::Orgs(vec![])).await.unwrap().is_empty());
+}
+
+async fn system_templates_are_read_only_and_copies_are_editable(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let t = system_template(&s).await;
+    let shipped = bulwark_content::shipped_template("cis-linux-l1")
+        .unwrap()
+        .unwrap();
+    assert!(
+        !s.sync_system_template(&shipped, "v1").await.unwrap(),
+        "same content hash: no change"
+    );
+    let checks = s.template_checks(&w.only_a, &t).await.unwrap();
+    assert_eq!(checks.len(), shipped.checks.len());
+    let first = checks[0].check.clone();
+    let forbidden = |r: Result<()>| matches!(r, Err(StoreError::Forbidden(_)));
+    assert!(forbidden(s.update_check(&w.only_a, &t, &first).await));
+    assert!(forbidden(s.add_check(&w.only_a, &t, &first).await));
+    assert!(forbidden(s.delete_template(&w.only_a, &t).await));
+    assert!(matches!(
+        s.set_checks_enabled(&w.only_a, &t, &[first.id.clone()], false)
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
+    s.set_template_active(&w.only_a, &t, false).await.unwrap();
+    assert!(!s.get_template(&w.only_a, &t).await.unwrap().active);
+
+    let copy = s
+        .copy_template(&w.only_a, &t, "Alpha L1", &w.a.id)
+        .await
+        .unwrap();
+    assert!(!copy.is_system);
+    assert_eq!(copy.org_id.as_deref(), Some(w.a.id.as_str()));
+    assert_eq!(copy.check_count as usize, shipped.checks.len());
+    let ids: Vec<String> = checks.iter().take(3).map(|c| c.check.id.clone()).collect();
+    assert_eq!(
+        s.set_checks_enabled(&w.only_a, &copy.id, &ids, false)
+            .await
+            .unwrap(),
+        3
+    );
+    assert!(matches!(
+        s.set_checks_enabled(&w.only_a, &copy.id, &["NOPE".into()], false)
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let mut edited = first.clone();
+    edited.title = "edited".into();
+    s.update_check(&w.only_a, &copy.id, &edited).await.unwrap();
+    let mut custom = first.clone();
+    custom.id = "CUSTOM-1".into();
+    s.add_check(&w.only_a, &copy.id, &custom).await.unwrap();
+    assert!(matches!(
+        s.add_check(&w.only_a, &copy.id, &custom).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let after = s.template_checks(&w.only_a, &copy.id).await.unwrap();
+    assert_eq!(after.len(), shipped.checks.len() + 1);
+    assert_eq!(after.iter().filter(|c| !c.enabled).count(), 3);
+    assert_eq!(after[0].check.title, "edited");
+    assert_eq!(after.last().unwrap().check.id, "CUSTOM-1");
+    // The system template is untouched by edits to its copy.
+    assert_eq!(
+        s.template_checks(&w.only_a, &t).await.unwrap()[0]
+            .check
+            .title,
+        first.title
+    );
+    // New content replaces the system template's checks.
+    let mut newer = shipped.clone();
+    newer.checks.truncate(5);
+    assert!(s.sync_system_template(&newer, "v2").await.unwrap());
+    assert_eq!(s.template_checks(&w.only_a, &t).await.unwrap().len(), 5);
+}
+
+async fn template_delete_rules(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let t = system_template(&s).await;
+    let used = s
+        .copy_template(&w.only_a, &t, "used", &w.a.id)
+        .await
+        .unwrap();
+    let unused = s
+        .copy_template(&w.only_a, &t, "unused", &w.a.id)
+        .await
+        .unwrap();
+    s.create_policy(&w.only_a, &policy(&w.a, &used.id))
+        .await
+        .unwrap();
+    assert!(
+        matches!(s.delete_template(&w.only_a, &used.id).await, Err(StoreError::Conflict(m)) if m.contains("policy"))
+    );
+    s.delete_template(&w.only_a, &unused.id).await.unwrap();
+    assert!(not_found(s.get_template(&w.only_a, &unused.id).await));
+    assert!(not_found(s.template_checks(&w.only_a, &unused.id).await));
+    // A template of organization A cannot back a policy of B.
+    assert!(not_found(
+        s.create_policy(&Scope::All, &policy(&w.b, &used.id)).await
+    ));
+}
+
+async fn one_policy_per_org_and_os_and_one_override_per_host(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let t = system_template(&s).await;
+    let p = s.create_policy(&w.only_a, &policy(&w.a, &t)).await.unwrap();
+    assert!(
+        matches!(s.create_policy(&w.only_a, &policy(&w.a, &t)).await, Err(StoreError::Conflict(m)) if m.contains("linux"))
+    );
+    s.create_policy(&w.only_b, &policy(&w.b, &t)).await.unwrap();
+    let mut windows = policy(&w.a, &t);
+    windows.os_kind = "windows".into();
+    let win = s.create_policy(&w.only_a, &windows).await.unwrap();
+    let mut clash = win.clone();
+    clash.os_kind = "linux".into();
+    assert!(matches!(
+        s.update_policy(&w.only_a, &clash).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let mut changed = p.clone();
+    changed.interval_hours = 48;
+    changed.active = false;
+    let updated = s.update_policy(&w.only_a, &changed).await.unwrap();
+    assert_eq!(updated.interval_hours, 48);
+    assert_eq!(
+        s.get_policy(&w.only_a, &p.id).await.unwrap().interval_hours,
+        48
+    );
+    assert_eq!(s.active_policies().await.unwrap().len(), 2);
+
+    let copy = s
+        .copy_template(&w.only_a, &t, "strict", &w.a.id)
+        .await
+        .unwrap();
+    let o = s
+        .add_override(&w.only_a, &p.id, &w.host_a.id, &copy.id)
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.add_override(&w.only_a, &p.id, &w.host_a.id, &t).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.override_for(&p.id, &w.host_a.id).await.unwrap(),
+        Some(o.clone())
+    );
+    assert_eq!(s.list_overrides(&w.only_a, &p.id).await.unwrap().len(), 1);
+    s.delete_override(&w.only_a, &p.id, &o.id).await.unwrap();
+    assert!(not_found(s.delete_override(&w.only_a, &p.id, &o.id).await));
+    assert_eq!(s.override_for(&p.id, &w.host_a.id).await.unwrap(), None);
+    s.delete_policy(&w.only_a, &p.id).await.unwrap();
+    assert!(not_found(s.get_policy(&w.only_a, &p.id).await));
+}
+
+async fn exception_lifecycle(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let new = |expires_at| NewException {
+        org_id: w.a.id.clone(),
+        rule_id: "CIS-1.1.1".into(),
+        reason: "vendor appliance".into(),
+        host_id: Some(w.host_a.id.clone()),
+        group_id: None,
+        expires_at,
+        created_by: "alice".into(),
+    };
+    let forever = s.create_exception(&w.only_a, &new(None)).await.unwrap();
+    let soon = s
+        .create_exception(&w.only_a, &new(Some(1_000)))
+        .await
+        .unwrap();
+    let mut foreign = new(None);
+    foreign.host_id = Some(w.host_b.id.clone());
+    assert!(
+        not_found(s.create_exception(&Scope::All, &foreign).await),
+        "host of another org"
+    );
+    assert_eq!(s.active_exceptions(&w.a.id, 999).await.unwrap().len(), 2);
+    assert_eq!(
+        s.active_exceptions(&w.a.id, 1_000).await.unwrap().len(),
+        1,
+        "past expiry it stops applying"
+    );
+    assert_eq!(s.expire_exceptions(1_000).await.unwrap(), 1);
+    assert_eq!(
+        s.get_exception(&w.only_a, &soon.id).await.unwrap().state,
+        "expired"
+    );
+    let revoked = s
+        .revoke_exception(&w.only_a, &forever.id, 2_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        (revoked.state.as_str(), revoked.ended_at),
+        ("revoked", Some(2_000))
+    );
+    // Terminal states stay terminal.
+    assert!(matches!(
+        s.revoke_exception(&w.only_a, &soon.id, 3_000).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        s.revoke_exception(&w.only_a, &forever.id, 3_000).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.expire_exceptions(10_000).await.unwrap(), 0);
+    assert_eq!(
+        s.list_exceptions(&w.only_a, Some("revoked"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn new_scan(s: &Arc<dyn Store>, w: &World, policy_id: &str, template: &str) -> Scan {
+    s.create_scan(
+        &w.only_a,
+        &NewScan {
+            org_id: w.a.id.clone(),
+            host_id: w.host_a.id.clone(),
+            policy_id: Some(policy_id.into()),
+            template_id: template.into(),
+            trigger_kind: "scheduled".into(),
+            passing_threshold: 80.0,
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn completing_a_scan_is_atomic_and_idempotent(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let t = system_template(&s).await;
+    let p = s.create_policy(&w.only_a, &policy(&w.a, &t)).await.unwrap();
+    let scan = new_scan(&s, &w, &p.id, &t).await;
+    assert_eq!(scan.status, "pending");
+    assert_eq!(scan.hostname, "web-a");
+    s.mark_scan_running(&scan.id, 10).await.unwrap();
+    let results: Vec<ScanResult> = (0..250)
+        .map(|i| {
+            result(
+                &format!("C-{i:03}"),
+                "Services",
+                Severity::Medium,
+                if i % 5 == 0 {
+                    Status::Fail
+                } else {
+                    Status::Pass
+                },
+            )
+        })
+        .collect();
+    let sum = summary(&results);
+    assert_eq!(
+        s.complete_scan(&scan.id, &results, &sum, 100)
+            .await
+            .unwrap(),
+        Completion::Completed
+    );
+    assert_eq!(
+        s.complete_scan(&scan.id, &results, &sum, 200)
+            .await
+            .unwrap(),
+        Completion::AlreadyFinished
+    );
+    let done = s.get_scan(&w.only_a, &scan.id).await.unwrap();
+    assert_eq!(
+        (done.status.as_str(), done.passed, done.failed, done.total),
+        ("completed", 200, 50, 250)
+    );
+    assert_eq!(done.score, Some(80.0));
+    assert_eq!(done.completed_at, Some(100));
+    assert_eq!(
+        s.scan_results(&w.only_a, &scan.id, None)
+            .await
+            .unwrap()
+            .len(),
+        250
+    );
+    assert_eq!(
+        s.scan_results(&w.only_a, &scan.id, Some(Status::Fail))
+            .await
+            .unwrap()
+            .len(),
+        50
+    );
+    let trends = s.trends(&w.only_a, 365, None, 100).await.unwrap();
+    assert_eq!(
+        trends.total_scans, 1,
+        "a retried completion never counts twice"
+    );
+
+    // A submission that fails half-way leaves nothing behind: the duplicate id aborts it.
+    let second = new_scan(&s, &w, &p.id, &t).await;
+    let mut bad = results.clone();
+    bad.push(results[0].clone());
+    assert!(s.complete_scan(&second.id, &bad, &sum, 300).await.is_err());
+    let after = s.get_scan(&w.only_a, &second.id).await.unwrap();
+    assert_eq!(after.status, "pending");
+    assert!(
+        s.scan_results(&w.only_a, &second.id, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.trends(&w.only_a, 365, None, 300)
+            .await
+            .unwrap()
+            .total_scans,
+        1
+    );
+
+    assert_eq!(
+        s.cancel_scan(&w.only_a, &second.id, 400)
+            .await
+            .unwrap()
+            .status,
+        "cancelled"
+    );
+    assert!(matches!(
+        s.cancel_scan(&w.only_a, &second.id, 400).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        s.complete_scan(&second.id, &results, &sum, 500)
+            .await
+            .unwrap(),
+        Completion::AlreadyFinished
+    );
+    let third = new_scan(&s, &w, &p.id, &t).await;
+    s.fail_scan(&third.id, "agent could not parse the job", 600)
+        .await
+        .unwrap();
+    let failed = s.get_scan(&w.only_a, &third.id).await.unwrap();
+    assert_eq!(
+        (failed.status.as_str(), failed.message.as_deref()),
+        ("failed", Some("agent could not parse the job"))
+    );
+    for (status, n) in [
+        (ScanStatus::Completed, 1),
+        (ScanStatus::Cancelled, 1),
+        (ScanStatus::Failed, 1),
+        (ScanStatus::Pending, 0),
+    ] {
+        let filter = ScanFilter {
+            status: Some(status),
+            ..Default::default()
+        };
+        assert_eq!(
+            s.list_scans(&w.only_a, &filter).await.unwrap().len(),
+            n,
+            "{status:?}"
+        );
+    }
+    let prefix = &scan.id[..8];
+    let found = s
+        .list_scans(
+            &w.only_a,
+            &ScanFilter {
+                id_prefix: Some(prefix.to_uppercase()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        found.iter().map(|x| x.id.clone()).collect::<Vec<_>>(),
+        vec![scan.id.clone()]
+    );
+    let none = s
+        .list_scans(
+            &w.only_a,
+            &ScanFilter {
+                id_prefix: Some("%".into()),
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        none.len(),
+        1,
+        "a % in the prefix is not a wildcard: the prefix becomes empty"
+    );
+}
+
+async fn dashboard_trends_and_export(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let t = system_template(&s).await;
+    let p = s.create_policy(&w.only_a, &policy(&w.a, &t)).await.unwrap();
+    let day = 86_400;
+    // Three scans over two days: scores 50, 100 (day 1) and 75 (day 2).
+    let plans: [(i64, &[Status]); 3] = [
+        (10 * day + 5, &[Status::Pass, Status::Fail]),
+        (10 * day + 9, &[Status::Pass, Status::Pass]),
+        (
+            11 * day + 1,
+            &[Status::Pass, Status::Pass, Status::Pass, Status::Fail],
+        ),
+    ];
+    let mut ids = vec![];
+    for (at, statuses) in plans {
+        let scan = new_scan(&s, &w, &p.id, &t).await;
+        let results: Vec<ScanResult> = statuses
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                result(
+                    &format!("CIS-{i}"),
+                    if i % 2 == 0 { "Services" } else { "Filesystem" },
+                    Severity::High,
+                    *st,
+                )
+            })
+            .collect();
+        s.complete_scan(&scan.id, &results, &summary(&results), at)
+            .await
+            .unwrap();
+        ids.push(scan.id);
+    }
+    let tr = s.trends(&w.only_a, 30, None, 11 * day + 10).await.unwrap();
+    let days: Vec<(String, Option<f64>, i64)> = tr
+        .daily
+        .iter()
+        .map(|d| (d.date.clone(), d.average_score, d.scan_count))
+        .collect();
+    assert_eq!(
+        days,
+        vec![
+            ("1970-01-11".into(), Some(75.0), 2),
+            ("1970-01-12".into(), Some(75.0), 1)
+        ]
+    );
+    assert_eq!(
+        (tr.total_scans, tr.average_score, tr.min_score, tr.max_score),
+        (3, Some(75.0), Some(75.0), Some(75.0))
+    );
+    assert_eq!(
+        s.trends(&w.only_a, 1, None, 11 * day + 10)
+            .await
+            .unwrap()
+            .total_scans,
+        1
+    );
+    assert_eq!(
+        s.trends(&w.only_b, 30, None, 11 * day + 10)
+            .await
+            .unwrap()
+            .total_scans,
+        0
+    );
+    assert_eq!(
+        s.trends(&w.only_a, 30, Some("other"), 11 * day + 10)
+            .await
+            .unwrap()
+            .total_scans,
+        0
+    );
+
+    let d = s.dashboard(&w.only_a, None).await.unwrap();
+    assert_eq!(
+        (d.total_policies, d.total_scans, d.hosts_scanned),
+        (1, 3, 1)
+    );
+    assert_eq!(d.average_score, Some(75.0));
+    assert_eq!(d.worst_hosts.len(), 1);
+    assert_eq!(
+        d.worst_hosts[0].score,
+        Some(75.0),
+        "the latest scan counts for the host"
+    );
+    assert_eq!(d.pass_rate, Some(0.0), "75 is below the threshold of 80");
+    assert_eq!(d.non_compliant_hosts.len(), 1);
+    assert_eq!(d.framework_scores[0].average_score, Some(75.0));
+    assert_eq!(
+        d.top_failing_checks
+            .iter()
+            .map(|c| (c.check_id.as_str(), c.failures))
+            .collect::<Vec<_>>(),
+        vec![("CIS-1", 1), ("CIS-3", 1)]
+    );
+    assert_eq!(
+        d.risk_distribution,
+        vec![Bucket {
+            key: "medium".into(),
+            count: 1
+        }]
+    );
+    let cats: Vec<(String, i64, i64)> = d
+        .category_breakdown
+        .iter()
+        .map(|c| (c.category.clone(), c.passed, c.failed))
+        .collect();
+    assert_eq!(
+        cats,
+        vec![("Filesystem".into(), 2, 2), ("Services".into(), 4, 0)]
+    );
+    let empty = s.dashboard(&w.only_b, None).await.unwrap();
+    assert_eq!(
+        (empty.total_scans, empty.average_score, empty.hosts_scanned),
+        (0, None, 0)
+    );
+
+    // Export pages through completed scans newest first, without repeats.
+    let filter = ExportFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    let first = s.export_batch(&w.only_a, &filter, None, 2).await.unwrap();
+    assert_eq!(
+        first.iter().map(|x| x.id.clone()).collect::<Vec<_>>(),
+        vec![ids[2].clone(), ids[1].clone()]
+    );
+    let last = first.last().unwrap();
+    let rest = s
+        .export_batch(
+            &w.only_a,
+            &filter,
+            Some((last.completed_at.unwrap(), last.id.clone())),
+            2,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.iter().map(|x| x.id.clone()).collect::<Vec<_>>(),
+        vec![ids[0].clone()]
+    );
+    assert!(
+        s.export_batch(&w.only_b, &filter, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn scheduler_due_hosts(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let t = system_template(&s).await;
+    let p = s.create_policy(&w.only_a, &policy(&w.a, &t)).await.unwrap();
+    let offline = s
+        .create_host(&NewHost {
+            org_id: w.a.id.clone(),
+            hostname: "down".into(),
+            os_kind: "linux".into(),
+            os_id: "debian".into(),
+            os_version: "12".into(),
+            status: "offline".into(),
+        })
+        .await
+        .unwrap();
+    let due = s.hosts_due(&p, 1_000, 50).await.unwrap();
+    assert_eq!(
+        due.iter().map(|h| h.id.clone()).collect::<Vec<_>>(),
+        vec![w.host_a.id.clone()],
+        "online, never scanned, same org"
+    );
+    assert!(!due.iter().any(|h| h.id == offline.id));
+    let scan = new_scan(&s, &w, &p.id, &t).await;
+    assert!(
+        s.hosts_due(&p, 1_000, 50).await.unwrap().is_empty(),
+        "a pending scan is not doubled"
+    );
+    let results = vec![result("C-1", "Services", Severity::Low, Status::Pass)];
+    s.complete_scan(&scan.id, &results, &summary(&results), 900)
+        .await
+        .unwrap();
+    assert!(
+        s.hosts_due(&p, 899, 50).await.unwrap().is_empty(),
+        "scanned after the cut-off"
+    );
+    assert_eq!(
+        s.hosts_due(&p, 900, 50).await.unwrap().len(),
+        1,
+        "scanned at or before the cut-off"
+    );
+    assert_eq!(
+        s.hosts_due(&p, 900, 0).await.unwrap().len(),
+        0,
+        "the sweep limit holds"
+    );
+}
+
+async fn lease_has_one_holder(s: Arc<dyn Store>) {
+    assert!(s.try_lease("scheduler", "replica-1", 60).await.unwrap());
+    assert!(!s.try_lease("scheduler", "replica-2", 60).await.unwrap());
+    assert!(
+        s.try_lease("scheduler", "replica-1", 60).await.unwrap(),
+        "the holder renews"
+    );
+    assert!(s.try_lease("other", "replica-2", 60).await.unwrap());
+    // An expired lease (ttl in the past) is taken over.
+    assert!(s.try_lease("short", "replica-1", -1).await.unwrap());
+    assert!(s.try_lease("short", "replica-2", 60).await.unwrap());
+    assert!(!s.try_lease("short", "replica-1", 60).await.unwrap());
+}
+
+async fn groups_include_ancestors(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let root = s
+        .create_group(&w.only_a, &w.a.id, "all", None)
+        .await
+        .unwrap();
+    let web = s
+        .create_group(&w.only_a, &w.a.id, "web", Some(&root.id))
+        .await
+        .unwrap();
+    let other = s
+        .create_group(&w.only_a, &w.a.id, "db", None)
+        .await
+        .unwrap();
+    s.add_group_member(&w.only_a, &web.id, &w.host_a.id)
+        .await
+        .unwrap();
+    let mut groups = s.groups_of_host(&w.host_a.id).await.unwrap();
+    groups.sort();
+    let mut want = vec![root.id.clone(), web.id.clone()];
+    want.sort();
+    assert_eq!(groups, want);
+    assert!(!groups.contains(&other.id));
+    assert!(not_found(
+        s.add_group_member(&w.only_b, &web.id, &w.host_b.id).await
+    ));
+    assert!(
+        not_found(
+            s.create_group(&w.only_b, &w.b.id, "x", Some(&root.id))
+                .await
+        ),
+        "parent of another org"
+    );
+    assert!(matches!(
+        s.create_group(&w.only_a, &w.a.id, "web", None).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+async fn accounts_and_credentials(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    assert!(matches!(
+        s.create_org("alpha", "x").await,
+        Err(StoreError::Conflict(_))
+    ));
+    let u = s
+        .create_user(
+            "ann",
+            "phc",
+            Role::Viewer,
+            Some(std::slice::from_ref(&w.a.id)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(u.scope(), w.only_a);
+    let admin = s
+        .create_user("root", "phc2", Role::Admin, None)
+        .await
+        .unwrap();
+    assert_eq!(admin.scope(), Scope::All);
+    assert!(matches!(
+        s.create_user("ann", "p", Role::Viewer, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(not_found(
+        s.create_user("bob", "p", Role::Viewer, Some(&["nope".to_string()]))
+            .await
+    ));
+    assert!(
+        s.user_by_name("bob").await.unwrap().is_none(),
+        "nothing half-written"
+    );
+    let (found, hash) = s.user_by_name("ann").await.unwrap().unwrap();
+    assert_eq!((found.role, hash.as_str()), (Role::Viewer, "phc"));
+    s.add_credential(&u.id, "tok-hash", CredentialKind::ApiToken, "ci", None)
+        .await
+        .unwrap();
+    s.add_credential(&u.id, "old-session", CredentialKind::Session, "s", Some(50))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.user_by_credential("tok-hash", 100)
+            .await
+            .unwrap()
+            .map(|u| u.username),
+        Some("ann".into())
+    );
+    assert!(
+        s.user_by_credential("old-session", 100)
+            .await
+            .unwrap()
+            .is_none(),
+        "expired session"
+    );
+    s.delete_credential("tok-hash").await.unwrap();
+    assert!(
+        s.user_by_credential("tok-hash", 100)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(s.list_users(&w.only_a).await.unwrap().len(), 1);
+    assert_eq!(s.list_users(&Scope::All).await.unwrap().len(), 2);
+    assert_eq!(
+        s.org_by_secret("hash-b").await.unwrap().map(|o| o.name),
+        Some("beta".into())
+    );
+    s.set_org_secret(&w.only_b, &w.b.id, "hash-b2")
+        .await
+        .unwrap();
+    assert!(s.org_by_secret("hash-b").await.unwrap().is_none());
+    assert!(not_found(s.set_org_secret(&w.only_a, &w.b.id, "x").await));
+    for at in [10, 20, 30] {
+        s.record_login_failure("ann", at).await.unwrap();
+    }
+    assert_eq!(s.login_failures_since("ann", 15).await.unwrap(), 2);
+}
