@@ -67,7 +67,23 @@ pub fn run(args: ScanArgs) -> anyhow::Result<ExitCode> {
             ),
         },
     };
-    let host = HostRoot::at(&args.root);
+    // A live Windows host is scanned through the evidence its own tools print.
+    let live_windows = cfg!(windows)
+        && template.os == bulwark_core::OsKind::Windows
+        && args.root == std::path::Path::new("/");
+    let evidence = if live_windows {
+        Some(
+            bulwark_engine::windows::live::LiveEvidence::record(&template)
+                .map_err(anyhow::Error::msg)
+                .context("cannot record the Windows evidence")?,
+        )
+    } else {
+        None
+    };
+    let host = match &evidence {
+        Some(e) => e.root(),
+        None => HostRoot::at(&args.root),
+    };
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new(template.checks.len() as u64);
         bar.set_style(

@@ -9,7 +9,7 @@ mod validate;
 
 pub use load::{CheckFile, Loaded, Location, load_path, load_str};
 pub use shipped::{shipped, shipped_template};
-pub use validate::LINUX_CATEGORIES;
+pub use validate::{LINUX_CATEGORIES, WINDOWS_CATEGORIES};
 
 use std::fmt;
 

@@ -1,9 +1,10 @@
 //! Validation beyond what serde checks: template metadata, duplicate ids (naming both places),
-//! each check's own problems, and the categories of Linux templates.
+//! each check's own problems, the categories of Linux and Windows templates, and kinds and test
+//! cases that do not fit the template's OS.
 
 use std::collections::HashMap;
 
-use bulwark_core::OsKind;
+use bulwark_core::{Check, OsKind, Probe};
 
 use crate::Problem;
 use crate::load::Loaded;
@@ -21,6 +22,78 @@ pub const LINUX_CATEGORIES: [&str; 11] = [
     "Account Lockout",
     "User Rights",
 ];
+
+pub const WINDOWS_CATEGORIES: [&str; 11] = [
+    "Account Policies",
+    "Password Policy",
+    "Account Lockout",
+    "User Rights Assignment",
+    "Security Options",
+    "Audit Policy",
+    "Services",
+    "Firewall",
+    "Network Security",
+    "Registry Configuration",
+    "Logon Banner",
+];
+
+/// Base layouts of test cases per template OS.
+const WINDOWS_BASES: [&str; 1] = ["windows2022"];
+
+/// Problems of a check that depend on its template's OS: kinds of the other OS, login banner
+/// paths, and test cases on the other OS's base layouts.
+fn os_problems(os: OsKind, check: &Check) -> Vec<String> {
+    let mut problems = Vec::new();
+    let probes = check
+        .variants()
+        .into_iter()
+        .map(|(p, _)| p)
+        .chain(check.only_if.as_ref());
+    for probe in probes {
+        if let Some(kind_os) = probe.os()
+            && kind_os != os
+        {
+            problems.push(format!(
+                "kind {} is for {} templates, this one is {}",
+                probe.kind(),
+                kind_os.as_str(),
+                os.as_str()
+            ));
+        }
+        if let Probe::LoginBanner { path, .. } = probe {
+            match (os, path) {
+                (OsKind::Windows, Some(_)) => problems.push(
+                    "login_banner takes no path on windows: it reads LegalNoticeCaption and LegalNoticeText from the registry".into(),
+                ),
+                (OsKind::Linux, None) => problems.push(
+                    "login_banner needs a path on linux (an absolute path such as /etc/issue)".into(),
+                ),
+                _ => {}
+            }
+        }
+    }
+    let cases = check.tests.pass.iter().chain(&check.tests.fail);
+    for case in cases {
+        let windows_case = case
+            .os
+            .as_deref()
+            .is_some_and(|o| WINDOWS_BASES.contains(&o));
+        if os == OsKind::Windows && !windows_case {
+            problems.push(format!(
+                "test cases of a windows template need os: {}",
+                WINDOWS_BASES.join(" | ")
+            ));
+            break;
+        }
+        if os == OsKind::Linux && windows_case {
+            problems.push("a linux template's test case uses a windows base layout".into());
+            break;
+        }
+    }
+    problems.sort();
+    problems.dedup();
+    problems
+}
 
 fn valid_template_id(id: &str) -> bool {
     !id.is_empty()
@@ -75,12 +148,20 @@ pub fn validate(loaded: &Loaded, meta_file: &str) -> Vec<Problem> {
         } else {
             seen.insert(&check.id, i);
         }
-        if t.os == OsKind::Linux && !LINUX_CATEGORIES.contains(&check.category.as_str()) {
+        let categories: &[&str] = match t.os {
+            OsKind::Linux => &LINUX_CATEGORIES,
+            OsKind::Windows => &WINDOWS_CATEGORIES,
+            OsKind::Darwin => &[],
+        };
+        if !categories.is_empty() && !categories.contains(&check.category.as_str()) {
             report(format!(
                 "unknown category {:?}; use one of: {}",
                 check.category,
-                LINUX_CATEGORIES.join(", ")
+                categories.join(", ")
             ));
+        }
+        for p in os_problems(t.os, check) {
+            report(p);
         }
         for p in check.problems() {
             report(p);

@@ -20,8 +20,12 @@ const GOOD_CHECK: &str = r#"- id: T-1
 "#;
 
 fn problems(files: &[(&str, &str)]) -> Vec<String> {
+    problems_in(TEMPLATE, files)
+}
+
+fn problems_in(template: &str, files: &[(&str, &str)]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("template.yaml"), TEMPLATE).unwrap();
+    std::fs::write(dir.path().join("template.yaml"), template).unwrap();
     std::fs::create_dir(dir.path().join("checks")).unwrap();
     for (name, text) in files {
         std::fs::write(dir.path().join("checks").join(name), text).unwrap();
@@ -127,4 +131,119 @@ fn duplicate_ids_name_both_places() {
         "{got:?}"
     );
     assert!(got[0].ends_with("checks/a.yaml:1"), "{got:?}");
+}
+
+const WINDOWS_CHECK: &str = r#"- id: W-1
+  title: t
+  category: Security Options
+  severity: low
+  description: d
+  rationale: r
+  remediation: { text: fix }
+  probe: { kind: registry_value, key: 'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System', name: EnableLUA }
+  expect: { op: equals, value: 1 }
+  tests:
+    pass: [{ os: windows2022, registry: { 'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System': { EnableLUA: 1 } } }]
+    fail: [{ os: windows2022 }]
+"#;
+
+#[test]
+fn windows_checks_are_validated_against_their_kinds_and_os() {
+    let windows = TEMPLATE.replace("os: linux", "os: windows");
+    assert_eq!(
+        problems_in(&windows, &[("a.yaml", WINDOWS_CHECK)]),
+        Vec::<String>::new()
+    );
+    let probe = "probe: { kind: registry_value, key: 'HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System', name: EnableLUA }";
+    assert!(WINDOWS_CHECK.contains(probe));
+    let cases: Vec<(String, &str)> = vec![
+        (
+            WINDOWS_CHECK.replace("Security Options", "Filesystem"),
+            "check W-1: unknown category \"Filesystem\"; use one of: Account Policies,",
+        ),
+        (
+            WINDOWS_CHECK.replace("key: 'HKLM", "key: 'HKCU"),
+            "check W-1: key must be a key under HKLM\\ (or HKEY_LOCAL_MACHINE\\), got \"HKCU",
+        ),
+        (
+            WINDOWS_CHECK.replace("name: EnableLUA }", "name: '' }"),
+            "check W-1: name (the value name) must not be empty",
+        ),
+        (
+            WINDOWS_CHECK.replace(probe, "probe: { kind: security_policy, section: Password Policy, key: MinimumPasswordLength }"),
+            "check W-1: unknown security policy section \"Password Policy\"; use one of: System Access,",
+        ),
+        (
+            WINDOWS_CHECK.replace(probe, "probe: { kind: security_policy, section: System Access, key: '' }"),
+            "check W-1: key must not be empty",
+        ),
+        (
+            WINDOWS_CHECK
+                .replace(probe, "probe: { kind: security_policy, section: Privilege Rights, key: SeNetworkLogonRight }")
+                .replace("{ op: equals, value: 1 }", "{ op: set_equals, value: '*S-1-5-32-544' }"),
+            "check W-1: expect: Privilege Rights values are collected without the * before each SID",
+        ),
+        (
+            WINDOWS_CHECK.replace(probe, "probe: { kind: audit_policy, subcategory: '' }"),
+            "check W-1: subcategory must be an audit subcategory name",
+        ),
+        (
+            WINDOWS_CHECK.replace(probe, "probe: { kind: sysctl, key: kernel.x }"),
+            "check W-1: kind sysctl is for linux templates, this one is windows",
+        ),
+        (
+            WINDOWS_CHECK
+                .replace(probe, "probe: { kind: login_banner, path: /etc/issue }")
+                .replace("  expect: { op: equals, value: 1 }\n", ""),
+            "check W-1: login_banner takes no path on windows",
+        ),
+        (
+            WINDOWS_CHECK.replace("fail: [{ os: windows2022 }]", "fail: [{}]"),
+            "check W-1: test cases of a windows template need os: windows2022",
+        ),
+        (
+            WINDOWS_CHECK.replace("  expect: { op: equals, value: 1 }\n", ""),
+            "check W-1: kind registry_value needs an expect",
+        ),
+    ];
+    for (text, want) in cases {
+        let got = problems_in(&windows, &[("a.yaml", &text)]);
+        assert!(
+            got.iter()
+                .any(|p| p.starts_with(&format!("checks/a.yaml:1: {want}"))),
+            "wanted {want:?}, got {got:?}"
+        );
+    }
+}
+
+#[test]
+fn linux_templates_refuse_windows_kinds_and_keep_banner_paths() {
+    let cases: Vec<(String, &str)> = vec![
+        (
+            GOOD_CHECK.replace(
+                "probe: { kind: file_exists, path: /etc/issue }",
+                "probe: { kind: audit_policy, subcategory: Logon }\n  expect: { op: equals, value: Success }",
+            ),
+            "check T-1: kind audit_policy is for windows templates, this one is linux",
+        ),
+        (
+            GOOD_CHECK.replace(
+                "probe: { kind: file_exists, path: /etc/issue }",
+                "probe: { kind: login_banner }",
+            ),
+            "check T-1: login_banner needs a path on linux (an absolute path such as /etc/issue)",
+        ),
+        (
+            GOOD_CHECK.replace("fail: [{}]", "fail: [{ os: windows2022 }]"),
+            "check T-1: a linux template's test case uses a windows base layout",
+        ),
+    ];
+    for (text, want) in cases {
+        let got = problems(&[("a.yaml", &text)]);
+        assert!(
+            got.iter()
+                .any(|p| p.starts_with(&format!("checks/a.yaml:1: {want}"))),
+            "wanted {want:?}, got {got:?}"
+        );
+    }
 }

@@ -35,7 +35,10 @@ fn content(templates: &[(&str, &str, &[&str])]) -> tempfile::TempDir {
         let t = dir.path().join(name);
         std::fs::create_dir_all(t.join("checks")).unwrap();
         std::fs::write(t.join("template.yaml"), meta(name, extra)).unwrap();
-        let text: String = checks.iter().map(|c| check(c)).collect();
+        let mut text: String = checks.iter().map(|c| check(c)).collect();
+        if text.is_empty() {
+            text = "[]\n".into();
+        }
         std::fs::write(t.join("checks/a.yaml"), text).unwrap();
     }
     dir
@@ -171,14 +174,13 @@ fn each_include_problem_names_its_places() {
 fn an_include_of_another_os_or_a_mismatched_directory_is_refused() {
     let dir = content(&[
         ("l2", "includes: [w, m]\n", &["B-1"]),
-        ("w", "", &["W-1"]),
+        ("w", "", &[]),
         ("m", "", &["M-1"]),
     ]);
     let w = dir.path().join("w/template.yaml");
     std::fs::write(&w, meta("w", "").replace("os: linux", "os: windows")).unwrap();
     let m = dir.path().join("m/template.yaml");
     std::fs::write(&m, meta("other", "")).unwrap();
-    // The Windows template's Services category is not checked here: it is a Linux category.
     let got = problems_of(dir.path(), "l2");
     assert_eq!(
         got,

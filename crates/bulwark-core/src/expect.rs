@@ -1,6 +1,7 @@
 //! Expectations: an operator and a value that a collected value is judged against.
 
 use std::cmp::Ordering;
+use std::collections::BTreeSet;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +29,10 @@ pub enum Operator {
     NotIn,
     Exists,
     Absent,
+    /// The actual's comma-separated items, as a set, equal the expected ones.
+    SetEquals,
+    /// Every comma-separated item of the actual is one of the expected ones.
+    SubsetOf,
 }
 
 impl Operator {
@@ -39,6 +44,12 @@ impl Operator {
     /// Whether the operator takes a list rather than one value.
     pub fn takes_list(self) -> bool {
         matches!(self, Operator::In | Operator::NotIn)
+    }
+
+    /// Whether the operator compares comma-separated items as sets (its value is a list, or
+    /// one comma-separated string).
+    pub fn compares_sets(self) -> bool {
+        matches!(self, Operator::SetEquals | Operator::SubsetOf)
     }
 
     /// Operators that hold when nothing was collected.
@@ -73,6 +84,8 @@ impl Operator {
             Operator::NotIn => "not_in",
             Operator::Exists => "exists",
             Operator::Absent => "absent",
+            Operator::SetEquals => "set_equals",
+            Operator::SubsetOf => "subset_of",
         }
     }
 }
@@ -146,6 +159,7 @@ impl Expectation {
             _ => {}
         }
         match (&self.value, self.op.takes_list()) {
+            _ if self.op.compares_sets() => {}
             (Some(ExpectedValue::One(_)), true) => {
                 return Err(ExpectationError(format!("op {op} needs a list value")));
             }
@@ -190,8 +204,23 @@ impl Expectation {
         }
     }
 
+    /// The expected items of a set comparison: every list item split at commas, trimmed,
+    /// lowercased, empty ones dropped.
+    fn expected_set(&self) -> BTreeSet<String> {
+        self.list().iter().flat_map(|v| items(v)).collect()
+    }
+
     /// Judges a collected value (`None`: nothing was found).
     pub fn matches(&self, actual: Option<&str>) -> bool {
+        if self.op.compares_sets() {
+            // Nothing collected is the empty set.
+            let a = items(actual.unwrap_or(""));
+            let e = self.expected_set();
+            return match self.op {
+                Operator::SetEquals => a == e,
+                _ => a.is_subset(&e),
+            };
+        }
         let Some(actual) = actual else {
             return self.op.passes_on_absent();
         };
@@ -235,6 +264,7 @@ impl Expectation {
             | Operator::VersionGe => self.ordering_holds(version::compare(&a, &e)),
             Operator::In => self.list().iter().any(|v| fold(v) == a),
             Operator::NotIn => !self.list().iter().any(|v| fold(v) == a),
+            Operator::SetEquals | Operator::SubsetOf => false,
         }
     }
 
@@ -247,6 +277,14 @@ impl Expectation {
             _ => false,
         }
     }
+}
+
+/// Comma-separated items as a set: trimmed, case-insensitive, empty items dropped.
+fn items(text: &str) -> BTreeSet<String> {
+    text.split(',')
+        .map(|i| i.trim().to_lowercase())
+        .filter(|i| !i.is_empty())
+        .collect()
 }
 
 impl fmt::Display for Expectation {
@@ -322,6 +360,33 @@ mod tests {
             (Exists, None, None, false),
             (Absent, None, None, true),
             (Absent, None, Some("x"), false),
+            (
+                SetEquals,
+                one("*S-1-5-32-544, S-1-5-11"),
+                Some("s-1-5-11,S-1-5-32-544"),
+                false,
+            ),
+            (
+                SetEquals,
+                one("S-1-5-32-544, S-1-5-11"),
+                Some("s-1-5-11,S-1-5-32-544"),
+                true,
+            ),
+            (
+                SetEquals,
+                list(&["S-1-5-32-544", "S-1-5-11"]),
+                Some(" S-1-5-11 , S-1-5-32-544 "),
+                true,
+            ),
+            (SetEquals, list(&["A", "B"]), Some("A"), false),
+            (SetEquals, list(&["A"]), Some("A,B"), false),
+            (SetEquals, list(&["A"]), None, false),
+            (SetEquals, list(&[]), None, true),
+            (SubsetOf, list(&["A", "B"]), Some("a"), true),
+            (SubsetOf, one("A,B"), Some("b,A"), true),
+            (SubsetOf, list(&["A", "B"]), Some("A,C"), false),
+            (SubsetOf, list(&["A"]), None, true),
+            (SubsetOf, list(&["A"]), Some(""), true),
         ];
         for (op, value, actual, want) in cases {
             let e = exp(op, value);
@@ -354,6 +419,12 @@ mod tests {
                 Some("op le needs a number, got \"four\""),
             ),
             (exp(Operator::Le, one("4")), None),
+            (
+                exp(Operator::SubsetOf, None),
+                Some("op subset_of needs a value"),
+            ),
+            (exp(Operator::SubsetOf, one("A,B")), None),
+            (exp(Operator::SetEquals, list(&["A", "B"])), None),
         ];
         for (e, want) in cases {
             assert_eq!(

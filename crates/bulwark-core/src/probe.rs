@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::expect::{Expectation, Operator};
+use crate::platform::OsKind;
 
 /// A parameter that may be one string or a list of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,8 +179,10 @@ pub enum Probe {
     ServiceState {
         name: OneOrMany,
     },
+    /// Linux: a banner file (`path`). Windows: no path; the legal notice caption and text.
     LoginBanner {
-        path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
         #[serde(default = "default_true")]
         require_text: bool,
     },
@@ -197,6 +200,20 @@ pub enum Probe {
         find: WalkFinding,
         #[serde(default)]
         allow: Vec<String>,
+    },
+    /// Windows: a registry value (`reg query`).
+    RegistryValue {
+        key: String,
+        name: String,
+    },
+    /// Windows: a setting of the local security policy (`secedit /export`).
+    SecurityPolicy {
+        section: String,
+        key: String,
+    },
+    /// Windows: the inclusion setting of an advanced audit policy subcategory (`auditpol`).
+    AuditPolicy {
+        subcategory: String,
     },
     Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -240,6 +257,20 @@ impl Probe {
             Probe::AuditRule { .. } => "audit_rule",
             Probe::FsWalk { .. } => "fs_walk",
             Probe::Command { .. } => "command",
+            Probe::RegistryValue { .. } => "registry_value",
+            Probe::SecurityPolicy { .. } => "security_policy",
+            Probe::AuditPolicy { .. } => "audit_policy",
+        }
+    }
+
+    /// The operating system a kind reads, or `None` for kinds with a collector on each.
+    pub fn os(&self) -> Option<OsKind> {
+        match self {
+            Probe::RegistryValue { .. }
+            | Probe::SecurityPolicy { .. }
+            | Probe::AuditPolicy { .. } => Some(OsKind::Windows),
+            Probe::ServiceState { .. } | Probe::LoginBanner { .. } | Probe::Command { .. } => None,
+            _ => Some(OsKind::Linux),
         }
     }
 
@@ -252,7 +283,10 @@ impl Probe {
             | Probe::Pam { .. }
             | Probe::Sysctl { .. }
             | Probe::ServiceState { .. }
-            | Probe::Command { .. } => Judgement::NeedsExpectation,
+            | Probe::Command { .. }
+            | Probe::RegistryValue { .. }
+            | Probe::SecurityPolicy { .. }
+            | Probe::AuditPolicy { .. } => Judgement::NeedsExpectation,
             _ => Judgement::SelfJudged,
         }
     }
@@ -267,9 +301,47 @@ impl Probe {
             }
         };
         match self {
-            Probe::FileExists { path }
-            | Probe::LoginBanner { path, .. }
-            | Probe::Mount { path, .. } => absolute("path", path),
+            Probe::FileExists { path } | Probe::Mount { path, .. } => absolute("path", path),
+            Probe::LoginBanner { path, .. } => {
+                if let Some(path) = path {
+                    absolute("path", path);
+                }
+            }
+            Probe::RegistryValue { key, name } => {
+                let hive = key.split('\\').next().unwrap_or_default();
+                if !(hive.eq_ignore_ascii_case("HKLM")
+                    || hive.eq_ignore_ascii_case("HKEY_LOCAL_MACHINE"))
+                    || key.split('\\').nth(1).is_none_or(|k| k.trim().is_empty())
+                {
+                    problems.push(format!(
+                        "key must be a key under HKLM\\ (or HKEY_LOCAL_MACHINE\\), got {key:?}"
+                    ));
+                }
+                if key.contains('/') {
+                    problems.push(format!("key separates names with \\, not /, got {key:?}"));
+                }
+                if name.trim().is_empty() {
+                    problems.push("name (the value name) must not be empty".into());
+                }
+            }
+            Probe::SecurityPolicy { section, key } => {
+                if !SECEDIT_SECTIONS.contains(&section.as_str()) {
+                    problems.push(format!(
+                        "unknown security policy section {section:?}; use one of: {}",
+                        SECEDIT_SECTIONS.join(", ")
+                    ));
+                }
+                if key.trim().is_empty() {
+                    problems.push("key must not be empty".into());
+                }
+            }
+            Probe::AuditPolicy { subcategory } => {
+                if subcategory.trim().is_empty() || subcategory.contains(',') {
+                    problems.push(format!(
+                        "subcategory must be an audit subcategory name such as \"Credential Validation\", got {subcategory:?}"
+                    ));
+                }
+            }
             Probe::FilePermissions {
                 path,
                 max_mode,
@@ -377,6 +449,22 @@ impl Probe {
     }
 }
 
+/// The sections of the file `secedit /export` writes that a `security_policy` check may read.
+pub const SECEDIT_SECTIONS: [&str; 12] = [
+    "System Access",
+    "Event Audit",
+    "Kerberos Policy",
+    "Registry Values",
+    "Privilege Rights",
+    "Service General Setting",
+    "Registry Keys",
+    "File Security",
+    "Group Membership",
+    "System Log",
+    "Security Log",
+    "Application Log",
+];
+
 /// Parses an octal mode such as "0644" or "644".
 pub fn parse_mode(mode: &str) -> Option<u32> {
     if mode.is_empty() || mode.len() > 5 {
@@ -439,6 +527,47 @@ mod tests {
                     rule: "-k identity".into(),
                 },
                 "must start with -w or -a",
+            ),
+            (
+                Probe::RegistryValue {
+                    key: r"HKCU\Software\X".into(),
+                    name: "V".into(),
+                },
+                "key must be a key under HKLM",
+            ),
+            (
+                Probe::RegistryValue {
+                    key: r"HKLM\".into(),
+                    name: "V".into(),
+                },
+                "key must be a key under HKLM",
+            ),
+            (
+                Probe::RegistryValue {
+                    key: r"hklm\SOFTWARE\X".into(),
+                    name: " ".into(),
+                },
+                "name (the value name) must not be empty",
+            ),
+            (
+                Probe::SecurityPolicy {
+                    section: "Password Policy".into(),
+                    key: "MinimumPasswordLength".into(),
+                },
+                "unknown security policy section \"Password Policy\"",
+            ),
+            (
+                Probe::SecurityPolicy {
+                    section: "System Access".into(),
+                    key: "".into(),
+                },
+                "key must not be empty",
+            ),
+            (
+                Probe::AuditPolicy {
+                    subcategory: "".into(),
+                },
+                "subcategory must be an audit subcategory name",
             ),
         ];
         for (probe, want) in cases {

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::expect::Expectation;
+use crate::expect::{Expectation, Scalar};
 use crate::platform::{Distro, HostOs, OsKind, VersionConstraint};
 use crate::probe::{Judgement, Probe};
 
@@ -169,6 +169,25 @@ pub struct TestCase {
     pub packages: Vec<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub services: BTreeMap<String, ServiceSetup>,
+    /// Windows: registry key -> value name -> value (rendered as `reg query` output).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub registry: BTreeMap<String, BTreeMap<String, RegistryData>>,
+    /// Windows: section -> key -> value (rendered as the file `secedit /export` writes).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub security_policy: BTreeMap<String, BTreeMap<String, Scalar>>,
+    /// Windows: subcategory -> inclusion setting (rendered as `auditpol /r` output).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub audit_policy: BTreeMap<String, String>,
+}
+
+/// A registry value in a test case: an integer is a REG_DWORD, a string a REG_SZ, a list a
+/// REG_MULTI_SZ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RegistryData {
+    Dword(u32),
+    Text(String),
+    Multi(Vec<String>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -201,6 +220,8 @@ pub enum ServiceSetup {
     Enabled,
     Disabled,
     Masked,
+    /// Windows only: demand start.
+    Manual,
 }
 
 /// What a check amounts to on one host.
@@ -296,6 +317,14 @@ impl Check {
                 && let Err(err) = e.validate()
             {
                 problems.push(format!("expect: {err}"));
+            }
+            if let (Probe::SecurityPolicy { section, .. }, Some(e)) = (probe, expect)
+                && section == "Privilege Rights"
+                && e.to_string().contains('*')
+            {
+                problems.push(
+                    "expect: Privilege Rights values are collected without the * before each SID; write S-1-5-32-544, not *S-1-5-32-544".into(),
+                );
             }
         }
         for o in &self.overrides {

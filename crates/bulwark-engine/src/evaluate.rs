@@ -198,6 +198,19 @@ pub fn run_probe(facts: &Facts, probe: &Probe, expect: Option<&Expectation>) -> 
                 expected,
             ))
         }
+        Probe::ServiceState { name } if facts.os.kind == OsKind::Windows => {
+            let expect = value_expect()?;
+            let services = facts.windows_services()?;
+            let names = name.to_vec();
+            let chosen = names
+                .iter()
+                .find(|n| services.state(n) != "absent")
+                .unwrap_or(&names[0]);
+            Ok(judge_values(
+                expect,
+                vec![(chosen.clone(), Some(services.state(chosen).to_string()))],
+            ))
+        }
         Probe::ServiceState { name } => {
             let expect = value_expect()?;
             let units = facts.units();
@@ -215,8 +228,43 @@ pub fn run_probe(facts: &Facts, probe: &Probe, expect: Option<&Expectation>) -> 
                 vec![(chosen.clone(), Some(units.state(host, chosen).to_string()))],
             ))
         }
-        Probe::LoginBanner { path, require_text } => {
-            Ok(banner::judge(host, &facts.os, path, *require_text))
+        Probe::LoginBanner { require_text, .. } if facts.os.kind == OsKind::Windows => {
+            Ok(banner::judge_windows(facts.registry()?, *require_text))
+        }
+        Probe::LoginBanner { path, require_text } => match path {
+            Some(path) => Ok(banner::judge(host, &facts.os, path, *require_text)),
+            None => Err("login_banner needs a path on Linux".to_string()),
+        },
+        Probe::RegistryValue { key, name } => {
+            let expect = value_expect()?;
+            let registry = facts.registry()?;
+            let observation = match registry.value(key, name) {
+                Some(v) => (format!("{key}\\{name}"), Some(v.text())),
+                None if registry.has_key(key) => (format!("no value {name} in {key}"), None),
+                None => (format!("no key {key}"), None),
+            };
+            Ok(judge_values(expect, vec![observation]))
+        }
+        Probe::SecurityPolicy { section, key } => {
+            let expect = value_expect()?;
+            let value = facts.security_policy()?.value(section, key);
+            let label = match value {
+                Some(_) => format!("[{section}] {key}"),
+                None => format!("[{section}] {key} not set"),
+            };
+            Ok(judge_values(expect, vec![(label, value)]))
+        }
+        Probe::AuditPolicy { subcategory } => {
+            let expect = value_expect()?;
+            let value = facts
+                .audit_policy()?
+                .setting(subcategory)
+                .map(str::to_string);
+            let label = match value {
+                Some(_) => subcategory.clone(),
+                None => format!("{subcategory} not listed by auditpol"),
+            };
+            Ok(judge_values(expect, vec![(label, value)]))
         }
         Probe::Accounts { rule, max, min } => {
             Ok(accounts::judge(facts.accounts(), *rule, *max, *min))

@@ -1,5 +1,6 @@
 //! Per-scan caches: facts that many checks need (accounts, packages, unit files, modprobe and
-//! sysctl configuration, audit rules, mounts, the filesystem walk) are read once, on first use,
+//! sysctl configuration, audit rules, mounts, the filesystem walk; on Windows the recorded
+//! registry, security policy, audit policy and services) are read once, on first use,
 //! and shared. Each is a `Result` so that a broken file turns the checks that need it into
 //! `error` outcomes with the reason, not the whole scan.
 
@@ -9,6 +10,7 @@ use bulwark_core::HostOs;
 
 use crate::collect::{accounts, audit, modules, mounts, packages, services, sysctl, walk};
 use crate::host::HostRoot;
+use crate::windows;
 
 pub struct Facts {
     pub host: HostRoot,
@@ -21,6 +23,10 @@ pub struct Facts {
     audit: OnceLock<Result<audit::Rules, String>>,
     mounts: OnceLock<Result<mounts::Mounts, String>>,
     walk: OnceLock<walk::Findings>,
+    registry: OnceLock<Result<windows::registry::Registry, String>>,
+    secedit: OnceLock<Result<windows::secedit::SecurityPolicy, String>>,
+    auditpol: OnceLock<Result<windows::auditpol::AuditPolicy, String>>,
+    win_services: OnceLock<Result<windows::services::Services, String>>,
 }
 
 impl Facts {
@@ -36,6 +42,10 @@ impl Facts {
             audit: OnceLock::new(),
             mounts: OnceLock::new(),
             walk: OnceLock::new(),
+            registry: OnceLock::new(),
+            secedit: OnceLock::new(),
+            auditpol: OnceLock::new(),
+            win_services: OnceLock::new(),
         }
     }
 
@@ -79,6 +89,50 @@ impl Facts {
     pub fn mounts(&self) -> Result<&mounts::Mounts, &str> {
         self.mounts
             .get_or_init(|| mounts::Mounts::load(&self.host))
+            .as_ref()
+            .map_err(|e| e.as_str())
+    }
+
+    /// Windows: the recorded `reg query` outputs.
+    pub fn registry(&self) -> Result<&windows::registry::Registry, &str> {
+        self.registry
+            .get_or_init(|| {
+                windows::read_evidence(&self.host, windows::REGISTRY_FILE)
+                    .map(|t| windows::registry::Registry::parse(&t))
+            })
+            .as_ref()
+            .map_err(|e| e.as_str())
+    }
+
+    /// Windows: the exported local security policy.
+    pub fn security_policy(&self) -> Result<&windows::secedit::SecurityPolicy, &str> {
+        self.secedit
+            .get_or_init(|| {
+                windows::read_evidence(&self.host, windows::SECEDIT_FILE)
+                    .map(|t| windows::secedit::SecurityPolicy::parse(&t))
+            })
+            .as_ref()
+            .map_err(|e| e.as_str())
+    }
+
+    /// Windows: the recorded audit policy.
+    pub fn audit_policy(&self) -> Result<&windows::auditpol::AuditPolicy, &str> {
+        self.auditpol
+            .get_or_init(|| {
+                windows::read_evidence(&self.host, windows::AUDITPOL_FILE)
+                    .and_then(|t| windows::auditpol::AuditPolicy::parse(&t))
+            })
+            .as_ref()
+            .map_err(|e| e.as_str())
+    }
+
+    /// Windows: the recorded service configurations.
+    pub fn windows_services(&self) -> Result<&windows::services::Services, &str> {
+        self.win_services
+            .get_or_init(|| {
+                windows::read_evidence(&self.host, windows::SERVICES_FILE)
+                    .map(|t| windows::services::Services::parse(&t))
+            })
             .as_ref()
             .map_err(|e| e.as_str())
     }

@@ -1,6 +1,7 @@
 //! Fake root filesystems for tests, benchmarks and the content harness: a base layout per
 //! distribution (os-release, accounts, a package database) plus a test case's own files,
-//! packages and services.
+//! packages and services; for Windows, an evidence directory of tool outputs rendered from the
+//! case's registry, security policy, audit policy and services.
 //!
 //! Ownership is set with chown, so building a root needs root privileges (or `fakeroot`).
 
@@ -9,14 +10,17 @@ use std::os::unix::fs::{PermissionsExt, chown, lchown, symlink};
 use std::path::{Path, PathBuf};
 
 use bulwark_core::probe::parse_mode;
-use bulwark_core::template::{FileSpec, ServiceSetup, TestCase};
+use bulwark_core::template::{FileSpec, RegistryData, ServiceSetup, TestCase};
 
 use crate::collect::packages::rpm_header;
+use crate::windows;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FixtureError {
-    #[error("unknown base layout {0:?} (debian12, ubuntu2204 or rhel9)")]
+    #[error("unknown base layout {0:?} (debian12, ubuntu2204, rhel9 or windows2022)")]
     UnknownOs(String),
+    #[error("{0}")]
+    Mismatch(String),
     #[error("{path}: {message}")]
     Write { path: String, message: String },
 }
@@ -26,6 +30,7 @@ pub enum Base {
     Debian12,
     Ubuntu2204,
     Rhel9,
+    Windows2022,
 }
 
 impl Base {
@@ -34,12 +39,17 @@ impl Base {
             "debian12" => Ok(Base::Debian12),
             "ubuntu2204" => Ok(Base::Ubuntu2204),
             "rhel9" => Ok(Base::Rhel9),
+            "windows2022" => Ok(Base::Windows2022),
             other => Err(FixtureError::UnknownOs(other.to_string())),
         }
     }
 
     fn is_rpm(self) -> bool {
         self == Base::Rhel9
+    }
+
+    pub fn is_windows(self) -> bool {
+        self == Base::Windows2022
     }
 }
 
@@ -142,6 +152,7 @@ fn base_files(base: Base) -> Vec<(String, Entry)> {
         Base::Ubuntu2204 => {
             "PRETTY_NAME=\"Ubuntu 22.04.4 LTS\"\nNAME=\"Ubuntu\"\nVERSION_ID=\"22.04\"\nID=ubuntu\nID_LIKE=debian\n"
         }
+        Base::Windows2022 => unreachable!("Windows bases are evidence directories"),
         Base::Rhel9 => {
             "NAME=\"Red Hat Enterprise Linux\"\nVERSION_ID=\"9.4\"\nID=\"rhel\"\nID_LIKE=\"fedora\"\nPRETTY_NAME=\"Red Hat Enterprise Linux 9.4 (Plow)\"\n"
         }
@@ -161,6 +172,7 @@ fn base_files(base: Base) -> Vec<(String, Entry)> {
         Base::Debian12 => "debian-fixture",
         Base::Ubuntu2204 => "ubuntu-fixture",
         Base::Rhel9 => "rhel-fixture",
+        Base::Windows2022 => unreachable!("Windows bases are evidence directories"),
     };
     vec![
         (
@@ -310,6 +322,23 @@ const UNIT_TEMPLATE: &str = "[Unit]\nDescription=fixture unit\n\n[Service]\nExec
 /// Writes the base layout and the case into `root`.
 pub fn build(root: &Path, case: &TestCase) -> Result<(), FixtureError> {
     let base = Base::parse(case.os.as_deref())?;
+    if base.is_windows() {
+        return build_windows(root, case);
+    }
+    let windows_only = [
+        ("registry", !case.registry.is_empty()),
+        ("security_policy", !case.security_policy.is_empty()),
+        ("audit_policy", !case.audit_policy.is_empty()),
+        (
+            "services: manual",
+            case.services.values().any(|s| *s == ServiceSetup::Manual),
+        ),
+    ];
+    if let Some((field, _)) = windows_only.iter().find(|(_, used)| *used) {
+        return Err(FixtureError::Mismatch(format!(
+            "{field} is for Windows cases (os: windows2022)"
+        )));
+    }
     let mut entries = base_files(base);
     for (path, spec) in &case.files {
         let entry = entry_of(spec).map_err(|message| FixtureError::Write {
@@ -340,7 +369,7 @@ pub fn build(root: &Path, case: &TestCase) -> Result<(), FixtureError> {
             ServiceSetup::Masked => {
                 entries.push((format!("/etc/systemd/system/{name}"), link("/dev/null")))
             }
-            ServiceSetup::Disabled => {}
+            ServiceSetup::Disabled | ServiceSetup::Manual => {}
         }
     }
     // Parents before children, so that a directory entry's mode is not undone by its files.
@@ -353,6 +382,143 @@ pub fn build(root: &Path, case: &TestCase) -> Result<(), FixtureError> {
     } else if !case.files.contains_key("/var/lib/dpkg/status") {
         let entry = Entry::text(dpkg_status(&case.packages), 0o644, 0);
         write_entry(root, "/var/lib/dpkg/status", &entry)?;
+    }
+    Ok(())
+}
+
+const WINDOWS_VERSION: &str = "    SystemRoot    REG_SZ    C:\\Windows\r
+    BuildBranch    REG_SZ    fe_release\r
+    CurrentBuild    REG_SZ    20348\r
+    CurrentBuildNumber    REG_SZ    20348\r
+    CurrentMajorVersionNumber    REG_DWORD    0xa\r
+    CurrentMinorVersionNumber    REG_DWORD    0x0\r
+    CurrentType    REG_SZ    Multiprocessor Free\r
+    CurrentVersion    REG_SZ    6.3\r
+    DisplayVersion    REG_SZ    21H2\r
+    EditionID    REG_SZ    ServerStandard\r
+    InstallationType    REG_SZ    Server\r
+    ProductName    REG_SZ    Windows Server 2022 Standard\r
+    UBR    REG_DWORD    0x8c3\r
+";
+
+/// `reg query` output for the case's registry map.
+fn render_registry(case: &TestCase) -> String {
+    let mut out = String::new();
+    for (key, values) in &case.registry {
+        let full = match key.split_once('\\') {
+            Some((hive, rest)) if hive.eq_ignore_ascii_case("HKLM") => {
+                format!("HKEY_LOCAL_MACHINE\\{rest}")
+            }
+            _ => key.clone(),
+        };
+        out.push_str(&format!("\r\n{full}\r\n"));
+        for (name, value) in values {
+            let (kind, data) = match value {
+                RegistryData::Dword(n) => ("REG_DWORD", format!("0x{n:x}")),
+                RegistryData::Text(t) => ("REG_SZ", t.clone()),
+                RegistryData::Multi(items) => ("REG_MULTI_SZ", items.join("\\0")),
+            };
+            out.push_str(&format!("    {name}    {kind}    {data}\r\n"));
+        }
+    }
+    out
+}
+
+/// The file `secedit /export` writes, as UTF-16LE with a byte order mark.
+fn render_secedit(case: &TestCase) -> Vec<u8> {
+    let mut text = String::from("[Unicode]\r\nUnicode=yes\r\n");
+    for (section, keys) in &case.security_policy {
+        text.push_str(&format!("[{section}]\r\n"));
+        let sep = if section == "Registry Values" {
+            "="
+        } else {
+            " = "
+        };
+        for (key, value) in keys {
+            text.push_str(&format!("{key}{sep}{value}\r\n"));
+        }
+    }
+    text.push_str("[Version]\r\nsignature=\"$CHICAGO$\"\r\nRevision=1\r\n");
+    let mut bytes = vec![0xFF, 0xFE];
+    bytes.extend(text.encode_utf16().flat_map(|u| u.to_le_bytes()));
+    bytes
+}
+
+fn render_auditpol(case: &TestCase) -> String {
+    let mut out = String::from(
+        "Machine Name,Policy Target,Subcategory,Subcategory GUID,Inclusion Setting,Exclusion Setting\r\n",
+    );
+    for (i, (sub, setting)) in case.audit_policy.iter().enumerate() {
+        out.push_str(&format!(
+            "WIN-FIXTURE,System,{sub},{{0CCE{:04X}-69AE-11D9-BED3-505054503030}},{setting},\r\n",
+            0x9210 + i
+        ));
+    }
+    out
+}
+
+fn render_services(case: &TestCase) -> Result<String, FixtureError> {
+    let mut out = String::new();
+    for (name, setup) in &case.services {
+        let start = match setup {
+            ServiceSetup::Enabled => "2   AUTO_START",
+            ServiceSetup::Manual => "3   DEMAND_START",
+            ServiceSetup::Disabled => "4   DISABLED",
+            ServiceSetup::Masked => {
+                return Err(FixtureError::Mismatch(format!(
+                    "services: {name}: masked is for Linux cases; use enabled, manual or disabled"
+                )));
+            }
+        };
+        out.push_str(&format!(
+            "[SC] QueryServiceConfig SUCCESS\r\n\r\nSERVICE_NAME: {name}\r\n        TYPE               : 20  WIN32_SHARE_PROCESS\r\n        START_TYPE         : {start}\r\n        ERROR_CONTROL      : 1   NORMAL\r\n        BINARY_PATH_NAME   : C:\\Windows\\system32\\svchost.exe -k LocalService -p\r\n        LOAD_ORDER_GROUP   :\r\n        TAG                : 0\r\n        DISPLAY_NAME       : {name}\r\n        DEPENDENCIES       :\r\n        SERVICE_START_NAME : NT AUTHORITY\\LocalService\r\n\r\n"
+        ));
+    }
+    Ok(out)
+}
+
+/// A Windows host: an evidence directory with the tools' outputs rendered from the case
+/// (`files` entries replace rendered files of the same path).
+fn build_windows(root: &Path, case: &TestCase) -> Result<(), FixtureError> {
+    if !case.packages.is_empty() {
+        return Err(FixtureError::Mismatch(
+            "packages are for Linux cases".into(),
+        ));
+    }
+    let rendered: Vec<(&str, Vec<u8>)> = vec![
+        (
+            windows::OS_FILE,
+            format!("\r\n{}\r\n{WINDOWS_VERSION}\r\n", windows::VERSION_KEY).into_bytes(),
+        ),
+        (windows::REGISTRY_FILE, render_registry(case).into_bytes()),
+        (windows::SECEDIT_FILE, render_secedit(case)),
+        (windows::AUDITPOL_FILE, render_auditpol(case).into_bytes()),
+        (windows::SERVICES_FILE, render_services(case)?.into_bytes()),
+    ];
+    for (file, bytes) in rendered {
+        let host_path = windows::evidence_path(file);
+        if case.files.contains_key(&host_path) {
+            continue;
+        }
+        let path = root.join(host_path.trim_start_matches('/'));
+        let err = |e: std::io::Error| FixtureError::Write {
+            path: host_path.clone(),
+            message: e.to_string(),
+        };
+        fs::create_dir_all(path.parent().unwrap_or(root)).map_err(err)?;
+        fs::write(&path, bytes).map_err(err)?;
+    }
+    let mut entries: Vec<(String, Entry)> = Vec::new();
+    for (path, spec) in &case.files {
+        let entry = entry_of(spec).map_err(|message| FixtureError::Write {
+            path: path.clone(),
+            message,
+        })?;
+        entries.push((path.clone(), entry));
+    }
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, entry) in &entries {
+        write_entry(root, path, entry)?;
     }
     Ok(())
 }

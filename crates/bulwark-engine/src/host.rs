@@ -32,7 +32,9 @@ pub enum ReadError {
 pub enum RootError {
     #[error("{0}: not a directory")]
     NotADirectory(PathBuf),
-    #[error("{0}: not a Linux root filesystem (no /etc/os-release or /usr/lib/os-release)")]
+    #[error(
+        "{0}: not a Linux root filesystem (no /etc/os-release or /usr/lib/os-release) nor a Windows evidence directory (no bulwark-evidence/windows/os.txt)"
+    )]
     NotLinux(PathBuf),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
@@ -147,6 +149,11 @@ impl HostRoot {
         read_text(&on_disk, host_path)
     }
 
+    /// Reads a file's bytes (text in another encoding); `Ok(None)` when it does not exist.
+    pub fn read_bytes(&self, host_path: &str) -> Result<Option<Vec<u8>>, ReadError> {
+        read_bytes(&self.path(host_path), host_path)
+    }
+
     /// Lists host paths matching a glob pattern, sorted.
     pub fn glob(&self, pattern: &str) -> Vec<String> {
         if !pattern.contains(['*', '?', '[']) {
@@ -187,7 +194,8 @@ impl HostRoot {
         out
     }
 
-    /// Identifies the operating system, or says why this is not a Linux root.
+    /// Identifies the operating system from os-release, or else from a Windows evidence
+    /// directory, or says why this is neither.
     pub fn detect_os(&self) -> Result<HostOs, RootError> {
         let meta = fs::metadata(&self.root).map_err(|source| RootError::Io {
             path: self.root.clone(),
@@ -196,15 +204,31 @@ impl HostRoot {
         if !meta.is_dir() {
             return Err(RootError::NotADirectory(self.root.clone()));
         }
-        let text = ["/etc/os-release", "/usr/lib/os-release"]
+        match ["/etc/os-release", "/usr/lib/os-release"]
             .iter()
             .find_map(|p| self.read(p).ok().flatten())
-            .ok_or_else(|| RootError::NotLinux(self.root.clone()))?;
-        Ok(parse_os_release(&text))
+        {
+            Some(text) => Ok(parse_os_release(&text)),
+            None => {
+                crate::windows::detect(self).ok_or_else(|| RootError::NotLinux(self.root.clone()))
+            }
+        }
     }
 }
 
 pub fn read_text(on_disk: &Path, shown_as: &str) -> Result<Option<String>, ReadError> {
+    let Some(bytes) = read_bytes(on_disk, shown_as)? else {
+        return Ok(None);
+    };
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| ReadError::NotText {
+            path: shown_as.to_string(),
+        })
+}
+
+/// Reads a regular file of at most [`MAX_FILE_BYTES`]; `Ok(None)` when it does not exist.
+pub fn read_bytes(on_disk: &Path, shown_as: &str) -> Result<Option<Vec<u8>>, ReadError> {
     let meta = match fs::metadata(on_disk) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -251,11 +275,7 @@ pub fn read_text(on_disk: &Path, shown_as: &str) -> Result<Option<String>, ReadE
             path: shown_as.to_string(),
             source,
         })?;
-    String::from_utf8(bytes)
-        .map(Some)
-        .map_err(|_| ReadError::NotText {
-            path: shown_as.to_string(),
-        })
+    Ok(Some(bytes))
 }
 
 pub fn parse_os_release(text: &str) -> HostOs {

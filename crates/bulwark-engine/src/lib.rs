@@ -8,6 +8,7 @@ pub mod fixture;
 pub mod harness;
 pub mod host;
 pub mod scan;
+pub mod windows;
 
 pub use facts::Facts;
 pub use host::{HostRoot, RootError};

@@ -1,9 +1,54 @@
-//! Login banners (/etc/issue, /etc/issue.net, /etc/motd): they must say something, and must not
-//! reveal the operating system through getty escapes or its name.
+//! Login banners. Linux (/etc/issue, /etc/issue.net, /etc/motd): they must say something, and
+//! must not reveal the operating system through getty escapes or its name. Windows: the legal
+//! notice caption and text shown before logon must both be set.
 
 use bulwark_core::{CheckOutcome, HostOs};
 
 use crate::host::HostRoot;
+use crate::windows::live::BANNER_KEY;
+use crate::windows::registry::Registry;
+
+/// Windows: `LegalNoticeCaption` and `LegalNoticeText` under the policies' System key.
+pub fn judge_windows(registry: &Registry, require_text: bool) -> CheckOutcome {
+    let expected = if require_text {
+        "LegalNoticeCaption and LegalNoticeText set".to_string()
+    } else {
+        "a legal notice, if any".to_string()
+    };
+    let get = |name: &str| {
+        registry
+            .value(BANNER_KEY, name)
+            .map(|v| v.text())
+            .unwrap_or_default()
+    };
+    let (caption, text) = (get("LegalNoticeCaption"), get("LegalNoticeText"));
+    let mut missing = Vec::new();
+    for (name, value) in [("LegalNoticeCaption", &caption), ("LegalNoticeText", &text)] {
+        if value.trim().is_empty() {
+            missing.push(format!("{name} is empty or missing"));
+        }
+    }
+    let actual = format!(
+        "caption: {}; text: {}",
+        if caption.trim().is_empty() {
+            "(empty)"
+        } else {
+            caption.trim()
+        },
+        if text.trim().is_empty() {
+            "(empty)"
+        } else {
+            text.trim()
+        }
+    );
+    let passed = !require_text || missing.is_empty();
+    let outcome = CheckOutcome::judged(passed, Some(actual), expected);
+    if passed {
+        outcome
+    } else {
+        outcome.with_reason(missing.join("; "))
+    }
+}
 
 const ESCAPES: [&str; 4] = ["\\m", "\\r", "\\s", "\\v"];
 
