@@ -8,7 +8,7 @@ mod shipped;
 mod validate;
 
 pub use load::{CheckFile, Loaded, Location, load_path, load_str};
-pub use shipped::{shipped, shipped_template};
+pub use shipped::{shipped, shipped_template, shipped_templates};
 pub use validate::{LINUX_CATEGORIES, WINDOWS_CATEGORIES};
 
 use std::fmt;

@@ -1,1 +1,65 @@
-//! Server.
+//! Bulwark's server: the JSON API (`/api/v1/...`), authentication and roles, ingest of scan
+//! results, the scheduler and notifications, over any [`bulwark_store::Store`].
+
+pub mod api;
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod ingest;
+pub mod notify;
+pub mod scheduler;
+pub mod seed;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bulwark_store::Store;
+
+/// Settings of a server process (see the `bulwark` binary for how they are read).
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub scheduler_interval: Duration,
+    /// Hosts per policy and tick.
+    pub sweep_limit: i64,
+    pub warning_below: f64,
+    pub critical_below: f64,
+    pub session_hours: i64,
+    /// Names this replica in the scheduler lease.
+    pub replica_id: String,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            scheduler_interval: Duration::from_secs(30 * 60),
+            sweep_limit: 50,
+            warning_below: 70.0,
+            critical_below: 50.0,
+            session_hours: 12,
+            replica_id: bulwark_store::new_id(),
+            body_limit: 2 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<ServerConfig>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        AppState {
+            store,
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> axum::Router {
+    api::router(state)
+}

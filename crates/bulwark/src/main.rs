@@ -1,2 +1,197 @@
-//! The bulwark binary.
-fn main() {}
+//! The `bulwark` binary: `serve` runs the server; `admin` creates organizations, users and
+//! API tokens from the command line.
+
+mod config;
+
+use std::io::Read;
+use std::net::SocketAddr;
+
+use anyhow::{Context, Result, bail};
+use bulwark_core::Role;
+use bulwark_server::auth;
+use bulwark_store::{CredentialKind, Scope};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, ConfigArgs};
+
+#[derive(Parser)]
+#[command(
+    name = "bulwark",
+    version,
+    about = "Bulwark fleet security-compliance server"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (API and scheduler).
+    Serve(ConfigArgs),
+    /// Manage organizations, users and tokens directly in the database.
+    Admin {
+        #[command(flatten)]
+        config: ConfigArgs,
+        #[command(subcommand)]
+        command: Admin,
+    },
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    #[command(subcommand)]
+    Org(OrgCommand),
+    #[command(subcommand)]
+    User(UserCommand),
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Create an organization; prints its id and enrollment secret (shown only once).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// Replace an organization's enrollment secret; prints the new one.
+    RotateSecret {
+        #[arg(long)]
+        org: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Create(UserArgs),
+}
+
+#[derive(Args)]
+struct UserArgs {
+    #[arg(long)]
+    username: String,
+    /// viewer, user, provisioner or admin
+    #[arg(long)]
+    role: String,
+    /// Organization ids the user sees; none: every organization (account-wide).
+    #[arg(long = "org")]
+    orgs: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user; prints it (shown only once).
+    Create {
+        #[arg(long)]
+        user: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run(Cli::parse()).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve(Config::load(&args)?).await,
+        Command::Admin { config, command } => admin(Config::load(&config)?, command).await,
+    }
+}
+
+async fn serve(config: Config) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BULWARK_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let store = config.open_store().await?;
+    let seeded = bulwark_server::seed::system_templates(store.as_ref()).await?;
+    tracing::info!(templates = seeded.templates, updated = ?seeded.updated, "system templates ready");
+    let state = bulwark_server::AppState::new(store, config.server_config());
+    tokio::spawn(bulwark_server::scheduler::run(state.clone()));
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    tracing::info!(%addr, database = %config.redacted_database_url(), "bulwark listening");
+    println!("bulwark listening on http://{addr}");
+    axum::serve(listener, bulwark_server::app(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
+
+async fn admin(config: Config, command: Admin) -> Result<()> {
+    let store = config.open_store().await?;
+    match command {
+        Admin::Org(OrgCommand::Create { name }) => {
+            let secret = auth::new_secret("bwe_");
+            let org = store
+                .create_org(name.trim(), &auth::hash_secret(&secret))
+                .await?;
+            println!("org_id: {}\nenrollment_secret: {secret}", org.id);
+        }
+        Admin::Org(OrgCommand::RotateSecret { org }) => {
+            let secret = auth::new_secret("bwe_");
+            store
+                .set_org_secret(&Scope::All, &org, &auth::hash_secret(&secret))
+                .await?;
+            println!("org_id: {org}\nenrollment_secret: {secret}");
+        }
+        Admin::User(UserCommand::Create(u)) => {
+            let role = Role::parse(&u.role).with_context(|| {
+                format!(
+                    "unknown role {:?}: use viewer, user, provisioner or admin",
+                    u.role
+                )
+            })?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.chars().count() < 12 {
+                bail!("the password needs at least 12 characters");
+            }
+            for org in &u.orgs {
+                store
+                    .get_org(&Scope::All, org)
+                    .await
+                    .with_context(|| format!("organization {org}"))?;
+            }
+            let hash = auth::hash_password(password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let orgs = (!u.orgs.is_empty()).then_some(u.orgs.as_slice());
+            let user = store.create_user(&u.username, &hash, role, orgs).await?;
+            println!("user_id: {}\nrole: {}", user.id, role.as_str());
+        }
+        Admin::Token(TokenCommand::Create { user, name }) => {
+            let (found, _) = store
+                .user_by_name(&user)
+                .await?
+                .with_context(|| format!("no user named {user:?}"))?;
+            let token = auth::new_secret("bwt_");
+            store
+                .add_credential(
+                    &found.id,
+                    &auth::hash_secret(&token),
+                    CredentialKind::ApiToken,
+                    &name,
+                    None,
+                )
+                .await?;
+            println!("token: {token}");
+        }
+    }
+    Ok(())
+}

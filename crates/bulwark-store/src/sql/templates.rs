@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use bulwark_core::{Check, Template, TestCases};
 
 use super::{SqlStore, scope_clause, visible};
-use crate::db::{Arg, Tx};
+use crate::db::{Arg, SqlBuf, Tx};
 use crate::{
     Result, Scope, StoreError, TemplateCheck, TemplateFilter, TemplateStore, TemplateSummary, args,
     new_id, now,
@@ -43,11 +43,35 @@ fn definition(check: &Check) -> Result<String> {
 }
 
 async fn insert_check(tx: &mut Tx, template_id: &str, position: i64, check: &Check) -> Result<()> {
-    tx.execute(
-        "INSERT INTO template_checks (template_id, check_id, position, enabled, definition) VALUES ($1, $2, $3, $4, $5)",
-        args![template_id, &check.id, position, check.enabled, definition(check)?],
-    )
-    .await?;
+    insert_checks(tx, template_id, position, std::slice::from_ref(check)).await
+}
+
+/// Checks per INSERT statement (5 parameters each).
+const CHECKS_PER_INSERT: usize = 200;
+
+/// Inserts checks at consecutive positions from `first`, many rows per statement.
+async fn insert_checks(tx: &mut Tx, template_id: &str, first: i64, checks: &[Check]) -> Result<()> {
+    for (n, chunk) in checks.chunks(CHECKS_PER_INSERT).enumerate() {
+        let mut b = SqlBuf::new(
+            "INSERT INTO template_checks (template_id, check_id, position, enabled, definition) VALUES ",
+            vec![],
+        );
+        for (i, check) in chunk.iter().enumerate() {
+            let position = first + (n * CHECKS_PER_INSERT + i) as i64;
+            let sep = if i == 0 { "" } else { ", " };
+            b.push(
+                &format!("{sep}(?, ?, ?, ?, ?)"),
+                args![
+                    template_id,
+                    &check.id,
+                    position,
+                    check.enabled,
+                    definition(check)?
+                ],
+            );
+        }
+        tx.execute(&b.sql, b.args).await?;
+    }
     Ok(())
 }
 
@@ -115,9 +139,7 @@ impl TemplateStore for SqlStore {
             )
             .await?;
         }
-        for (i, check) in template.checks.iter().enumerate() {
-            insert_check(&mut tx, &template.id, i as i64, check).await?;
-        }
+        insert_checks(&mut tx, &template.id, 0, &template.checks).await?;
         tx.commit().await?;
         Ok(true)
     }

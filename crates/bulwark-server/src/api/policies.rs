@@ -1,0 +1,200 @@
+//! Policies bind a template to an organization and OS type; validated on create and update
+//! (interval 24-168 hours, threshold 0-100, schedule type and cron expression).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use bulwark_store::{Policy, PolicyOverride, ScheduleType};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::body::Body;
+use crate::error::{ApiResult, AppError};
+use crate::scheduler;
+
+pub const MIN_INTERVAL_HOURS: i64 = 24;
+pub const MAX_INTERVAL_HOURS: i64 = 168;
+const OS_KINDS: [&str; 3] = ["linux", "windows", "darwin"];
+
+/// A policy as clients send it; on update every field is optional.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyBody {
+    org_id: Option<String>,
+    name: Option<String>,
+    os_type: Option<String>,
+    template_id: Option<String>,
+    scan_interval_hours: Option<i64>,
+    active: Option<bool>,
+    passing_threshold: Option<f64>,
+    schedule_type: Option<String>,
+    cron: Option<String>,
+}
+
+fn apply(p: &mut Policy, b: PolicyBody) {
+    macro_rules! set {
+        ($($field:ident <- $src:ident),*) => {$(if let Some(v) = b.$src { p.$field = v; })*};
+    }
+    set!(name <- name, os_kind <- os_type, template_id <- template_id, interval_hours <- scan_interval_hours,
+        active <- active, passing_threshold <- passing_threshold, schedule_type <- schedule_type);
+    if b.cron.is_some() {
+        p.cron = b.cron;
+    }
+}
+
+/// Every rule a stored policy obeys; the first broken one answers 422 with its field.
+pub fn validate(p: &Policy) -> ApiResult<()> {
+    if p.name.trim().is_empty() {
+        return Err(AppError::invalid("name", "name must not be empty"));
+    }
+    if !OS_KINDS.contains(&p.os_kind.as_str()) {
+        return Err(AppError::invalid(
+            "os_type",
+            format!("os_type must be one of {}", OS_KINDS.join(", ")),
+        ));
+    }
+    if !(MIN_INTERVAL_HOURS..=MAX_INTERVAL_HOURS).contains(&p.interval_hours) {
+        return Err(AppError::invalid(
+            "scan_interval_hours",
+            format!(
+                "scan_interval_hours must be between {MIN_INTERVAL_HOURS} (1 day) and {MAX_INTERVAL_HOURS} (7 days), got {}",
+                p.interval_hours
+            ),
+        ));
+    }
+    if !(0.0..=100.0).contains(&p.passing_threshold) {
+        return Err(AppError::invalid(
+            "passing_threshold",
+            "passing_threshold must be between 0 and 100",
+        ));
+    }
+    match ScheduleType::parse(&p.schedule_type) {
+        None => Err(AppError::invalid(
+            "schedule_type",
+            "schedule_type must be continuous, scheduled or manual",
+        )),
+        Some(ScheduleType::Scheduled) => match &p.cron {
+            None => Err(AppError::invalid(
+                "cron",
+                "a scheduled policy needs a cron expression",
+            )),
+            Some(c) => scheduler::parse_cron(c)
+                .map(|_| ())
+                .map_err(|m| AppError::invalid("cron", m)),
+        },
+        Some(_) => Ok(()),
+    }
+}
+
+pub async fn list(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Policy>>> {
+    Ok(Json(s.store.list_policies(&caller.scope).await?))
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<PolicyBody>,
+) -> ApiResult<Json<Policy>> {
+    let org_id = caller.org_for(b.org_id.as_deref())?;
+    for (field, missing) in [
+        ("name", b.name.is_none()),
+        ("os_type", b.os_type.is_none()),
+        ("template_id", b.template_id.is_none()),
+    ] {
+        if missing {
+            return Err(AppError::invalid(field, format!("{field} is required")));
+        }
+    }
+    let mut p = Policy {
+        id: String::new(),
+        org_id,
+        name: String::new(),
+        os_kind: String::new(),
+        template_id: String::new(),
+        interval_hours: MIN_INTERVAL_HOURS,
+        active: true,
+        passing_threshold: 80.0,
+        schedule_type: "continuous".into(),
+        cron: None,
+        created_at: 0,
+        updated_at: 0,
+    };
+    apply(&mut p, b);
+    validate(&p)?;
+    Ok(Json(s.store.create_policy(&caller.scope, &p).await?))
+}
+
+pub async fn get_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Policy>> {
+    Ok(Json(s.store.get_policy(&caller.scope, &id).await?))
+}
+
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(b): Body<PolicyBody>,
+) -> ApiResult<Json<Policy>> {
+    let mut p = s.store.get_policy(&caller.scope, &id).await?;
+    if b.org_id.as_deref().is_some_and(|o| o != p.org_id) {
+        return Err(AppError::invalid(
+            "org_id",
+            "a policy cannot move to another organization",
+        ));
+    }
+    apply(&mut p, b);
+    validate(&p)?;
+    Ok(Json(s.store.update_policy(&caller.scope, &p).await?))
+}
+
+pub async fn delete_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    s.store.delete_policy(&caller.scope, &id).await?;
+    Ok(Json(json!({ "deleted": id })))
+}
+
+pub async fn list_overrides(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<PolicyOverride>>> {
+    Ok(Json(s.store.list_overrides(&caller.scope, &id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideBody {
+    host_id: String,
+    template_id: String,
+}
+
+pub async fn add_override(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(b): Body<OverrideBody>,
+) -> ApiResult<Json<PolicyOverride>> {
+    Ok(Json(
+        s.store
+            .add_override(&caller.scope, &id, &b.host_id, &b.template_id)
+            .await?,
+    ))
+}
+
+pub async fn delete_override(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, override_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    s.store
+        .delete_override(&caller.scope, &id, &override_id)
+        .await?;
+    Ok(Json(json!({ "deleted": override_id })))
+}

@@ -1,0 +1,143 @@
+//! Scans: on-demand triggers, lists with filters, results and cancellation.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use bulwark_core::Status;
+use bulwark_store::{NewScan, Scan, ScanFilter, ScanResult, ScanStatus};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::body::{Body, Params};
+use crate::error::{ApiResult, AppError};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<String>,
+    host_id: Option<String>,
+    policy_id: Option<String>,
+    /// Id prefix, e.g. the 8 characters the scan list shows.
+    q: Option<String>,
+    limit: Option<i64>,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Params(q): Params<ListQuery>,
+) -> ApiResult<Json<Vec<Scan>>> {
+    let status = match q.status.as_deref() {
+        None | Some("") => None,
+        Some(v) => Some(ScanStatus::parse(v).ok_or_else(|| {
+            AppError::invalid(
+                "status",
+                "status must be pending, running, completed, failed or cancelled",
+            )
+        })?),
+    };
+    if q.limit.is_some_and(|l| !(1..=1000).contains(&l)) {
+        return Err(AppError::invalid(
+            "limit",
+            "limit must be between 1 and 1000",
+        ));
+    }
+    let filter = ScanFilter {
+        status,
+        host_id: q.host_id,
+        policy_id: q.policy_id,
+        id_prefix: q.q,
+        limit: q.limit,
+    };
+    Ok(Json(s.store.list_scans(&caller.scope, &filter).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerBody {
+    host_id: String,
+    policy_id: String,
+}
+
+pub async fn trigger(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<TriggerBody>,
+) -> ApiResult<Json<Scan>> {
+    let policy = s.store.get_policy(&caller.scope, &b.policy_id).await?;
+    let host = s.store.get_host(&caller.scope, &b.host_id).await?;
+    if host.org_id != policy.org_id {
+        return Err(AppError::Conflict(format!(
+            "host {} is not in the policy's organization; pick a policy of the host's organization",
+            host.hostname
+        )));
+    }
+    if host.status != "online" {
+        return Err(AppError::Conflict(format!(
+            "host {} is {}; an on-demand scan needs an online host (check that its agent is running)",
+            host.hostname, host.status
+        )));
+    }
+    if host.os_kind != policy.os_kind {
+        return Err(AppError::Conflict(format!(
+            "host {} runs {} but the policy is for {}",
+            host.hostname, host.os_kind, policy.os_kind
+        )));
+    }
+    let template_id = match s.store.override_for(&policy.id, &host.id).await? {
+        Some(o) => o.template_id,
+        None => policy.template_id.clone(),
+    };
+    let scan = s
+        .store
+        .create_scan(
+            &caller.scope,
+            &NewScan {
+                org_id: policy.org_id.clone(),
+                host_id: host.id,
+                policy_id: Some(policy.id.clone()),
+                template_id,
+                trigger_kind: "on_demand".into(),
+                passing_threshold: policy.passing_threshold,
+            },
+        )
+        .await?;
+    Ok(Json(scan))
+}
+
+pub async fn get_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Scan>> {
+    Ok(Json(s.store.get_scan(&caller.scope, &id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsQuery {
+    status: Option<Status>,
+}
+
+pub async fn results(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Params(q): Params<ResultsQuery>,
+) -> ApiResult<Json<Vec<ScanResult>>> {
+    Ok(Json(
+        s.store.scan_results(&caller.scope, &id, q.status).await?,
+    ))
+}
+
+pub async fn cancel(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Scan>> {
+    Ok(Json(
+        s.store
+            .cancel_scan(&caller.scope, &id, bulwark_store::now())
+            .await?,
+    ))
+}

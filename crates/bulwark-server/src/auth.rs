@@ -1,0 +1,231 @@
+//! Who is calling: API tokens (`Authorization: Bearer`) and session cookies from
+//! `POST /api/v1/auth/login`. Credentials are stored as SHA-256 hashes, passwords as argon2
+//! hashes; repeated login failures for a user name are refused for a while.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::IntoResponse;
+use bulwark_core::Permission;
+use bulwark_store::{CredentialKind, Scope, User};
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::body::Body;
+use crate::error::{ApiResult, AppError};
+
+pub const SESSION_COOKIE: &str = "bulwark_session";
+/// Failed logins allowed per user name within [`LOGIN_WINDOW_SECS`].
+const MAX_LOGIN_FAILURES: i64 = 5;
+const LOGIN_WINDOW_SECS: i64 = 15 * 60;
+
+/// SHA-256 in hex: how tokens, sessions and enrollment secrets are kept. They are random
+/// and long, so a fast hash is enough; passwords use argon2.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A new random secret with a recognisable prefix (`bwt_` tokens, `bws_` sessions, `bwe_`
+/// enrollment secrets).
+pub fn new_secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", hex::encode(bytes))
+}
+
+pub fn hash_password(password: &str) -> Result<String, AppError> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AppError::Internal(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(e.to_string()))
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// The authenticated caller and the organizations they may see.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub scope: Scope,
+}
+
+impl Caller {
+    pub fn require(&self, permission: Permission) -> ApiResult<()> {
+        if self.user.role.can(permission) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "role {} does not have the {permission} permission",
+                self.user.role.as_str()
+            )))
+        }
+    }
+
+    /// The organization a create request is for: the one named, or the caller's only one.
+    pub fn org_for(&self, named: Option<&str>) -> ApiResult<String> {
+        match (named, &self.scope) {
+            (Some(org), _) => Ok(org.to_owned()),
+            (None, Scope::Orgs(orgs)) if orgs.len() == 1 => Ok(orgs[0].clone()),
+            _ => Err(AppError::invalid(
+                "org_id",
+                "org_id is required: you have access to several organizations",
+            )),
+        }
+    }
+}
+
+fn presented_credential(headers: &HeaderMap) -> Option<String> {
+    if let Some(token) = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return Some(token.trim().to_owned());
+    }
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| {
+            c.trim()
+                .strip_prefix(&format!("{SESSION_COOKIE}="))
+                .map(str::to_owned)
+        })
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let credential = presented_credential(&parts.headers).ok_or_else(|| {
+            AppError::Unauthorized("send an API token (Authorization: Bearer) or log in".into())
+        })?;
+        let user = state
+            .store
+            .user_by_credential(&hash_secret(&credential), bulwark_store::now())
+            .await?
+            .ok_or_else(|| {
+                AppError::Unauthorized("the token or session is unknown or expired".into())
+            })?;
+        let caller = Caller {
+            scope: user.scope(),
+            user,
+        };
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    username: String,
+    password: String,
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Body(login): Body<Login>,
+) -> ApiResult<impl IntoResponse> {
+    let now = bulwark_store::now();
+    let failures = state
+        .store
+        .login_failures_since(&login.username, now - LOGIN_WINDOW_SECS)
+        .await?;
+    if failures >= MAX_LOGIN_FAILURES {
+        return Err(AppError::TooMany(format!(
+            "too many failed logins for this user; try again in {} minutes",
+            LOGIN_WINDOW_SECS / 60
+        )));
+    }
+    let found = state.store.user_by_name(&login.username).await?;
+    let user = match found {
+        Some((user, phc)) if verify_password(&login.password, &phc) => user,
+        _ => {
+            state
+                .store
+                .record_login_failure(&login.username, now)
+                .await?;
+            tracing::info!(username = %login.username, "login failed");
+            return Err(AppError::Unauthorized("wrong user name or password".into()));
+        }
+    };
+    let session = new_secret("bws_");
+    let expires_at = now + state.config.session_hours * 3600;
+    state
+        .store
+        .add_credential(
+            &user.id,
+            &hash_secret(&session),
+            CredentialKind::Session,
+            "login",
+            Some(expires_at),
+        )
+        .await?;
+    let cookie = format!(
+        "{SESSION_COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+        state.config.session_hours * 3600
+    );
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        SET_COOKIE,
+        HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?,
+    );
+    Ok((
+        headers,
+        Json(json!({ "user": user, "expires_at": expires_at })),
+    ))
+}
+
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    _: Caller,
+) -> ApiResult<impl IntoResponse> {
+    if let Some(credential) = presented_credential(&headers) {
+        state
+            .store
+            .delete_credential(&hash_secret(&credential))
+            .await?;
+    }
+    let mut out = HeaderMap::new();
+    out.insert(
+        SET_COOKIE,
+        HeaderValue::from_static("bulwark_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    );
+    Ok((out, Json(json!({ "logged_out": true }))))
+}
+
+pub async fn me(caller: Caller) -> Json<serde_json::Value> {
+    let permissions: Vec<&str> = caller
+        .user
+        .role
+        .permissions()
+        .iter()
+        .map(|p| p.as_str())
+        .collect();
+    Json(json!({ "user": caller.user, "permissions": permissions }))
+}

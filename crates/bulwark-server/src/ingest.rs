@@ -1,0 +1,249 @@
+//! Ingest of a scan's results, in the first seed's order: the agent's per-check outcomes
+//! (already resolved for the host's distro and version), then the server-evaluated checks
+//! from the host's inventory, then exceptions (host, then group with its parents, then
+//! organization) turning failures into `waived`, then scores. The store writes it all in one
+//! transaction, idempotently on the scan id.
+
+use std::collections::HashMap;
+
+use bulwark_core::{CheckOutcome, ScoreSummary, Status};
+use bulwark_store::{Completion, Exception, ScanResult, Scope, TemplateCheck};
+use serde::{Deserialize, Serialize};
+
+use crate::AppState;
+use crate::error::{ApiResult, AppError};
+use crate::notify;
+
+/// One check's outcome as an agent reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentResult {
+    pub check_id: String,
+    #[serde(flatten)]
+    pub outcome: CheckOutcome,
+}
+
+/// Joins the agent's outcomes with the template's enabled checks. A check the agent did not
+/// report is `error`; outcomes for checks the template does not have are ignored.
+pub fn join_results(checks: &[TemplateCheck], reported: Vec<AgentResult>) -> Vec<ScanResult> {
+    let mut by_id: HashMap<String, CheckOutcome> = reported
+        .into_iter()
+        .map(|r| (r.check_id, r.outcome))
+        .collect();
+    checks
+        .iter()
+        .filter(|c| c.enabled)
+        .map(|c| {
+            let outcome = by_id.remove(&c.check.id).unwrap_or_else(|| {
+                CheckOutcome::error(expected_of(c), "the agent sent no result for this check")
+            });
+            // The agent never waives: only the server applies exceptions.
+            let outcome = if outcome.status == Status::Waived {
+                CheckOutcome {
+                    status: Status::Fail,
+                    ..outcome
+                }
+            } else {
+                outcome
+            };
+            ScanResult {
+                check_id: c.check.id.clone(),
+                title: c.check.title.clone(),
+                category: c.check.category.clone(),
+                severity: c.check.severity,
+                outcome,
+            }
+        })
+        .collect()
+}
+
+fn expected_of(c: &TemplateCheck) -> String {
+    bulwark_core::Check::describe_expectation(&c.check.probe, c.check.expect.as_ref())
+}
+
+/// Which exception waives a failure of `check_id` on this host, looking at host-scoped
+/// exceptions first, then the host's groups (with their parents), then organization-wide.
+pub fn matching_exception<'a>(
+    exceptions: &'a [Exception],
+    check_id: &str,
+    host_id: &str,
+    groups: &[String],
+) -> Option<&'a Exception> {
+    let for_rule = || exceptions.iter().filter(move |x| x.rule_id == check_id);
+    for_rule()
+        .find(|x| x.host_id.as_deref() == Some(host_id))
+        .or_else(|| for_rule().find(|x| x.group_id.as_ref().is_some_and(|g| groups.contains(g))))
+        .or_else(|| for_rule().find(|x| x.host_id.is_none() && x.group_id.is_none()))
+}
+
+/// Marks failed results covered by an exception as `waived`, saying which exception.
+pub fn apply_exceptions(
+    results: &mut [ScanResult],
+    exceptions: &[Exception],
+    host_id: &str,
+    groups: &[String],
+) {
+    for r in results
+        .iter_mut()
+        .filter(|r| r.outcome.status == Status::Fail)
+    {
+        if let Some(x) = matching_exception(exceptions, &r.check_id, host_id, groups) {
+            let scope = match (&x.host_id, &x.group_id) {
+                (Some(_), _) => "host",
+                (None, Some(_)) => "host group",
+                (None, None) => "organization",
+            };
+            r.outcome.status = Status::Waived;
+            r.outcome.reason = Some(format!(
+                "waived by {scope} exception {}: {}",
+                x.id, x.reason
+            ));
+        }
+    }
+}
+
+pub fn summarize(results: &[ScanResult]) -> ScoreSummary {
+    ScoreSummary::from_results(results.iter().map(|r| (r.severity, r.outcome.status)))
+}
+
+/// Finishes a scan with the agent's results. Retrying with the same scan id is harmless.
+pub async fn submit(
+    state: &AppState,
+    scan_id: &str,
+    reported: Vec<AgentResult>,
+) -> ApiResult<Completion> {
+    let store = &state.store;
+    let scan = store.get_scan(&Scope::All, scan_id).await?;
+    if bulwark_store::ScanStatus::parse(&scan.status)
+        .is_some_and(bulwark_store::ScanStatus::is_final)
+    {
+        return Ok(Completion::AlreadyFinished);
+    }
+    let checks = store
+        .template_checks(&Scope::All, &scan.template_id)
+        .await?;
+    let mut results = join_results(&checks, reported);
+    let now = bulwark_store::now();
+    let exceptions = store.active_exceptions(&scan.org_id, now).await?;
+    let groups = store.groups_of_host(&scan.host_id).await?;
+    apply_exceptions(&mut results, &exceptions, &scan.host_id, &groups);
+    let summary = summarize(&results);
+    let completion = store
+        .complete_scan(scan_id, &results, &summary, now)
+        .await?;
+    if completion == Completion::Completed {
+        let done = store.get_scan(&Scope::All, scan_id).await?;
+        notify::after_scan(state, &done)
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+    }
+    Ok(completion)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bulwark_core::Severity;
+    use proptest::prelude::*;
+
+    fn exception(id: &str, rule: &str, host: Option<&str>, group: Option<&str>) -> Exception {
+        Exception {
+            id: id.into(),
+            org_id: "o".into(),
+            rule_id: rule.into(),
+            reason: format!("reason {id}"),
+            host_id: host.map(Into::into),
+            group_id: group.map(Into::into),
+            expires_at: None,
+            state: "active".into(),
+            created_by: "u".into(),
+            created_at: 0,
+            ended_at: None,
+        }
+    }
+
+    fn result(id: &str, status: Status) -> ScanResult {
+        ScanResult {
+            check_id: id.into(),
+            title: id.into(),
+            category: "Services".into(),
+            severity: Severity::Medium,
+            outcome: CheckOutcome {
+                status,
+                actual: None,
+                expected: "x".into(),
+                reason: None,
+            },
+        }
+    }
+
+    #[test]
+    fn scope_resolution_prefers_host_then_group_then_org() {
+        let all = vec![
+            exception("org", "C1", None, None),
+            exception("grp", "C1", None, Some("parent")),
+            exception("hst", "C1", Some("h1"), None),
+            exception("other-host", "C2", Some("h2"), None),
+        ];
+        let groups = vec!["child".to_string(), "parent".to_string()];
+        let cases = [
+            ("C1", "h1", &groups[..], Some("hst")),
+            ("C1", "h9", &groups[..], Some("grp")),
+            ("C1", "h9", &[][..], Some("org")),
+            ("C2", "h1", &groups[..], None),
+            ("C2", "h2", &[][..], Some("other-host")),
+            ("C3", "h1", &groups[..], None),
+        ];
+        for (check, host, groups, want) in cases {
+            let got = matching_exception(&all, check, host, groups).map(|x| x.id.as_str());
+            assert_eq!(got, want, "{check} on {host} in {groups:?}");
+        }
+    }
+
+    #[test]
+    fn only_failures_are_waived_and_the_reason_says_by_what() {
+        let mut results = vec![
+            result("C1", Status::Fail),
+            result("C1b", Status::Pass),
+            result("C2", Status::Error),
+        ];
+        let x = vec![
+            exception("x1", "C1", None, None),
+            exception("x2", "C1b", None, None),
+            exception("x3", "C2", None, None),
+        ];
+        apply_exceptions(&mut results, &x, "h", &[]);
+        let statuses: Vec<Status> = results.iter().map(|r| r.outcome.status).collect();
+        assert_eq!(statuses, vec![Status::Waived, Status::Pass, Status::Error]);
+        assert_eq!(
+            results[0].outcome.reason.as_deref(),
+            Some("waived by organization exception x1: reason x1")
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn waivers_never_raise_failures_or_lower_the_score(
+            statuses in prop::collection::vec(prop::sample::select(Status::ALL.to_vec()), 1..60),
+            waived_rules in prop::collection::vec(0usize..60, 0..20),
+        ) {
+            let results: Vec<ScanResult> = statuses.iter().enumerate().map(|(i, s)| result(&format!("C{i}"), *s)).collect();
+            let x: Vec<Exception> = waived_rules.iter().map(|i| exception(&format!("x{i}"), &format!("C{i}"), None, None)).collect();
+            let before = summarize(&results);
+            let mut after_results = results.clone();
+            apply_exceptions(&mut after_results, &x, "h", &[]);
+            let after = summarize(&after_results);
+            prop_assert!(after.counts.fail <= before.counts.fail);
+            prop_assert_eq!(after.counts.pass, before.counts.pass);
+            prop_assert_eq!(after.counts.total(), before.counts.total());
+            if let (Some(a), Some(b)) = (after.score, before.score) {
+                prop_assert!(a >= b);
+            }
+            for (b, a) in results.iter().zip(&after_results) {
+                if b.outcome.status != Status::Fail {
+                    prop_assert_eq!(b.outcome.status, a.outcome.status);
+                }
+            }
+        }
+    }
+}

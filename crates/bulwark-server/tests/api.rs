@@ -1,0 +1,537 @@
+//! The JSON API in process: the statuses the seeds name, bad input, tenancy, and the role
+//! matrix generated from the route table.
+
+mod common;
+
+use axum::http::StatusCode;
+use bulwark_core::Role;
+use bulwark_server::api::{Access, ROUTES};
+use common::TestApp;
+use serde_json::{Value, json};
+
+const L1: &str = "cis-linux-l1";
+
+async fn policy(app: &TestApp, token: &str, template: &str) -> Value {
+    app.ok("POST", "/api/v1/compliance/policies", token, Some(json!({
+        "name": "Linux baseline", "os_type": "linux", "template_id": template, "scan_interval_hours": 24
+    })))
+    .await
+}
+
+#[tokio::test]
+async fn statuses_the_seeds_name() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+    let first_check = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/templates/{L1}"),
+            user,
+            None,
+        )
+        .await["checks"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // 403: editing a system template, in every way.
+    for (method, path, body) in [
+        (
+            "PATCH",
+            format!("/api/v1/compliance/templates/{L1}/checks/{first_check}"),
+            json!({"enabled": false}),
+        ),
+        (
+            "POST",
+            format!("/api/v1/compliance/templates/{L1}/checks/bulk-toggle"),
+            json!({"check_ids": [first_check], "enabled": false}),
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/compliance/templates/{L1}"),
+            Value::Null,
+        ),
+    ] {
+        let body = (!body.is_null()).then_some(body);
+        let r = app.call(method, &path, user, body).await;
+        assert_eq!(
+            r.status,
+            StatusCode::FORBIDDEN,
+            "{method} {path}: {}",
+            r.text
+        );
+        assert!(
+            r.text.contains("copy"),
+            "the message says what to do: {}",
+            r.text
+        );
+    }
+    // Toggling a system template's active flag is allowed.
+    app.ok(
+        "POST",
+        &format!("/api/v1/compliance/templates/{L1}/active"),
+        user,
+        Some(json!({"active": true})),
+    )
+    .await;
+
+    // 409: a second policy for the same organization and OS type.
+    let copy = app
+        .ok(
+            "POST",
+            &format!("/api/v1/compliance/templates/{L1}/copy"),
+            user,
+            Some(json!({"name": "Alpha L1"})),
+        )
+        .await;
+    let copy_id = copy["id"].as_str().unwrap().to_owned();
+    let p = policy(&app, user, &copy_id).await;
+    let pid = p["id"].as_str().unwrap().to_owned();
+    let dup = app
+        .call(
+            "POST",
+            "/api/v1/compliance/policies",
+            user,
+            Some(json!({
+                "name": "again", "os_type": "linux", "template_id": L1
+            })),
+        )
+        .await;
+    assert_eq!(dup.status, StatusCode::CONFLICT, "{}", dup.text);
+
+    // 409: deleting a template a policy uses.
+    let r = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/compliance/templates/{copy_id}"),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+
+    // 409: a second override for the same host and policy.
+    let body = json!({"host_id": app.host_a.id, "template_id": L1});
+    app.ok(
+        "POST",
+        &format!("/api/v1/compliance/policies/{pid}/overrides"),
+        user,
+        Some(body.clone()),
+    )
+    .await;
+    let r = app
+        .call(
+            "POST",
+            &format!("/api/v1/compliance/policies/{pid}/overrides"),
+            user,
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+
+    // 404: another organization's objects, exactly like missing ones.
+    for path in [
+        format!("/api/v1/compliance/policies/{pid}"),
+        format!("/api/v1/compliance/templates/{copy_id}"),
+        format!("/api/v1/hosts/{}", app.host_a.id),
+        format!("/api/v1/compliance/policies/{pid}/overrides"),
+        "/api/v1/compliance/policies/does-not-exist".to_string(),
+    ] {
+        let r = app.call("GET", &path, &app.b_token, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.text);
+        assert_eq!(r.json()["error"]["code"], "not_found");
+    }
+    let r = app
+        .call(
+            "PUT",
+            &format!("/api/v1/compliance/policies/{pid}"),
+            &app.b_token,
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.ok(
+            "GET",
+            &format!("/api/v1/compliance/policies/{pid}"),
+            user,
+            None
+        )
+        .await["active"],
+        true,
+        "nothing changed"
+    );
+
+    // 422: interval out of range, on create and on update, naming the field.
+    for hours in [23, 169, 0] {
+        let r = app
+            .call(
+                "PUT",
+                &format!("/api/v1/compliance/policies/{pid}"),
+                user,
+                Some(json!({"scan_interval_hours": hours})),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{hours}: {}",
+            r.text
+        );
+        assert_eq!(r.field().as_deref(), Some("scan_interval_hours"));
+        let r = app.call("POST", "/api/v1/compliance/policies", user, Some(json!({
+            "name": "w", "os_type": "windows", "template_id": L1, "scan_interval_hours": hours
+        }))).await;
+        assert_eq!(
+            (r.status, r.field().as_deref()),
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("scan_interval_hours")
+            )
+        );
+    }
+    for hours in [24, 168] {
+        app.ok(
+            "PUT",
+            &format!("/api/v1/compliance/policies/{pid}"),
+            user,
+            Some(json!({"scan_interval_hours": hours})),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn bad_input_answers_with_the_field_and_changes_nothing() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+    let cases: Vec<(&str, StatusCode, Option<&str>)> = vec![
+        (
+            r#"{"name": "x", "os_type": "linux", "template_id": "cis-linux-l1""#,
+            StatusCode::BAD_REQUEST,
+            None,
+        ),
+        (
+            r#"{"name": "x", "os_type": "linux", "template_id": "cis-linux-l1", "colour": 1}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("colour"),
+        ),
+        (
+            r#"{"name": "x", "os_type": "linux", "template_id": 7}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("template_id"),
+        ),
+        (
+            r#"{"name": "x", "os_type": "linux", "template_id": "cis-linux-l1", "scan_interval_hours": "daily"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("scan_interval_hours"),
+        ),
+        (
+            r#"{"name": "x", "template_id": "cis-linux-l1"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("os_type"),
+        ),
+        (
+            r#"{"name": "x", "os_type": "solaris", "template_id": "cis-linux-l1"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("os_type"),
+        ),
+        (
+            r#"{"name": "x", "os_type": "linux", "template_id": "cis-linux-l1", "schedule_type": "scheduled"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("cron"),
+        ),
+        (
+            r#"{"name": "x", "os_type": "linux", "template_id": "cis-linux-l1", "schedule_type": "scheduled", "cron": "often"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("cron"),
+        ),
+        (
+            r#"{"name": "x", "os_type": "linux", "template_id": "cis-linux-l1", "passing_threshold": 101}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("passing_threshold"),
+        ),
+    ];
+    for (body, status, field) in cases {
+        let r = app
+            .send(
+                "POST",
+                "/api/v1/compliance/policies",
+                Some(user),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, status, "{body}: {}", r.text);
+        assert_eq!(r.field().as_deref(), field, "{body}: {}", r.text);
+        assert!(
+            r.json()["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
+    }
+    let huge = format!(
+        r#"{{"name": "{}", "os_type": "linux", "template_id": "cis-linux-l1"}}"#,
+        "x".repeat(100_000)
+    );
+    let r = app
+        .send(
+            "POST",
+            "/api/v1/compliance/policies",
+            Some(user),
+            Some(&huge),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.text);
+    let r = app
+        .send("POST", "/api/v1/compliance/policies", Some(user), None)
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::BAD_REQUEST,
+        "no content type: {}",
+        r.text
+    );
+    for (query, field) in [
+        ("days=0", "days"),
+        ("days=366", "days"),
+        ("days=soon", "days"),
+        ("colour=red", "colour"),
+    ] {
+        let r = app
+            .call(
+                "GET",
+                &format!("/api/v1/compliance/trends?{query}"),
+                user,
+                None,
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.field().as_deref()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{query}: {}",
+            r.text
+        );
+    }
+    let r = app
+        .call("GET", "/api/v1/compliance/scans?status=done", user, None)
+        .await;
+    assert_eq!(r.field().as_deref(), Some("status"));
+    assert!(
+        app.ok("GET", "/api/v1/compliance/policies", user, None)
+            .await
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing was stored"
+    );
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/compliance/exceptions",
+            user,
+            Some(json!({"rule_id": "CIS-1.1.1", "reason": " "})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field().as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason"))
+    );
+    let r = app
+        .send("GET", "/api/v1/compliance/policies", None, None)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = app
+        .send(
+            "GET",
+            "/api/v1/compliance/policies",
+            Some("bwt_forged"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = app.call("GET", "/api/v1/nothing-here", user, None).await;
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+}
+
+/// Fills `{param}` segments with ids that exist nowhere.
+fn concrete(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            if seg.starts_with('{') {
+                "00000000-0000-4000-8000-000000000000"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[tokio::test]
+async fn role_matrix_over_every_endpoint() {
+    let app = TestApp::new().await;
+    // Logging out ends the caller's token, so it goes last.
+    let mut routes: Vec<_> = ROUTES.iter().collect();
+    routes.sort_by_key(|r| r.path == "/api/v1/auth/logout");
+    for route in routes {
+        let path = concrete(route.path);
+        let body = matches!(route.method, "POST" | "PUT" | "PATCH").then_some("{}");
+        let anonymous = app.send(route.method, &path, None, body).await;
+        match route.access {
+            Access::Public => assert_ne!(
+                anonymous.status,
+                StatusCode::UNAUTHORIZED,
+                "{} {}",
+                route.method,
+                route.path
+            ),
+            _ => assert_eq!(
+                anonymous.status,
+                StatusCode::UNAUTHORIZED,
+                "{} {} without a token",
+                route.method,
+                route.path
+            ),
+        }
+        for role in Role::ALL {
+            let r = app
+                .send(route.method, &path, Some(app.token(role.as_str())), body)
+                .await;
+            let allowed = match route.access {
+                Access::Needs(p) => role.can(p),
+                _ => true,
+            };
+            if allowed {
+                assert!(
+                    r.status != StatusCode::FORBIDDEN && r.status != StatusCode::UNAUTHORIZED,
+                    "{} {} as {role:?}: {} {}",
+                    route.method,
+                    route.path,
+                    r.status,
+                    r.text
+                );
+            } else {
+                assert_eq!(
+                    r.status,
+                    StatusCode::FORBIDDEN,
+                    "{} {} as {role:?}: {}",
+                    route.method,
+                    route.path,
+                    r.text
+                );
+                assert!(
+                    r.text.contains(role.as_str()),
+                    "the message names the role: {}",
+                    r.text
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route() {
+    let app = TestApp::new().await;
+    let doc = app.json_public("/api/openapi.json").await;
+    for route in ROUTES {
+        let op = &doc["paths"][route.path][route.method.to_lowercase()];
+        assert!(op.is_object(), "{} {} missing", route.method, route.path);
+        if let Access::Needs(p) = route.access {
+            assert_eq!(op["x-permission"], p.as_str());
+        }
+    }
+    assert_eq!(
+        doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_object().unwrap().len())
+            .sum::<usize>(),
+        ROUTES.len()
+    );
+}
+
+#[tokio::test]
+async fn login_sessions_and_rate_limit() {
+    let app = TestApp::new().await;
+    let hash = bulwark_server::auth::hash_password("correct horse battery").unwrap();
+    app.state
+        .store
+        .create_user(
+            "carol",
+            &hash,
+            Role::Viewer,
+            Some(std::slice::from_ref(&app.a.id)),
+        )
+        .await
+        .unwrap();
+    let login = |password: &str| json!({"username": "carol", "password": password}).to_string();
+    let ok = app
+        .send(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&login("correct horse battery")),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text);
+    let cookie = ok.headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let me = app
+        .router
+        .clone()
+        .oneshot_with_cookie("/api/v1/auth/me", &session)
+        .await;
+    assert_eq!(me["user"]["username"], "carol");
+    assert_eq!(me["permissions"], json!(["compliance.view", "hosts.view"]));
+    for _ in 0..5 {
+        let r = app
+            .send("POST", "/api/v1/auth/login", None, Some(&login("wrong")))
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let r = app
+        .send(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&login("correct horse battery")),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked out after 5 failures: {}",
+        r.text
+    );
+}
+
+trait CookieCall {
+    async fn oneshot_with_cookie(self, path: &str, cookie: &str) -> Value;
+}
+
+impl CookieCall for axum::Router {
+    async fn oneshot_with_cookie(self, path: &str, cookie: &str) -> Value {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let req = axum::http::Request::get(path)
+            .header("cookie", cookie)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let res = self.oneshot(req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap()
+    }
+}
+
+impl TestApp {
+    async fn json_public(&self, path: &str) -> Value {
+        let r = self.send("GET", path, None, None).await;
+        assert_eq!(r.status, StatusCode::OK);
+        r.json()
+    }
+}

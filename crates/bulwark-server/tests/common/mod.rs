@@ -1,0 +1,183 @@
+//! An in-process server on a fresh store, with an organization per tenant, hosts, and an
+//! API token per role.
+
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use bulwark_core::Role;
+use bulwark_server::{AppState, ServerConfig, auth};
+use bulwark_store::{CredentialKind, Host, NewHost, Org, Store};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub state: AppState,
+    pub router: Router,
+    pub a: Org,
+    pub b: Org,
+    pub host_a: Host,
+    pub host_b: Host,
+    /// Role name → token of a user of organization A with that role.
+    pub tokens: HashMap<&'static str, String>,
+    /// Token of a manager of organization B.
+    pub b_token: String,
+    /// Token of an account-wide admin.
+    pub root: String,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+    pub fn field(&self) -> Option<String> {
+        self.json()["error"]["field"].as_str().map(str::to_owned)
+    }
+}
+
+pub async fn new_host(store: &Arc<dyn Store>, org: &Org, name: &str, status: &str) -> Host {
+    store
+        .create_host(&NewHost {
+            org_id: org.id.clone(),
+            hostname: name.into(),
+            os_kind: "linux".into(),
+            os_id: "debian".into(),
+            os_version: "12".into(),
+            status: status.into(),
+        })
+        .await
+        .unwrap()
+}
+
+pub async fn token_for(
+    store: &Arc<dyn Store>,
+    name: &str,
+    role: Role,
+    orgs: Option<&[String]>,
+) -> String {
+    let user = store.create_user(name, "unused", role, orgs).await.unwrap();
+    let token = auth::new_secret("bwt_");
+    store
+        .add_credential(
+            &user.id,
+            &auth::hash_secret(&token),
+            CredentialKind::ApiToken,
+            "test",
+            None,
+        )
+        .await
+        .unwrap();
+    token
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let store = bulwark_store::testing::sqlite(dir.path()).await.unwrap();
+        Self::on(store, dir).await
+    }
+
+    pub async fn on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> TestApp {
+        bulwark_server::seed::system_templates(store.as_ref())
+            .await
+            .unwrap();
+        let a = store.create_org("alpha", "ha").await.unwrap();
+        let b = store.create_org("beta", "hb").await.unwrap();
+        let host_a = new_host(&store, &a, "web-a", "online").await;
+        let host_b = new_host(&store, &b, "web-b", "online").await;
+        let mut tokens = HashMap::new();
+        for role in Role::ALL {
+            let t = token_for(
+                &store,
+                &format!("a-{}", role.as_str()),
+                role,
+                Some(std::slice::from_ref(&a.id)),
+            )
+            .await;
+            tokens.insert(role.as_str(), t);
+        }
+        let b_token = token_for(
+            &store,
+            "b-user",
+            Role::User,
+            Some(std::slice::from_ref(&b.id)),
+        )
+        .await;
+        let root = token_for(&store, "root", Role::Admin, None).await;
+        let config = ServerConfig {
+            body_limit: 64 * 1024,
+            ..Default::default()
+        };
+        let state = AppState::new(store, config);
+        let router = bulwark_server::app(state.clone());
+        TestApp {
+            state,
+            router,
+            a,
+            b,
+            host_a,
+            host_b,
+            tokens,
+            b_token,
+            root,
+            _dir: dir,
+        }
+    }
+
+    pub fn token(&self, role: &str) -> &str {
+        &self.tokens[role]
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_owned())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Reply {
+        let text = body.map(|b| b.to_string());
+        self.send(method, path, Some(token), text.as_deref()).await
+    }
+
+    /// A call that must succeed; returns its JSON.
+    pub async fn ok(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
+        let r = self.call(method, path, token, body).await;
+        assert_eq!(r.status, StatusCode::OK, "{method} {path}: {}", r.text);
+        r.json()
+    }
+}

@@ -1,0 +1,148 @@
+//! Configuration: defaults, then a TOML file (`--config`), then `BULWARK_*` environment
+//! variables, then flags. The database URL may carry a password; it is only ever logged
+//! redacted.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde::Deserialize;
+
+#[derive(Args, Debug, Default)]
+pub struct ConfigArgs {
+    /// TOML file with any of the settings below.
+    #[arg(long, env = "BULWARK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// sqlite://PATH (default: sqlite://bulwark-data/bulwark.db) or postgres://...
+    #[arg(long, env = "BULWARK_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "BULWARK_LISTEN")]
+    pub listen: Option<String>,
+    /// Seconds between scheduler ticks (default 1800).
+    #[arg(long, env = "BULWARK_SCHEDULER_INTERVAL_SECS")]
+    pub scheduler_interval_secs: Option<u64>,
+    /// Hosts per policy and tick (default 50).
+    #[arg(long, env = "BULWARK_SWEEP_LIMIT")]
+    pub sweep_limit: Option<i64>,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    listen: Option<String>,
+    scheduler_interval_secs: Option<u64>,
+    sweep_limit: Option<i64>,
+    warning_below: Option<f64>,
+    critical_below: Option<f64>,
+    session_hours: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub listen: String,
+    pub scheduler_interval_secs: u64,
+    pub sweep_limit: i64,
+    pub warning_below: f64,
+    pub critical_below: f64,
+    pub session_hours: i64,
+}
+
+impl Config {
+    pub fn load(args: &ConfigArgs) -> Result<Config> {
+        let file: FileConfig = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("in {}", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let defaults = bulwark_server::ServerConfig::default();
+        Ok(Config {
+            database_url: args
+                .database_url
+                .clone()
+                .or(file.database_url)
+                .unwrap_or_else(|| "sqlite://bulwark-data/bulwark.db".into()),
+            listen: args
+                .listen
+                .clone()
+                .or(file.listen)
+                .unwrap_or_else(|| "127.0.0.1:8080".into()),
+            scheduler_interval_secs: args
+                .scheduler_interval_secs
+                .or(file.scheduler_interval_secs)
+                .unwrap_or(defaults.scheduler_interval.as_secs()),
+            sweep_limit: args
+                .sweep_limit
+                .or(file.sweep_limit)
+                .unwrap_or(defaults.sweep_limit),
+            warning_below: file.warning_below.unwrap_or(defaults.warning_below),
+            critical_below: file.critical_below.unwrap_or(defaults.critical_below),
+            session_hours: file.session_hours.unwrap_or(defaults.session_hours),
+        })
+    }
+
+    pub async fn open_store(&self) -> Result<Arc<dyn bulwark_store::Store>> {
+        if let Some(path) = self.database_url.strip_prefix("sqlite://")
+            && let Some(dir) = std::path::Path::new(path).parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        bulwark_store::connect(&self.database_url)
+            .await
+            .with_context(|| format!("opening the database {}", self.redacted_database_url()))
+    }
+
+    pub fn server_config(&self) -> bulwark_server::ServerConfig {
+        bulwark_server::ServerConfig {
+            scheduler_interval: Duration::from_secs(self.scheduler_interval_secs),
+            sweep_limit: self.sweep_limit,
+            warning_below: self.warning_below,
+            critical_below: self.critical_below,
+            session_hours: self.session_hours,
+            ..Default::default()
+        }
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted_database_url(&self) -> String {
+        redact(&self.database_url)
+    }
+}
+
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        for (url, want) in [
+            (
+                "postgres://bulwark:s3cret@db:5432/b",
+                "postgres://bulwark:***@db:5432/b",
+            ),
+            ("postgres://bulwark@db/b", "postgres://bulwark@db/b"),
+            ("sqlite://data/b.db", "sqlite://data/b.db"),
+        ] {
+            assert_eq!(super::redact(url), want);
+        }
+    }
+}
