@@ -215,6 +215,16 @@ pub enum Probe {
     AuditPolicy {
         subcategory: String,
     },
+    /// Evaluated by the server from the host's software inventory: passes when an installed
+    /// package's name matches (case-insensitive; `*` and `?` wildcards).
+    SoftwareInstalled {
+        name: String,
+    },
+    /// Evaluated by the server from the host's service inventory: passes when the service
+    /// exists (case-insensitive name) and is running or active.
+    ServiceRunning {
+        name: String,
+    },
     Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         argv: Option<Vec<String>>,
@@ -260,7 +270,18 @@ impl Probe {
             Probe::RegistryValue { .. } => "registry_value",
             Probe::SecurityPolicy { .. } => "security_policy",
             Probe::AuditPolicy { .. } => "audit_policy",
+            Probe::SoftwareInstalled { .. } => "software_installed",
+            Probe::ServiceRunning { .. } => "service_running",
         }
+    }
+
+    /// Kinds the server evaluates from the inventory the agent already syncs; agents skip
+    /// them.
+    pub fn server_evaluated(&self) -> bool {
+        matches!(
+            self,
+            Probe::SoftwareInstalled { .. } | Probe::ServiceRunning { .. }
+        )
     }
 
     /// The operating system a kind reads, or `None` for kinds with a collector on each.
@@ -269,7 +290,11 @@ impl Probe {
             Probe::RegistryValue { .. }
             | Probe::SecurityPolicy { .. }
             | Probe::AuditPolicy { .. } => Some(OsKind::Windows),
-            Probe::ServiceState { .. } | Probe::LoginBanner { .. } | Probe::Command { .. } => None,
+            Probe::ServiceState { .. }
+            | Probe::LoginBanner { .. }
+            | Probe::Command { .. }
+            | Probe::SoftwareInstalled { .. }
+            | Probe::ServiceRunning { .. } => None,
             _ => Some(OsKind::Linux),
         }
     }
@@ -432,6 +457,11 @@ impl Probe {
                 }
             }
             Probe::FsWalk { .. } => {}
+            Probe::SoftwareInstalled { name } | Probe::ServiceRunning { name } => {
+                if name.trim().is_empty() {
+                    problems.push("name must not be empty".into());
+                }
+            }
             Probe::Command { argv, shell, .. } => match (argv, shell) {
                 (Some(a), None) if a.is_empty() => problems.push("argv is empty".into()),
                 (Some(_), None) | (None, Some(_)) => {}

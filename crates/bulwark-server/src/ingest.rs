@@ -6,13 +6,15 @@
 
 use std::collections::HashMap;
 
-use bulwark_core::{CheckOutcome, ScoreSummary, Status};
+use bulwark_core::template::Resolved;
+use bulwark_core::{CheckOutcome, HostOs, OsKind, ScoreSummary, Status};
 use bulwark_store::{Completion, Exception, ScanResult, Scope, TemplateCheck};
 use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::error::{ApiResult, AppError};
 use crate::notify;
+use crate::server_checks::{self, Inventory};
 
 /// One check's outcome as an agent reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,6 +104,67 @@ pub fn apply_exceptions(
     }
 }
 
+/// The host's operating system as overrides see it.
+pub fn host_os(host: &bulwark_store::Host) -> HostOs {
+    HostOs {
+        kind: serde_json::from_value(serde_json::Value::String(host.os_kind.clone()))
+            .unwrap_or(OsKind::Linux),
+        id: host.os_id.clone(),
+        id_like: vec![],
+        version_id: host.os_version.clone(),
+        pretty_name: String::new(),
+    }
+}
+
+/// Replaces the outcome of each server-evaluated check (after the host's overrides pick its
+/// probe) with the server's own evaluation from the inventory.
+pub fn apply_server_checks(
+    results: &mut [ScanResult],
+    checks: &[TemplateCheck],
+    template_os: &str,
+    host: &HostOs,
+    inventory: &Inventory,
+) {
+    let template_os: OsKind = serde_json::from_value(serde_json::Value::String(template_os.into()))
+        .unwrap_or(OsKind::Linux);
+    for r in results.iter_mut() {
+        let Some(c) = checks.iter().find(|c| c.check.id == r.check_id) else {
+            continue;
+        };
+        if !c.check.probe.server_evaluated()
+            && !c
+                .check
+                .overrides
+                .iter()
+                .any(|o| o.probe.as_ref().is_some_and(|p| p.server_evaluated()))
+        {
+            continue;
+        }
+        r.outcome = match c.check.resolve(template_os, host) {
+            Resolved::NotApplicable(reason) => CheckOutcome::skip(expected_of(c), reason),
+            Resolved::Run { probe, .. } => match server_checks::evaluate(probe, inventory) {
+                Some(outcome) => outcome,
+                None => continue,
+            },
+        };
+    }
+}
+
+async fn inventory_of<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    host_id: &str,
+    category: &str,
+) -> ApiResult<Option<T>> {
+    match state.store.inventory(host_id, category).await? {
+        None => Ok(None),
+        Some(v) => serde_json::from_value(v).map(Some).map_err(|e| {
+            AppError::Internal(format!(
+                "stored {category} inventory of host {host_id} does not parse: {e}"
+            ))
+        }),
+    }
+}
+
 pub fn summarize(results: &[ScanResult]) -> ScoreSummary {
     ScoreSummary::from_results(results.iter().map(|r| (r.severity, r.outcome.status)))
 }
@@ -119,10 +182,23 @@ pub async fn submit(
     {
         return Ok(Completion::AlreadyFinished);
     }
+    let template = store.get_template(&Scope::All, &scan.template_id).await?;
     let checks = store
         .template_checks(&Scope::All, &scan.template_id)
         .await?;
     let mut results = join_results(&checks, reported);
+    let host = store.get_host(&Scope::All, &scan.host_id).await?;
+    let inventory = Inventory {
+        software: inventory_of(state, &host.id, server_checks::SOFTWARE).await?,
+        services: inventory_of(state, &host.id, server_checks::SERVICES).await?,
+    };
+    apply_server_checks(
+        &mut results,
+        &checks,
+        &template.os_kind,
+        &host_os(&host),
+        &inventory,
+    );
     let now = bulwark_store::now();
     let exceptions = store.active_exceptions(&scan.org_id, now).await?;
     let groups = store.groups_of_host(&scan.host_id).await?;

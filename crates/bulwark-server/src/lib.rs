@@ -9,6 +9,7 @@ pub mod ingest;
 pub mod notify;
 pub mod scheduler;
 pub mod seed;
+pub mod server_checks;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -38,6 +38,8 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
+/// A new id: a random UUID, so that the first characters the scan list shows tell scans
+/// apart (time-ordered UUIDs share their first characters for a minute).
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }

@@ -36,3 +36,18 @@ pub async fn postgres_db() -> Result<Db, StoreError> {
         .await?;
     Db::connect_postgres(base.options([("search_path", schema.as_str())])).await
 }
+
+/// Two independent pools on one new schema: two server replicas sharing a database.
+pub async fn postgres_pair() -> Result<(Db, Db), StoreError> {
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let base = PgConnectOptions::from_str(&postgres_url())
+        .map_err(|e| StoreError::Config(e.to_string()))?;
+    let admin = Db::connect_postgres_plain(base.clone()).await?;
+    admin
+        .execute(&format!("CREATE SCHEMA {schema}"), vec![])
+        .await?;
+    let options = base.options([("search_path", schema.as_str())]);
+    let first = Db::connect_postgres(options.clone()).await?;
+    let second = Db::connect_postgres(options).await?;
+    Ok((first, second))
+}

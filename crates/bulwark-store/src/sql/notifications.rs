@@ -21,7 +21,7 @@ impl NotificationStore for SqlStore {
         let (clause, mut args) = scope_clause(scope, "org_id", 1);
         let sql = format!(
             "SELECT id, org_id, host_id, scan_id, level, message, created_at FROM notifications WHERE {clause} \
-             ORDER BY created_at DESC, id LIMIT ${}",
+             ORDER BY created_at DESC, id DESC LIMIT ${}",
             args.len() + 1
         );
         args.push(limit.into());

@@ -122,7 +122,7 @@ impl ScanStore for SqlStore {
             and(&mut sql, &mut args, "id LIKE ", format!("{clean}%").into());
         }
         sql.push_str(&format!(
-            " ORDER BY created_at DESC, id LIMIT ${}",
+            " ORDER BY created_at DESC, id DESC LIMIT ${}",
             args.len() + 1
         ));
         args.push(f.limit.unwrap_or(100).clamp(1, 1000).into());

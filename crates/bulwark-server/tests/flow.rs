@@ -1,0 +1,737 @@
+//! End-to-end flows through the API and ingest: a policy to a scored scan, exceptions that
+//! apply from the next scan, retried submissions, notifications, exports, the scheduler, and
+//! two replicas sharing one PostgreSQL database.
+
+mod common;
+
+use axum::http::StatusCode;
+use bulwark_core::{CheckOutcome, Status};
+use bulwark_server::ingest::{self, AgentResult};
+use bulwark_server::{AppState, ServerConfig, scheduler};
+use bulwark_store::Completion;
+use common::{TestApp, new_host};
+use serde_json::{Value, json};
+
+const L1: &str = "cis-linux-l1";
+
+/// What an agent would send: `fail` for the first `failures` enabled checks, `pass` for the rest.
+async fn agent_results(app: &TestApp, template: &str, failures: usize) -> Vec<AgentResult> {
+    let checks = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/templates/{template}"),
+            app.token("viewer"),
+            None,
+        )
+        .await["checks"]
+        .as_array()
+        .unwrap()
+        .clone();
+    checks
+        .iter()
+        .filter(|c| c["enabled"] == true)
+        .enumerate()
+        .map(|(i, c)| AgentResult {
+            check_id: c["id"].as_str().unwrap().to_owned(),
+            outcome: CheckOutcome::judged(i >= failures, Some(format!("value {i}")), "wanted"),
+        })
+        .collect()
+}
+
+async fn trigger(app: &TestApp, policy: &str, host: &str) -> String {
+    let scan = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/scans",
+            app.token("user"),
+            Some(json!({"policy_id": policy, "host_id": host})),
+        )
+        .await;
+    assert_eq!(scan["status"], "pending");
+    scan["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn policy_to_scored_scan_with_exceptions_notifications_and_export() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+    // Keep the template small so that score arithmetic is easy to follow: 10 enabled checks.
+    let copy = app
+        .ok(
+            "POST",
+            &format!("/api/v1/compliance/templates/{L1}/copy"),
+            user,
+            Some(json!({"name": "Ten checks"})),
+        )
+        .await;
+    let tid = copy["id"].as_str().unwrap().to_owned();
+    let ids: Vec<String> = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/templates/{tid}"),
+            user,
+            None,
+        )
+        .await["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    let toggle = |ids: &[String], enabled: bool| json!({"check_ids": ids, "enabled": enabled});
+    let path = format!("/api/v1/compliance/templates/{tid}/checks/bulk-toggle");
+    app.ok("POST", &path, user, Some(toggle(&ids, false))).await;
+    let toggled = app
+        .ok("POST", &path, user, Some(toggle(&ids[..10], true)))
+        .await;
+    assert_eq!(toggled["changed"], 10);
+    let policy = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/policies",
+            user,
+            Some(json!({
+                "name": "Linux", "os_type": "linux", "template_id": tid, "scan_interval_hours": 24
+            })),
+        )
+        .await;
+    let pid = policy["id"].as_str().unwrap().to_owned();
+
+    // On-demand scans need an online host of the policy's organization.
+    let offline = new_host(&app.state.store, &app.a, "sleepy", "offline").await;
+    for (host, why) in [
+        (offline.id.as_str(), "offline"),
+        (app.host_b.id.as_str(), ""),
+    ] {
+        let r = app
+            .call(
+                "POST",
+                "/api/v1/compliance/scans",
+                user,
+                Some(json!({"policy_id": pid, "host_id": host})),
+            )
+            .await;
+        if why.is_empty() {
+            assert_eq!(
+                r.status,
+                StatusCode::NOT_FOUND,
+                "another organization's host: {}",
+                r.text
+            );
+        } else {
+            assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+            assert!(r.text.contains(why), "{}", r.text);
+        }
+    }
+
+    // First scan: 6 of 10 fail → 40%, a critical notification.
+    let first = trigger(&app, &pid, &app.host_a.id).await;
+    let results = agent_results(&app, &tid, 6).await;
+    assert_eq!(results.len(), 10);
+    assert_eq!(
+        ingest::submit(&app.state, &first, results.clone())
+            .await
+            .unwrap(),
+        Completion::Completed
+    );
+    assert_eq!(
+        ingest::submit(&app.state, &first, results.clone())
+            .await
+            .unwrap(),
+        Completion::AlreadyFinished
+    );
+    let scan = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/scans/{first}"),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            scan["status"].as_str(),
+            scan["score"].as_f64(),
+            scan["failed"].as_i64()
+        ),
+        (Some("completed"), Some(40.0), Some(6))
+    );
+    let failed = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/scans/{first}/results?status=fail"),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(failed.as_array().unwrap().len(), 6);
+    assert_eq!(
+        failed[0]["actual"], "value 0",
+        "the actual value the agent saw is kept"
+    );
+    let notes = app.ok("GET", "/api/v1/notifications", user, None).await;
+    assert_eq!(
+        notes.as_array().unwrap().len(),
+        1,
+        "one notification even though the result was sent twice"
+    );
+    assert_eq!(notes[0]["level"], "critical");
+
+    // Waive two of the failures: one for the host, one organization-wide; they apply from the
+    // next scan, which then scores 4 of 8 evaluable = 50% (warning).
+    for body in [
+        json!({"rule_id": ids[0], "reason": "legacy app needs it", "host_id": app.host_a.id}),
+        json!({"rule_id": ids[1], "reason": "accepted risk"}),
+    ] {
+        app.ok("POST", "/api/v1/compliance/exceptions", user, Some(body))
+            .await;
+    }
+    let still = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/scans/{first}"),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(
+        still["score"].as_f64(),
+        Some(40.0),
+        "a finished scan keeps its score"
+    );
+    let second = trigger(&app, &pid, &app.host_a.id).await;
+    ingest::submit(&app.state, &second, agent_results(&app, &tid, 6).await)
+        .await
+        .unwrap();
+    let scan = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/scans/{second}"),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            scan["score"].as_f64(),
+            scan["waived"].as_i64(),
+            scan["failed"].as_i64()
+        ),
+        (Some(50.0), Some(2), Some(4))
+    );
+    let waived = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/scans/{second}/results?status=waived"),
+            user,
+            None,
+        )
+        .await;
+    assert!(
+        waived[0]["reason"].as_str().unwrap().contains("exception"),
+        "{waived}"
+    );
+    let notes = app.ok("GET", "/api/v1/notifications", user, None).await;
+    let mut levels: Vec<&str> = notes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["level"].as_str().unwrap())
+        .collect();
+    levels.sort();
+    assert_eq!(levels, vec!["critical", "warning"]);
+
+    // Dashboard, trends and the second seed's per-host endpoints agree.
+    let d = app
+        .ok("GET", "/api/v1/compliance/dashboard", user, None)
+        .await;
+    assert_eq!(
+        (
+            d["total_scans"].as_i64(),
+            d["hosts_scanned"].as_i64(),
+            d["average_score"].as_f64()
+        ),
+        (Some(2), Some(1), Some(45.0))
+    );
+    assert_eq!(d["worst_hosts"][0]["score"].as_f64(), Some(50.0));
+    let t = app
+        .ok("GET", "/api/v1/compliance/trends?days=7", user, None)
+        .await;
+    assert_eq!(
+        (
+            t["total_scans"].as_i64(),
+            t["daily"].as_array().unwrap().len()
+        ),
+        (Some(2), 1)
+    );
+    let score = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/score/agent/{}", app.host_a.id),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (score["score"].as_f64(), score["passing"].as_bool()),
+        (Some(50.0), Some(false))
+    );
+    let hist = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/history/agent/{}", app.host_a.id),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(hist["history"].as_array().unwrap().len(), 2);
+    let b_view = app
+        .call(
+            "GET",
+            &format!("/api/v1/compliance/score/agent/{}", app.host_a.id),
+            &app.b_token,
+            None,
+        )
+        .await;
+    assert_eq!(b_view.status, StatusCode::NOT_FOUND);
+    let b_dash = app
+        .ok("GET", "/api/v1/compliance/dashboard", &app.b_token, None)
+        .await;
+    assert_eq!(b_dash["total_scans"], 0, "another tenant sees none of it");
+
+    // Cancelled and pending scans are not exported; CSV cells cannot start a formula.
+    let evil = new_host(
+        &app.state.store,
+        &app.a,
+        "=HYPERLINK(\"http://x\")",
+        "online",
+    )
+    .await;
+    let third = trigger(&app, &pid, &evil.id).await;
+    ingest::submit(&app.state, &third, agent_results(&app, &tid, 0).await)
+        .await
+        .unwrap();
+    let pending = trigger(&app, &pid, &app.host_a.id).await;
+    let csv = app
+        .call("GET", "/api/v1/compliance/export?format=csv", user, None)
+        .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "scan_id,host,template,framework,os_type,score,passed,failed,error,skipped,total,scan_date"
+    );
+    assert_eq!(
+        lines.len(),
+        4,
+        "header and three completed scans: {}",
+        csv.text
+    );
+    assert!(csv.text.contains("'=HYPERLINK"), "{}", csv.text);
+    assert!(!csv.text.contains(&pending));
+    let nd = app
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/compliance/export?format=ndjson&host_id={}&limit=1",
+                app.host_a.id
+            ),
+            user,
+            None,
+        )
+        .await;
+    let rows: Vec<Value> = nd
+        .text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1);
+    assert!(
+        [first.as_str(), second.as_str()].contains(&rows[0]["scan_id"].as_str().unwrap()),
+        "only that host's scans"
+    );
+    assert_eq!(rows[0]["host"], "web-a");
+    for limit in ["0", "100001"] {
+        let r = app
+            .call(
+                "GET",
+                &format!("/api/v1/compliance/export?limit={limit}"),
+                user,
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    // Cancel, and a revoked exception no longer applies.
+    app.ok(
+        "POST",
+        &format!("/api/v1/compliance/scans/{pending}/cancel"),
+        user,
+        None,
+    )
+    .await;
+    let r = app
+        .call(
+            "POST",
+            &format!("/api/v1/compliance/scans/{pending}/cancel"),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    let list = app
+        .ok(
+            "GET",
+            "/api/v1/compliance/scans?status=cancelled",
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let by_prefix = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/scans?q={}", &first[..8]),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(by_prefix[0]["id"], first.as_str());
+}
+
+#[tokio::test]
+async fn server_evaluated_checks_use_the_inventory() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+    let copy = app
+        .ok(
+            "POST",
+            &format!("/api/v1/compliance/templates/{L1}/copy"),
+            user,
+            Some(json!({"name": "Inventory"})),
+        )
+        .await;
+    let tid = copy["id"].as_str().unwrap().to_owned();
+    let all: Vec<String> = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/templates/{tid}"),
+            user,
+            None,
+        )
+        .await["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    app.ok(
+        "POST",
+        &format!("/api/v1/compliance/templates/{tid}/checks/bulk-toggle"),
+        user,
+        Some(json!({"check_ids": all, "enabled": false})),
+    )
+    .await;
+    let check = |id: &str, probe: Value| {
+        json!({
+            "id": id, "title": id, "category": "Services", "severity": "high", "description": "d", "rationale": "r",
+            "remediation": {"text": "fix"}, "probe": probe,
+        })
+    };
+    for (id, probe) in [
+        (
+            "SRV-1",
+            json!({"kind": "software_installed", "name": "openssh*"}),
+        ),
+        (
+            "SRV-2",
+            json!({"kind": "service_running", "name": "AUDITD"}),
+        ),
+        (
+            "SRV-3",
+            json!({"kind": "software_installed", "name": "telnetd"}),
+        ),
+    ] {
+        app.ok(
+            "POST",
+            &format!("/api/v1/compliance/templates/{tid}/checks"),
+            user,
+            Some(check(id, probe)),
+        )
+        .await;
+    }
+    let bad = app
+        .call(
+            "POST",
+            &format!("/api/v1/compliance/templates/{tid}/checks"),
+            user,
+            Some(check(
+                "SRV-4",
+                json!({"kind": "software_installed", "name": " "}),
+            )),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.field().as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("check"))
+    );
+    let store = &app.state.store;
+    store
+        .set_inventory(
+            &app.host_a.id,
+            "software",
+            "h1",
+            &json!([{"name": "OpenSSH-Server", "version": "9.2"}]),
+        )
+        .await
+        .unwrap();
+    store
+        .set_inventory(
+            &app.host_a.id,
+            "services",
+            "h2",
+            &json!([{"name": "auditd", "state": "running"}]),
+        )
+        .await
+        .unwrap();
+    let policy = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/policies",
+            user,
+            Some(json!({"name": "p", "os_type": "linux", "template_id": tid})),
+        )
+        .await;
+    let scan = trigger(&app, policy["id"].as_str().unwrap(), &app.host_a.id).await;
+    // The agent skips these kinds; whatever it sends is replaced by the server's evaluation.
+    let sent = ["SRV-1", "SRV-2", "SRV-3"]
+        .iter()
+        .map(|id| AgentResult {
+            check_id: id.to_string(),
+            outcome: CheckOutcome::skip("x", "evaluated by the server from the host inventory"),
+        })
+        .collect();
+    ingest::submit(&app.state, &scan, sent).await.unwrap();
+    let results = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/scans/{scan}/results"),
+            user,
+            None,
+        )
+        .await;
+    let got: Vec<(String, String, String)> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["check_id"].as_str().unwrap().into(),
+                r["status"].as_str().unwrap().into(),
+                r["actual"].as_str().unwrap_or("").into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("SRV-1".into(), "pass".into(), "OpenSSH-Server 9.2".into()),
+            ("SRV-2".into(), "pass".into(), "running".into()),
+            ("SRV-3".into(), "fail".into(), "not installed".into()),
+        ]
+    );
+    let _ = Status::Pass;
+}
+
+#[tokio::test]
+async fn scheduler_creates_due_scans_once_and_honours_overrides() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+    let copy = app
+        .ok(
+            "POST",
+            &format!("/api/v1/compliance/templates/{L1}/copy"),
+            user,
+            Some(json!({"name": "Strict"})),
+        )
+        .await;
+    let policy = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/policies",
+            user,
+            Some(json!({"name": "p", "os_type": "linux", "template_id": L1})),
+        )
+        .await;
+    let pid = policy["id"].as_str().unwrap();
+    let second = new_host(&app.state.store, &app.a, "db-a", "online").await;
+    app.ok(
+        "POST",
+        &format!("/api/v1/compliance/policies/{pid}/overrides"),
+        user,
+        Some(json!({"host_id": second.id, "template_id": copy["id"]})),
+    )
+    .await;
+    let soon = bulwark_store::now() + 1;
+    let x = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/exceptions",
+            user,
+            Some(json!({"rule_id": "CIS-1.1.1.1", "reason": "r", "expires_at": soon})),
+        )
+        .await;
+
+    let report = scheduler::tick(&app.state)
+        .await
+        .unwrap()
+        .expect("the only replica holds the lease");
+    assert_eq!(
+        report.scans_created, 2,
+        "both online hosts of org A; host B has no policy"
+    );
+    let again = scheduler::tick(&app.state).await.unwrap().unwrap();
+    assert_eq!(again.scans_created, 0, "pending scans are not doubled");
+    let scans = app
+        .ok("GET", "/api/v1/compliance/scans?status=pending", user, None)
+        .await;
+    let mut templates: Vec<(String, String)> = scans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["hostname"].as_str().unwrap().into(),
+                s["template_id"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    templates.sort();
+    assert_eq!(
+        templates,
+        vec![
+            ("db-a".into(), copy["id"].as_str().unwrap().into()),
+            ("web-a".into(), L1.into())
+        ]
+    );
+    assert!(scans[0]["trigger_kind"] == "scheduled");
+
+    // The expiry sweep runs with the tick.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let swept = scheduler::tick(&app.state).await.unwrap().unwrap();
+    assert_eq!(swept.exceptions_expired, 1);
+    let xs = app
+        .ok(
+            "GET",
+            &format!(
+                "/api/v1/compliance/exceptions/{}",
+                x["id"].as_str().unwrap()
+            ),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(xs["state"], "expired");
+
+    // A manual policy is never scheduled.
+    app.ok(
+        "PUT",
+        &format!("/api/v1/compliance/policies/{pid}"),
+        user,
+        Some(json!({"schedule_type": "manual"})),
+    )
+    .await;
+    for s in scans.as_array().unwrap() {
+        app.ok(
+            "POST",
+            &format!(
+                "/api/v1/compliance/scans/{}/cancel",
+                s["id"].as_str().unwrap()
+            ),
+            user,
+            None,
+        )
+        .await;
+    }
+    assert_eq!(
+        scheduler::tick(&app.state)
+            .await
+            .unwrap()
+            .unwrap()
+            .scans_created,
+        0
+    );
+}
+
+/// Two server replicas, each with its own connection pool, on one PostgreSQL database: in
+/// every round both tick at once, exactly one does the work, and no host gets two scans.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_on_postgres_tick_once() {
+    let (db1, db2) = bulwark_store::testing::postgres_pair()
+        .await
+        .expect("PostgreSQL for the replica test");
+    let app = TestApp::on(bulwark_store::from_db(db1), tempfile::tempdir().unwrap()).await;
+    let user = app.token("user");
+    for i in 0..5 {
+        new_host(&app.state.store, &app.a, &format!("extra-{i}"), "online").await;
+    }
+    app.ok(
+        "POST",
+        "/api/v1/compliance/policies",
+        user,
+        Some(json!({"name": "p", "os_type": "linux", "template_id": L1})),
+    )
+    .await;
+    let replica = |store, id: &str| {
+        AppState::new(
+            store,
+            ServerConfig {
+                replica_id: id.into(),
+                ..Default::default()
+            },
+        )
+    };
+    let one = replica(app.state.store.clone(), "replica-1");
+    let two = replica(bulwark_store::from_db(db2), "replica-2");
+    let mut workers = std::collections::BTreeSet::new();
+    let mut created = 0;
+    for _ in 0..5 {
+        let (a, b) = tokio::join!(scheduler::tick(&one), scheduler::tick(&two));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert!(
+            a.is_some() != b.is_some(),
+            "exactly one replica ticks: {a:?} {b:?}"
+        );
+        workers.insert(if a.is_some() {
+            "replica-1"
+        } else {
+            "replica-2"
+        });
+        created += a.or(b).unwrap().scans_created;
+    }
+    assert_eq!(
+        workers.len(),
+        1,
+        "the lease stays with one replica while it renews"
+    );
+    assert_eq!(created, 6, "six online linux hosts in org A, one scan each");
+    let pending = app
+        .ok(
+            "GET",
+            "/api/v1/compliance/scans?status=pending&limit=100",
+            user,
+            None,
+        )
+        .await;
+    let mut hosts: Vec<&str> = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["host_id"].as_str().unwrap())
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    assert_eq!(hosts.len(), 6);
+}
