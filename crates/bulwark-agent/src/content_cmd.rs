@@ -5,24 +5,52 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use bulwark_content::Loaded;
-use bulwark_core::Check;
+use bulwark_content::{LINUX_CATEGORIES, Loaded, WINDOWS_CATEGORIES};
+use bulwark_core::{Check, Template};
 use comfy_table::Table;
 
 fn shipped() -> anyhow::Result<Vec<Loaded>> {
     bulwark_content::shipped().context("the shipped content is invalid")
 }
 
-pub fn list() -> anyhow::Result<ExitCode> {
+/// Checks per category, in the documented order of the categories.
+pub fn counts_by_category(template: &Template) -> Vec<(String, usize)> {
+    let mut counts: BTreeMap<(usize, &str), usize> = BTreeMap::new();
+    for c in &template.checks {
+        *counts
+            .entry((category_rank(&c.category), c.category.as_str()))
+            .or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((_, name), n)| (name.to_string(), n))
+        .collect()
+}
+
+/// Linux categories first, then the Windows ones, in the order docs/content-format.md lists
+/// them; anything else after, by name.
+fn category_rank(category: &str) -> usize {
+    LINUX_CATEGORIES
+        .iter()
+        .chain(
+            WINDOWS_CATEGORIES
+                .iter()
+                .filter(|c| !LINUX_CATEGORIES.contains(c)),
+        )
+        .position(|c| *c == category)
+        .unwrap_or(usize::MAX)
+}
+
+pub fn list(markdown: bool) -> anyhow::Result<ExitCode> {
+    let templates: Vec<Template> = shipped()?.into_iter().map(|l| l.template).collect();
+    if markdown {
+        print!("{}", coverage_markdown(&templates));
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut table = Table::new();
     table.set_header(["template", "framework", "os", "checks", "by category"]);
-    for t in shipped()? {
-        let t = t.template;
-        let mut by_category: BTreeMap<&str, usize> = BTreeMap::new();
-        for c in &t.checks {
-            *by_category.entry(c.category.as_str()).or_default() += 1;
-        }
-        let categories: Vec<String> = by_category
+    for t in &templates {
+        let categories: Vec<String> = counts_by_category(t)
             .iter()
             .map(|(k, v)| format!("{k}: {v}"))
             .collect();
@@ -38,6 +66,60 @@ pub fn list() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn cell(text: &str) -> String {
+    text.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
+}
+
+/// The coverage of the shipped templates as Markdown: one table of the templates (the
+/// benchmark each follows, its number of checks), one of checks per category and template.
+pub fn coverage_markdown(templates: &[Template]) -> String {
+    let mut out =
+        String::from("| Template | Name | OS | Benchmark | Checks |\n|---|---|---|---|---:|\n");
+    for t in templates {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            t.id,
+            cell(&t.name),
+            t.os.as_str(),
+            cell(&t.benchmark),
+            t.checks.len()
+        ));
+    }
+    let counts: Vec<BTreeMap<String, usize>> = templates
+        .iter()
+        .map(|t| counts_by_category(t).into_iter().collect())
+        .collect();
+    let mut categories: Vec<&String> = counts.iter().flat_map(|c| c.keys()).collect();
+    categories.sort_by_key(|c| (category_rank(c), c.to_string()));
+    categories.dedup();
+    out.push_str("\n| Category |");
+    for t in templates {
+        out.push_str(&format!(" `{}` |", t.id));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---:|".repeat(templates.len()));
+    out.push('\n');
+    for category in categories {
+        out.push_str(&format!("| {} |", cell(category)));
+        for c in &counts {
+            match c.get(category) {
+                Some(n) => out.push_str(&format!(" {n} |")),
+                None => out.push_str(" – |"),
+            }
+        }
+        out.push('\n');
+    }
+    out.push_str("| **Total** |");
+    for t in templates {
+        out.push_str(&format!(" **{}** |", t.checks.len()));
+    }
+    out.push('\n');
+    out
+}
+
 pub fn show(id: &str, json: bool) -> anyhow::Result<ExitCode> {
     let all = shipped()?;
     let Some(loaded) = all.iter().find(|t| t.template.id == id) else {
@@ -46,7 +128,16 @@ pub fn show(id: &str, json: bool) -> anyhow::Result<ExitCode> {
     };
     let t = &loaded.template;
     if json {
-        println!("{}", serde_json::to_string_pretty(t)?);
+        let mut value = serde_json::to_value(t)?;
+        let counts: serde_json::Map<String, serde_json::Value> = counts_by_category(t)
+            .into_iter()
+            .map(|(k, n)| (k, n.into()))
+            .collect();
+        if let Some(object) = value.as_object_mut() {
+            object.insert("check_count".into(), t.checks.len().into());
+            object.insert("counts_by_category".into(), counts.into());
+        }
+        println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!(

@@ -34,8 +34,12 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ContentCommand {
-    /// The shipped templates with their check counts.
-    List,
+    /// The shipped templates with their check counts, in all and per category.
+    List {
+        /// `markdown`: the coverage tables of docs/content.md.
+        #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+        format: ListFormat,
+    },
     /// One shipped template with its checks.
     Show {
         id: String,
@@ -50,6 +54,12 @@ enum ContentCommand {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Table,
+    Markdown,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum ShowFormat {
     Text,
     Json,
@@ -60,7 +70,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => scan_cmd::run(args),
         Command::Content { command } => match command {
-            ContentCommand::List => content_cmd::list(),
+            ContentCommand::List { format } => {
+                content_cmd::list(matches!(format, ListFormat::Markdown))
+            }
             ContentCommand::Show { id, format } => {
                 content_cmd::show(&id, matches!(format, ShowFormat::Json))
             }
