@@ -45,10 +45,15 @@ fn core_has_only_pure_dependencies() {
 #[test]
 fn crates_depend_in_the_documented_direction() {
     // Architecture invariant (docs/ARCHITECTURE.md): core <- (engine, content) <- agent.
-    let rules: [(&str, &[&str]); 3] = [
+    let rules: [(&str, &[&str]); 5] = [
         ("bulwark-core", &[]),
         ("bulwark-engine", &["bulwark-core"]),
         ("bulwark-content", &["bulwark-core"]),
+        ("bulwark-store", &["bulwark-core"]),
+        (
+            "bulwark-server",
+            &["bulwark-core", "bulwark-content", "bulwark-store"],
+        ),
     ];
     for (krate, allowed) in rules {
         for dep in dependencies(krate)
@@ -58,6 +63,24 @@ fn crates_depend_in_the_documented_direction() {
             assert!(
                 allowed.contains(&dep.as_str()),
                 "{krate} must not depend on {dep}"
+            );
+        }
+    }
+}
+
+#[test]
+fn only_the_store_knows_sql_and_only_the_server_knows_http() {
+    let crates = std::fs::read_dir(workspace().join("crates")).unwrap();
+    for krate in crates.flatten() {
+        let name = krate.file_name().to_string_lossy().to_string();
+        let deps = dependencies(&name);
+        if deps.iter().any(|d| d == "sqlx") {
+            assert_eq!(name, "bulwark-store", "{name} must reach the database through bulwark-store");
+        }
+        if deps.iter().any(|d| d == "axum" || d == "tower-http") {
+            assert!(
+                ["bulwark-server", "bulwark"].contains(&name.as_str()),
+                "{name} must not speak HTTP; that is bulwark-server's job"
             );
         }
     }

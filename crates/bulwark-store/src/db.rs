@@ -4,7 +4,10 @@
 //! once and runs on both.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::sqlite::{
@@ -119,12 +122,15 @@ pub enum Backend {
 
 #[derive(Clone)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// SQLite has one writer at a time. Writers queue on the lock in this process instead of
+    /// polling SQLite's busy handler, whose growing sleeps turn contention into long tails.
+    Sqlite(SqlitePool, Arc<Mutex<()>>),
     Postgres(PgPool),
 }
 
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// The guard keeps this process's other writers waiting until the transaction ends.
+    Sqlite(sqlx::Transaction<'static, Sqlite>, OwnedMutexGuard<()>),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
@@ -137,7 +143,7 @@ fn sql(text: &str) -> AssertSqlSafe<String> {
 macro_rules! on_backend {
     ($target:expr, $sql:expr, $args:expr, |$q:ident, $e:ident| $body:expr) => {
         match $target {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 let $q = bind(sqlx::query::<Sqlite>(sql($sql)), $args);
                 let $e = pool;
                 $body
@@ -154,7 +160,7 @@ macro_rules! on_backend {
 macro_rules! on_tx {
     ($target:expr, $sql:expr, $args:expr, |$q:ident, $e:ident| $body:expr) => {
         match $target {
-            Tx::Sqlite(tx) => {
+            Tx::Sqlite(tx, _) => {
                 let $q = bind(sqlx::query::<Sqlite>(sql($sql)), $args);
                 let $e = &mut **tx;
                 $body
@@ -185,7 +191,7 @@ impl Db {
                 .connect_with(options)
                 .await?;
             sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-            Db::Sqlite(pool)
+            Db::Sqlite(pool, Arc::new(Mutex::new(())))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
@@ -218,7 +224,7 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -227,7 +233,10 @@ impl Db {
     /// so that two writers wait for each other instead of failing on a lock upgrade.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool, writer) => {
+                let guard = writer.clone().lock_owned().await;
+                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, guard)
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -275,7 +284,7 @@ impl Db {
     /// skewed clocks still agree.
     pub fn now_sql(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "CAST(strftime('%s','now') AS BIGINT)",
+            Db::Sqlite(..) => "CAST(strftime('%s','now') AS BIGINT)",
             Db::Postgres(_) => "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)",
         }
     }
@@ -317,7 +326,7 @@ impl Tx {
 
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
-            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Sqlite(tx, _guard) => tx.commit().await?,
             Tx::Postgres(tx) => tx.commit().await?,
         }
         Ok(())

@@ -27,27 +27,101 @@ pub async fn postgres() -> Result<Arc<dyn Store>, StoreError> {
 }
 
 pub async fn postgres_db() -> Result<Db, StoreError> {
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let base = PgConnectOptions::from_str(&postgres_url())
-        .map_err(|e| StoreError::Config(e.to_string()))?;
-    let admin = Db::connect_postgres_plain(base.clone()).await?;
-    admin
-        .execute(&format!("CREATE SCHEMA {schema}"), vec![])
-        .await?;
-    Db::connect_postgres(base.options([("search_path", schema.as_str())])).await
+    postgres_db_at(&postgres_url()).await
+}
+
+/// A new, uniquely named schema in the PostgreSQL database `url` names.
+pub async fn postgres_db_at(url: &str) -> Result<Db, StoreError> {
+    let (first, _) = schema_pools(url, 1).await?;
+    Ok(first)
 }
 
 /// Two independent pools on one new schema: two server replicas sharing a database.
 pub async fn postgres_pair() -> Result<(Db, Db), StoreError> {
+    let (first, second) = schema_pools(&postgres_url(), 2).await?;
+    Ok((first, second.expect("two pools were asked for")))
+}
+
+async fn schema_pools(url: &str, pools: usize) -> Result<(Db, Option<Db>), StoreError> {
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let base = PgConnectOptions::from_str(&postgres_url())
-        .map_err(|e| StoreError::Config(e.to_string()))?;
+    let base = PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(e.to_string()))?;
     let admin = Db::connect_postgres_plain(base.clone()).await?;
-    admin
-        .execute(&format!("CREATE SCHEMA {schema}"), vec![])
-        .await?;
+    admin.execute(&format!("CREATE SCHEMA {schema}"), vec![]).await?;
     let options = base.options([("search_path", schema.as_str())]);
     let first = Db::connect_postgres(options.clone()).await?;
-    let second = Db::connect_postgres(options).await?;
+    let second = match pools {
+        2 => Some(Db::connect_postgres(options).await?),
+        _ => None,
+    };
     Ok((first, second))
+}
+
+/// Fills the database with `scans` completed scans of `hosts` hosts spread over `days` days,
+/// with per-check results for the newest `with_results` of them, and the rollups ingest would
+/// have kept — for benchmarks of reads at a size that ingest would take hours to reach.
+/// Returns the host ids.
+pub async fn bench_fill(db: &Db, fill: &BenchFill<'_>) -> Result<Vec<String>, StoreError> {
+    use crate::args;
+    let now = crate::now();
+    let mut tx = db.begin().await?;
+    tx.execute(
+        "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < $1) \
+         INSERT INTO hosts (id, org_id, hostname, os_kind, os_id, os_version, status, last_seen_at, created_at) \
+         SELECT 'bench-host-' || CAST(n AS TEXT), $2, 'host-' || CAST(n AS TEXT), 'linux', 'debian', '12', 'online', $3, $3 FROM seq",
+        args![fill.hosts as i64, fill.org_id, now],
+    )
+    .await?;
+    let span = fill.days * 86_400;
+    tx.execute(
+        "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < $1) \
+         INSERT INTO scans (id, org_id, host_id, hostname, policy_id, template_id, template_name, framework, os_kind, \
+           trigger_kind, status, created_at, started_at, completed_at, score, weighted_score, risk, passed, failed, errors, \
+           skipped, waived, total, passing_threshold) \
+         SELECT 'bench-scan-' || CAST(n AS TEXT), $2, 'bench-host-' || CAST(n % $3 AS TEXT), 'host-' || CAST(n % $3 AS TEXT), \
+           $4, $5, 'Bench template', 'cis_level1', 'linux', 'scheduled', 'completed', \
+           $6 - $7 + (n * $7) / $1, $6 - $7 + (n * $7) / $1, $6 - $7 + (n * $7) / $1, \
+           CAST(40 + (n * 37) % 60 AS DOUBLE PRECISION), CAST(40 + (n * 37) % 60 AS DOUBLE PRECISION), \
+           CASE WHEN n % 7 = 0 THEN 'critical' WHEN n % 5 = 0 THEN 'high' ELSE 'medium' END, \
+           64 + (n * 37) % 96, 96 - (n * 37) % 96, 0, 0, 0, 160, 80 FROM seq",
+        args![fill.scans as i64, fill.org_id, fill.hosts as i64, fill.policy_id, fill.template_id, now, span],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO scan_daily (org_id, policy_id, day, scans, scored, score_sum, passed, failed) \
+         SELECT org_id, policy_id, completed_at / 86400, COUNT(*), COUNT(score), SUM(score), SUM(passed), SUM(failed) \
+         FROM scans WHERE org_id = $1 GROUP BY org_id, policy_id, completed_at / 86400",
+        args![fill.org_id],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO host_compliance (host_id, policy_id, org_id, scan_id, score, risk, passing, completed_at) \
+         SELECT host_id, policy_id, org_id, id, score, risk, score >= passing_threshold, completed_at FROM \
+           (SELECT s.*, ROW_NUMBER() OVER (PARTITION BY host_id ORDER BY completed_at DESC, id) AS rn \
+            FROM scans s WHERE org_id = $1) latest WHERE rn = 1",
+        args![fill.org_id],
+    )
+    .await?;
+    tx.execute(
+        "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < 160) \
+         INSERT INTO scan_results (scan_id, check_id, status, severity, category, title, actual, expected, reason) \
+         SELECT s.id, 'BENCH-' || CAST(seq.n AS TEXT), CASE WHEN seq.n % 3 = 0 THEN 'fail' ELSE 'pass' END, 'medium', \
+           'Category ' || CAST(seq.n % 11 AS TEXT), 'Bench check ' || CAST(seq.n AS TEXT), 'seen', 'wanted', NULL \
+         FROM (SELECT id FROM scans WHERE org_id = $1 ORDER BY completed_at DESC LIMIT $2) s CROSS JOIN seq",
+        args![fill.org_id, fill.with_results as i64],
+    )
+    .await?;
+    tx.commit().await?;
+    // Fresh statistics, as a long-running database would have.
+    db.execute("ANALYZE", vec![]).await?;
+    Ok((0..fill.hosts).map(|n| format!("bench-host-{n}")).collect())
+}
+
+pub struct BenchFill<'a> {
+    pub org_id: &'a str,
+    pub policy_id: &'a str,
+    pub template_id: &'a str,
+    pub hosts: usize,
+    pub scans: usize,
+    pub days: i64,
+    pub with_results: usize,
 }

@@ -236,7 +236,7 @@ async fn system_templates_are_read_only_and_copies_are_editable(s: Arc<dyn Store
     assert!(forbidden(s.add_check(&w.only_a, &t, &first).await));
     assert!(forbidden(s.delete_template(&w.only_a, &t).await));
     assert!(matches!(
-        s.set_checks_enabled(&w.only_a, &t, &[first.id.clone()], false)
+        s.set_checks_enabled(&w.only_a, &t, std::slice::from_ref(&first.id), false)
             .await,
         Err(StoreError::Forbidden(_))
     ));

@@ -1,6 +1,7 @@
 //! The `bulwark` binary: `serve` runs the server; `admin` creates organizations, users and
 //! API tokens from the command line.
 
+mod bench;
 mod config;
 
 use std::io::Read;
@@ -29,6 +30,8 @@ struct Cli {
 enum Command {
     /// Run the server (API and scheduler).
     Serve(ConfigArgs),
+    /// Measure ingest, dashboard, trends and export; prints figures.
+    Bench(bench::BenchArgs),
     /// Manage organizations, users and tokens directly in the database.
     Admin {
         #[command(flatten)]
@@ -103,6 +106,7 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(Config::load(&args)?).await,
         Command::Admin { config, command } => admin(Config::load(&config)?, command).await,
+        Command::Bench(args) => bench::run(args).await,
     }
 }
 

@@ -17,8 +17,8 @@ impl LeaseStore for SqlStore {
         let now = self.db.now_sql();
         // One statement: insert, or take over when expired or already ours. The losing
         // replica's upsert matches no row and returns nothing.
-        let row: Option<Holder> = self
-            .db
+        let mut tx = self.db.begin().await?;
+        let row: Option<Holder> = tx
             .fetch_optional(
                 &format!(
                     "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, {now} + $3) \
@@ -29,6 +29,7 @@ impl LeaseStore for SqlStore {
                 args![name, holder, ttl_secs],
             )
             .await?;
+        tx.commit().await?;
         Ok(row.is_some_and(|r| r.holder == holder))
     }
 }
