@@ -158,6 +158,7 @@ fn a_windows_template_lints_and_scans_recorded_evidence() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["host"]["os_name"], "Windows Server 2022 Datacenter");
+    assert_eq!(report["host"]["hostname"], "WIN-SRV22");
     let statuses: Vec<(String, String)> = report["results"]
         .as_array()
         .unwrap()

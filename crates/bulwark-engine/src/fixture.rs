@@ -488,7 +488,12 @@ fn build_windows(root: &Path, case: &TestCase) -> Result<(), FixtureError> {
     let rendered: Vec<(&str, Vec<u8>)> = vec![
         (
             windows::OS_FILE,
-            format!("\r\n{}\r\n{WINDOWS_VERSION}\r\n", windows::VERSION_KEY).into_bytes(),
+            format!(
+                "\r\n{}\r\n{WINDOWS_VERSION}\r\n\r\n{}\r\n    ComputerName    REG_SZ    WIN-FIXTURE\r\n\r\n",
+                windows::VERSION_KEY,
+                windows::COMPUTER_NAME_KEY
+            )
+            .into_bytes(),
         ),
         (windows::REGISTRY_FILE, render_registry(case).into_bytes()),
         (windows::SECEDIT_FILE, render_secedit(case)),

@@ -43,7 +43,10 @@ pub struct ScanReport {
     pub results: Vec<CheckResult>,
 }
 
-fn hostname(host: &HostRoot) -> String {
+fn hostname(host: &HostRoot, os: &bulwark_core::HostOs) -> String {
+    if os.kind == bulwark_core::OsKind::Windows {
+        return crate::windows::computer_name(host).unwrap_or_else(|| "unknown".into());
+    }
     let from = if host.is_live() {
         "/proc/sys/kernel/hostname"
     } else {
@@ -71,7 +74,7 @@ pub fn scan(
         .unwrap_or_default();
     let os = host.detect_os()?;
     let info = HostInfo {
-        hostname: hostname(&host),
+        hostname: hostname(&host, &os),
         os_id: os.id.clone(),
         os_version: os.version_id.clone(),
         os_name: os.to_string(),

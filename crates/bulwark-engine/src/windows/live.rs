@@ -68,7 +68,9 @@ pub fn collect(dir: &Path, request: &Request) -> Result<(), String> {
     let write = |file: &str, bytes: &[u8]| {
         fs::write(dir.join(file), bytes).map_err(|e| format!("{file}: {e}"))
     };
-    write(OS_FILE, &run(&["reg", "query", VERSION_KEY])?)?;
+    let mut os = run(&["reg", "query", VERSION_KEY])?;
+    os.extend(run(&["reg", "query", super::COMPUTER_NAME_KEY])?);
+    write(OS_FILE, &os)?;
     let mut registry = Vec::new();
     for key in &request.registry_keys {
         registry.extend(run(&["reg", "query", key, "/s"])?);

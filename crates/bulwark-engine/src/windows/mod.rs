@@ -15,7 +15,8 @@ use crate::host::HostRoot;
 
 /// The evidence directory, as a host path under the scan root.
 pub const EVIDENCE_DIR: &str = "/bulwark-evidence/windows";
-/// `reg query "HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion"`: identifies the system.
+/// `reg query "HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion"` and `reg query` of
+/// [`COMPUTER_NAME_KEY`]: identifies the system and names it.
 pub const OS_FILE: &str = "os.txt";
 /// Concatenated `reg query KEY /s` outputs.
 pub const REGISTRY_FILE: &str = "reg-query.txt";
@@ -28,6 +29,19 @@ pub const SERVICES_FILE: &str = "services.txt";
 
 /// The key that identifies the system in `os.txt`.
 pub const VERSION_KEY: &str = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion";
+
+/// The key whose `ComputerName` value is the host's name (also recorded in `os.txt`).
+pub const COMPUTER_NAME_KEY: &str =
+    r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\ComputerName\ComputerName";
+
+/// The host's name from `os.txt`, when it was recorded.
+pub fn computer_name(host: &HostRoot) -> Option<String> {
+    let text = decode(&host.read_bytes(&evidence_path(OS_FILE)).ok()??);
+    registry::Registry::parse(&text)
+        .value(COMPUTER_NAME_KEY, "ComputerName")
+        .map(|v| v.text().trim().to_string())
+        .filter(|n| !n.is_empty())
+}
 
 /// The host path of one evidence file.
 pub fn evidence_path(file: &str) -> String {
