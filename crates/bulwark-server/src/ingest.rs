@@ -261,7 +261,7 @@ mod tests {
             exception("hst", "C1", Some("h1"), None),
             exception("other-host", "C2", Some("h2"), None),
         ];
-        let groups = vec!["child".to_string(), "parent".to_string()];
+        let groups = ["child".to_string(), "parent".to_string()];
         let cases = [
             ("C1", "h1", &groups[..], Some("hst")),
             ("C1", "h9", &groups[..], Some("grp")),

@@ -49,13 +49,21 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub config: Arc<ServerConfig>,
+    /// Outgoing requests (webhooks); no redirects, so a receiver cannot send us elsewhere.
+    pub http: reqwest::Client,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .expect("the HTTP client builds with rustls");
         AppState {
             store,
             config: Arc::new(config),
+            http,
         }
     }
 }

@@ -1,10 +1,65 @@
 //! Notifications after a scan: a score below the warning threshold (70 by default) is a
-//! warning, below the critical threshold (50) critical. They are stored and listed at
-//! `/api/v1/notifications`.
+//! warning, below the critical threshold (50) critical. They are stored, listed at
+//! `/api/v1/notifications`, and posted to the organization's webhooks — only URLs an admin
+//! configured — as JSON signed with HMAC-SHA256, with a timeout per attempt and a bounded
+//! number of attempts, in the background so that ingest never waits for a slow receiver.
 
-use bulwark_store::{Notification, Scan, StoreError};
+use std::time::Duration;
+
+use bulwark_store::{Notification, Scan, Scope, StoreError, Webhook};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use crate::AppState;
+
+/// Header carrying `sha256=HEX` of the HMAC of `TIMESTAMP.BODY` under the webhook's secret.
+pub const SIGNATURE_HEADER: &str = "x-bulwark-signature";
+pub const TIMESTAMP_HEADER: &str = "x-bulwark-timestamp";
+const ATTEMPTS: u32 = 3;
+const TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The signature a receiver recomputes to trust a delivery.
+pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Posts one notification to one webhook; returns the attempts made and whether one succeeded.
+pub async fn deliver(client: &reqwest::Client, hook: &Webhook, n: &Notification) -> (u32, bool) {
+    let body = serde_json::to_vec(
+        &serde_json::json!({ "event": "compliance.score_low", "notification": n }),
+    )
+    .expect("a notification serializes");
+    for attempt in 1..=ATTEMPTS {
+        let ts = bulwark_store::now();
+        let sent = client
+            .post(&hook.url)
+            .timeout(TIMEOUT)
+            .header("content-type", "application/json")
+            .header(TIMESTAMP_HEADER, ts.to_string())
+            .header(SIGNATURE_HEADER, sign(&hook.secret, ts, &body))
+            .body(body.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => return (attempt, true),
+            Ok(r) => {
+                tracing::warn!(webhook = %hook.id, status = %r.status(), attempt, "webhook refused the notification")
+            }
+            Err(e) => {
+                tracing::warn!(webhook = %hook.id, error = %e, attempt, "webhook unreachable")
+            }
+        }
+        if attempt < ATTEMPTS {
+            tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+        }
+    }
+    (ATTEMPTS, false)
+}
 
 /// The level a score earns, if any.
 pub fn level(score: Option<f64>, warning_below: f64, critical_below: f64) -> Option<&'static str> {
@@ -38,7 +93,17 @@ pub async fn after_scan(state: &AppState, scan: &Scan) -> Result<(), StoreError>
         ),
         created_at: bulwark_store::now(),
     };
-    state.store.add_notification(&n).await
+    state.store.add_notification(&n).await?;
+    let hooks = state.store.list_webhooks(&Scope::All, &scan.org_id).await?;
+    if !hooks.is_empty() {
+        let client = state.http.clone();
+        tokio::spawn(async move {
+            for hook in hooks {
+                deliver(&client, &hook, &n).await;
+            }
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -735,3 +735,116 @@ async fn two_replicas_on_postgres_tick_once() {
     hosts.dedup();
     assert_eq!(hosts.len(), 6);
 }
+
+#[tokio::test]
+async fn low_scores_reach_webhooks_signed_and_failures_are_retried_a_bounded_number_of_times() {
+    use axum::extract::State as AxState;
+    use axum::http::HeaderMap;
+    use std::sync::{Arc, Mutex};
+    type Seen = Arc<Mutex<Vec<(HeaderMap, Vec<u8>)>>>;
+    async fn receive(
+        AxState(seen): AxState<Seen>,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> StatusCode {
+        seen.lock().unwrap().push((headers, body.to_vec()));
+        StatusCode::NO_CONTENT
+    }
+    async fn refuse(
+        AxState(seen): AxState<Seen>,
+        headers: HeaderMap,
+        body: axum::body::Bytes,
+    ) -> StatusCode {
+        seen.lock().unwrap().push((headers, body.to_vec()));
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+    let (ok_seen, bad_seen): (Seen, Seen) = Default::default();
+    let receiver = axum::Router::new()
+        .route(
+            "/ok",
+            axum::routing::post(receive).with_state(ok_seen.clone()),
+        )
+        .route(
+            "/bad",
+            axum::routing::post(refuse).with_state(bad_seen.clone()),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, receiver).await.unwrap() });
+
+    let app = TestApp::new().await;
+    let admin = app.token("admin");
+    let hook = app
+        .ok(
+            "POST",
+            &format!("/api/v1/orgs/{}/webhooks", app.a.id),
+            admin,
+            Some(json!({"url": format!("http://{addr}/ok")})),
+        )
+        .await;
+    let secret = hook["signing_secret"].as_str().unwrap().to_owned();
+    assert!(
+        hook["webhook"].get("secret").is_none(),
+        "the secret is shown once, as signing_secret"
+    );
+    app.ok(
+        "POST",
+        &format!("/api/v1/orgs/{}/webhooks", app.a.id),
+        admin,
+        Some(json!({"url": format!("http://{addr}/bad")})),
+    )
+    .await;
+    let r = app
+        .call(
+            "POST",
+            &format!("/api/v1/orgs/{}/webhooks", app.a.id),
+            admin,
+            Some(json!({"url": "file:///etc/passwd"})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field().as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("url"))
+    );
+
+    let policy = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/policies",
+            app.token("user"),
+            Some(json!({"name": "p", "os_type": "linux", "template_id": L1})),
+        )
+        .await;
+    let scan = trigger(&app, policy["id"].as_str().unwrap(), &app.host_a.id).await;
+    ingest::submit(&app.state, &scan, agent_results(&app, L1, 10_000).await)
+        .await
+        .unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while (ok_seen.lock().unwrap().is_empty() || bad_seen.lock().unwrap().len() < 3)
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let ok = ok_seen.lock().unwrap().clone();
+    assert_eq!(ok.len(), 1, "delivered once");
+    let (headers, body) = &ok[0];
+    let ts: i64 = headers["x-bulwark-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        headers["x-bulwark-signature"].to_str().unwrap(),
+        bulwark_server::notify::sign(&secret, ts, body)
+    );
+    let payload: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(payload["notification"]["level"], "critical");
+    assert_eq!(payload["notification"]["scan_id"], scan.as_str());
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    assert_eq!(
+        bad_seen.lock().unwrap().len(),
+        3,
+        "a refusing receiver gets exactly three attempts"
+    );
+}

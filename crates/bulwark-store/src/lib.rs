@@ -203,6 +203,8 @@ pub trait ScanStore: Send + Sync {
     /// Hosts of the policy's organization and OS whose last completed scan for the policy
     /// is older than `before` (or that were never scanned) and have no unfinished scan.
     async fn hosts_due(&self, policy: &Policy, before: i64, limit: i64) -> Result<Vec<Host>>;
+    /// The host's latest completed scan (the one the dashboard counts for it).
+    async fn latest_scan(&self, scope: &Scope, host_id: &str) -> Result<Option<Scan>>;
     async fn host_history(&self, scope: &Scope, host_id: &str, limit: i64) -> Result<Vec<Scan>>;
 }
 

@@ -46,7 +46,9 @@ async fn schema_pools(url: &str, pools: usize) -> Result<(Db, Option<Db>), Store
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
     let base = PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(e.to_string()))?;
     let admin = Db::connect_postgres_plain(base.clone()).await?;
-    admin.execute(&format!("CREATE SCHEMA {schema}"), vec![]).await?;
+    admin
+        .execute(&format!("CREATE SCHEMA {schema}"), vec![])
+        .await?;
     let options = base.options([("search_path", schema.as_str())]);
     let first = Db::connect_postgres(options.clone()).await?;
     let second = match pools {

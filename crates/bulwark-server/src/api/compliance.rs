@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use bulwark_store::{ScanFilter, ScanStatus, Scope};
+use bulwark_store::Scope;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -17,18 +17,9 @@ async fn latest_completed(
     scope: &Scope,
     host_id: &str,
 ) -> ApiResult<bulwark_store::Scan> {
-    s.store.get_host(scope, host_id).await?;
-    let filter = ScanFilter {
-        status: Some(ScanStatus::Completed),
-        host_id: Some(host_id.into()),
-        limit: Some(1),
-        ..Default::default()
-    };
     s.store
-        .list_scans(scope, &filter)
+        .latest_scan(scope, host_id)
         .await?
-        .into_iter()
-        .next()
         .ok_or_else(|| AppError::NotFound("completed scan for this host".into()))
 }
 

@@ -298,6 +298,24 @@ impl ScanStore for SqlStore {
             .await
     }
 
+    async fn latest_scan(&self, scope: &Scope, host_id: &str) -> Result<Option<Scan>> {
+        crate::HostStore::get_host(self, scope, host_id).await?;
+        let columns = COLUMNS
+            .split(", ")
+            .map(|c| format!("s.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.db
+            .fetch_optional(
+                &format!(
+                    "SELECT {columns} FROM host_compliance hc JOIN scans s ON s.id = hc.scan_id \
+                     WHERE hc.host_id = $1 ORDER BY hc.completed_at DESC, s.id LIMIT 1"
+                ),
+                args![host_id],
+            )
+            .await
+    }
+
     async fn host_history(&self, scope: &Scope, host_id: &str, limit: i64) -> Result<Vec<Scan>> {
         crate::HostStore::get_host(self, scope, host_id).await?;
         self.db
