@@ -168,21 +168,8 @@ impl<C: Item> Resolver<'_, C> {
                 continue;
             }
             let Some(target) = self.units.get(inc) else {
-                let known: Vec<&str> = self
-                    .units
-                    .keys()
-                    .map(String::as_str)
-                    .filter(|k| *k != name)
-                    .collect();
                 self.problems.push(problem(
-                    format!(
-                        "includes {inc:?}, which is not a template next to this one (known: {})",
-                        if known.is_empty() {
-                            "none".to_string()
-                        } else {
-                            known.join(", ")
-                        }
-                    ),
+                    format!("includes {inc:?}, which is not a template next to this one"),
                     Some(inc.clone()),
                 ));
                 ok = false;

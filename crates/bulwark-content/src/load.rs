@@ -214,6 +214,8 @@ pub(crate) fn parse_template(src: &Source) -> Result<Parsed, Vec<Problem>> {
 pub(crate) struct TemplateSet {
     parsed: BTreeMap<String, Parsed>,
     broken: BTreeMap<String, Vec<Problem>>,
+    /// Every template that an include could name, for "not a template" problems.
+    available: Vec<String>,
 }
 
 impl TemplateSet {
@@ -226,6 +228,12 @@ impl TemplateSet {
                 self.broken.insert(name, problems);
             }
         }
+    }
+
+    /// The templates an include could name (template directories of the same directory).
+    pub fn set_available(&mut self, mut names: Vec<String>) {
+        names.sort();
+        self.available = names;
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -283,12 +291,31 @@ impl TemplateSet {
                     match p.missing.as_deref().and_then(|m| self.broken.get(m)) {
                         // The included template exists but is broken: its own problems say why.
                         Some(theirs) => problems.extend(theirs.iter().cloned()),
-                        None => problems.push(Problem {
-                            file: p.file,
-                            line: p.line,
-                            check: p.check,
-                            message: p.message,
-                        }),
+                        None => {
+                            let mut message = p.message;
+                            if p.missing.is_some() {
+                                let others: Vec<&str> = self
+                                    .available
+                                    .iter()
+                                    .map(String::as_str)
+                                    .filter(|a| *a != name)
+                                    .collect();
+                                message.push_str(&format!(
+                                    " (templates there: {})",
+                                    if others.is_empty() {
+                                        "none".to_string()
+                                    } else {
+                                        others.join(", ")
+                                    }
+                                ));
+                            }
+                            problems.push(Problem {
+                                file: p.file,
+                                line: p.line,
+                                check: p.check,
+                                message,
+                            })
+                        }
                     }
                 }
                 problems.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
@@ -349,6 +376,16 @@ pub fn load_path(path: &Path) -> Result<Loaded, Problems> {
         siblings
     };
     let mut set = TemplateSet::default();
+    set.set_available(
+        fs::read_dir(&siblings)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| layout::metadata_file(&e.path()).is_file())
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    );
     if path.is_dir() {
         let name = path
             .file_name()

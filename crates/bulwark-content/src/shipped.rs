@@ -44,6 +44,7 @@ pub fn shipped() -> Result<Vec<Loaded>, Problems> {
         set.add(name.clone(), parse_template(&source));
         names.push(name);
     }
+    set.set_available(names.clone());
     let mut out = Vec::new();
     let mut problems = Vec::new();
     for name in &names {

@@ -78,10 +78,11 @@ fn each_include_problem_names_its_places() {
             vec![
                 ("l2", "includes: [l1, nope]\n", &["B-1"]),
                 ("l1", "", &["A-1"]),
+                ("l3", "", &["C-1"]),
             ],
             "l2",
             vec![
-                "l2/template.yaml:7: includes \"nope\", which is not a template next to this one (known: l1)",
+                "l2/template.yaml:7: includes \"nope\", which is not a template next to this one (templates there: l1, l3)",
             ],
         ),
         (
