@@ -75,7 +75,10 @@ fn only_the_store_knows_sql_and_only_the_server_knows_http() {
         let name = krate.file_name().to_string_lossy().to_string();
         let deps = dependencies(&name);
         if deps.iter().any(|d| d == "sqlx") {
-            assert_eq!(name, "bulwark-store", "{name} must reach the database through bulwark-store");
+            assert_eq!(
+                name, "bulwark-store",
+                "{name} must reach the database through bulwark-store"
+            );
         }
         if deps.iter().any(|d| d == "axum" || d == "tower-http") {
             assert!(

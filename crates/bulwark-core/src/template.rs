@@ -462,4 +462,60 @@ mod tests {
             "{p:?}"
         );
     }
+
+    mod resolution {
+        use super::*;
+        use proptest::prelude::*;
+
+        const DISTROS: [&str; 6] = ["debian", "ubuntu", "rhel", "rocky", "amzn", "centos"];
+
+        fn probe(n: usize) -> Probe {
+            Probe::Sysctl {
+                key: format!("k{n}"),
+            }
+        }
+
+        proptest! {
+            /// The probe a host gets is the first override whose distro and version match it,
+            /// or the check's own: compared with a direct model of that rule.
+            #[test]
+            fn first_matching_override_wins(
+                overrides in prop::collection::vec((0usize..6, prop::option::of(7u32..11)), 0..6),
+                host_id in 0usize..6,
+                host_version in 7u32..11,
+            ) {
+                let mut c = check();
+                c.probe = probe(100);
+                c.overrides = overrides
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (d, v))| Override {
+                        distro: DISTROS[*d].into(),
+                        version: v.map(|v| format!(">={v}")),
+                        probe: Some(probe(i)),
+                        expect: None,
+                    })
+                    .collect();
+                let h = host(DISTROS[host_id], &host_version.to_string());
+                fn family(id: &str) -> &str {
+                    match id {
+                        "rocky" | "centos" | "rhel" => "rhel",
+                        other => other,
+                    }
+                }
+                let model = overrides
+                    .iter()
+                    .position(|(d, v)| {
+                        let named = DISTROS[*d];
+                        (named == DISTROS[host_id] || named == family(DISTROS[host_id]))
+                            && v.is_none_or(|v| host_version >= v)
+                    })
+                    .map_or(probe(100), probe);
+                match c.resolve(OsKind::Linux, &h) {
+                    Resolved::Run { probe, .. } => prop_assert_eq!(probe, &model),
+                    other => prop_assert!(false, "{other:?}"),
+                }
+            }
+        }
+    }
 }

@@ -183,9 +183,7 @@ pub async fn submit(
         return Ok(Completion::AlreadyFinished);
     }
     let template = store.get_template(&Scope::All, &scan.template_id).await?;
-    let checks = store
-        .template_checks(&Scope::All, &scan.template_id)
-        .await?;
+    let checks = state.checks.checks(store.as_ref(), &template).await?;
     let mut results = join_results(&checks, reported);
     let host = store.get_host(&Scope::All, &scan.host_id).await?;
     let inventory = Inventory {

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod auth;
 pub mod body;
+pub mod checks_cache;
 pub mod error;
 pub mod ingest;
 pub mod notify;
@@ -51,6 +52,7 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Outgoing requests (webhooks); no redirects, so a receiver cannot send us elsewhere.
     pub http: reqwest::Client,
+    pub checks: Arc<checks_cache::ChecksCache>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             http,
+            checks: Arc::default(),
         }
     }
 }

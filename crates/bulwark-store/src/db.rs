@@ -138,13 +138,42 @@ fn sql(text: &str) -> AssertSqlSafe<String> {
     AssertSqlSafe(text.to_owned())
 }
 
+/// SQLite finds a named placeholder (`$3`) by walking a list, so binding a statement with
+/// hundreds of them takes quadratic time. When the numbers run 1, 2, 3... each once, plain
+/// `?` means the same and binds by position.
+fn for_sqlite(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut expected = 1u32;
+    let mut chars = text.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some((_, d)) = chars.peek().filter(|(_, d)| d.is_ascii_digit()) {
+            digits.push(*d);
+            chars.next();
+        }
+        if digits.parse::<u32>() != Ok(expected) {
+            return text.to_owned();
+        }
+        expected += 1;
+        out.push('?');
+    }
+    out
+}
+
 /// Runs one statement against whichever executor `$exec` holds; the body is written once and
 /// type-checked for each backend.
 macro_rules! on_backend {
     ($target:expr, $sql:expr, $args:expr, |$q:ident, $e:ident| $body:expr) => {
         match $target {
             Db::Sqlite(pool, _) => {
-                let $q = bind(sqlx::query::<Sqlite>(sql($sql)), $args);
+                let $q = bind(
+                    sqlx::query::<Sqlite>(AssertSqlSafe(for_sqlite($sql))),
+                    $args,
+                );
                 let $e = pool;
                 $body
             }
@@ -161,7 +190,10 @@ macro_rules! on_tx {
     ($target:expr, $sql:expr, $args:expr, |$q:ident, $e:ident| $body:expr) => {
         match $target {
             Tx::Sqlite(tx, _) => {
-                let $q = bind(sqlx::query::<Sqlite>(sql($sql)), $args);
+                let $q = bind(
+                    sqlx::query::<Sqlite>(AssertSqlSafe(for_sqlite($sql))),
+                    $args,
+                );
                 let $e = &mut **tx;
                 $body
             }
@@ -390,6 +422,22 @@ impl SqlBuf {
                     self.push(&frag, orgs.iter().map(Arg::from).collect())
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sequential_placeholders_become_positional_on_sqlite() {
+        for (text, want) in [
+            ("SELECT $1, $2, $3", "SELECT ?, ?, ?"),
+            ("VALUES ($1, $2), ($3, $4)", "VALUES (?, ?), (?, ?)"),
+            ("SELECT $1 WHERE a = $1", "SELECT $1 WHERE a = $1"),
+            ("SELECT $2, $1", "SELECT $2, $1"),
+            ("SELECT 1", "SELECT 1"),
+        ] {
+            assert_eq!(super::for_sqlite(text), want, "{text}");
         }
     }
 }

@@ -78,6 +78,8 @@ pub struct TemplateSummary {
     pub is_system: bool,
     pub active: bool,
     pub check_count: i64,
+    /// Bumped by every change to the template or its checks.
+    pub revision: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }

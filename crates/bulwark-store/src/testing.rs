@@ -42,13 +42,28 @@ pub async fn postgres_pair() -> Result<(Db, Db), StoreError> {
     Ok((first, second.expect("two pools were asked for")))
 }
 
-async fn schema_pools(url: &str, pools: usize) -> Result<(Db, Option<Db>), StoreError> {
+/// A URL of the test PostgreSQL database that works in a new, empty schema: for tests that
+/// start the `bulwark` binary itself.
+pub async fn postgres_schema_url() -> Result<String, StoreError> {
+    let url = postgres_url();
+    let schema = new_schema(&url).await?;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    Ok(format!("{url}{sep}options[search_path]={schema}"))
+}
+
+async fn new_schema(url: &str) -> Result<String, StoreError> {
     let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
     let base = PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(e.to_string()))?;
-    let admin = Db::connect_postgres_plain(base.clone()).await?;
+    let admin = Db::connect_postgres_plain(base).await?;
     admin
         .execute(&format!("CREATE SCHEMA {schema}"), vec![])
         .await?;
+    Ok(schema)
+}
+
+async fn schema_pools(url: &str, pools: usize) -> Result<(Db, Option<Db>), StoreError> {
+    let schema = new_schema(url).await?;
+    let base = PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(e.to_string()))?;
     let options = base.options([("search_path", schema.as_str())]);
     let first = Db::connect_postgres(options.clone()).await?;
     let second = match pools {

@@ -57,7 +57,11 @@ fn ms(d: Duration) -> String {
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0)
 }
 
@@ -71,7 +75,9 @@ async fn open(url: Option<&str>, dir: &std::path::Path) -> Result<Db> {
 
 pub async fn run(args: BenchArgs) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let db = open(args.database_url.as_deref(), dir.path()).await.context("opening the benchmark database")?;
+    let db = open(args.database_url.as_deref(), dir.path())
+        .await
+        .context("opening the benchmark database")?;
     let backend = format!("{:?}", db.backend());
     let store = bulwark_store::from_db(db.clone());
     bulwark_server::seed::system_templates(store.as_ref()).await?;
@@ -81,11 +87,17 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     // Ingest: an organization, 200 hosts, a 160-check template, and `ingest` pending scans.
     let org = store.create_org("bench-ingest", "x").await?;
     let scope = Scope::All;
-    let copy = store.copy_template(&scope, "cis-linux-l1", "Bench 160", &org.id).await?;
+    let copy = store
+        .copy_template(&scope, "cis-linux-l1", "Bench 160", &org.id)
+        .await?;
     let checks = store.template_checks(&scope, &copy.id).await?;
     let ids: Vec<String> = checks.iter().map(|c| c.check.id.clone()).collect();
-    store.set_checks_enabled(&scope, &copy.id, &ids, false).await?;
-    store.set_checks_enabled(&scope, &copy.id, &ids[..CHECKS.min(ids.len())], true).await?;
+    store
+        .set_checks_enabled(&scope, &copy.id, &ids, false)
+        .await?;
+    store
+        .set_checks_enabled(&scope, &copy.id, &ids[..CHECKS.min(ids.len())], true)
+        .await?;
     let enabled: Vec<String> = store
         .template_checks(&scope, &copy.id)
         .await?
@@ -93,7 +105,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         .filter(|c| c.enabled)
         .map(|c| c.check.id)
         .collect();
-    let policy = store.create_policy(&scope, &bench_policy(&org.id, &copy.id)).await?;
+    let policy = store
+        .create_policy(&scope, &bench_policy(&org.id, &copy.id))
+        .await?;
     let mut hosts = Vec::new();
     for i in 0..200 {
         hosts.push(
@@ -131,10 +145,19 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         .enumerate()
         .map(|(i, id)| AgentResult {
             check_id: id.clone(),
-            outcome: CheckOutcome::judged(i % 4 != 0, Some(format!("observed value {i}")), "expected value"),
+            outcome: CheckOutcome::judged(
+                i % 4 != 0,
+                Some(format!("observed value {i}")),
+                "expected value",
+            ),
         })
         .collect();
-    println!("ingest: {} scans of {} results, {} at a time", scans.len(), results.len(), args.concurrency);
+    println!(
+        "ingest: {} scans of {} results, {} at a time",
+        scans.len(),
+        results.len(),
+        args.concurrency
+    );
     let started = Instant::now();
     let mut latencies: Vec<Duration> = futures::stream::iter(scans.iter().cloned())
         .map(|id| {
@@ -142,11 +165,16 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             let results = results.clone();
             tokio::spawn(async move {
                 let t = Instant::now();
-                ingest::submit(&state, &id, results).await.map(|_| t.elapsed())
+                ingest::submit(&state, &id, results)
+                    .await
+                    .map(|_| t.elapsed())
             })
         })
         .buffer_unordered(args.concurrency)
-        .map(|r| r.map_err(anyhow::Error::from).and_then(|r| r.map_err(|e| anyhow::anyhow!("{e}"))))
+        .map(|r| {
+            r.map_err(anyhow::Error::from)
+                .and_then(|r| r.map_err(|e| anyhow::anyhow!("{e}")))
+        })
         .collect::<Vec<_>>()
         .await
         .into_iter()
@@ -163,7 +191,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
 
     // Reads at scale, in an organization of their own.
     let big = store.create_org("bench-read", "y").await?;
-    let big_policy = store.create_policy(&scope, &bench_policy(&big.id, "cis-linux-l1")).await?;
+    let big_policy = store
+        .create_policy(&scope, &bench_policy(&big.id, "cis-linux-l1"))
+        .await?;
     let t = Instant::now();
     bulwark_store::testing::bench_fill(
         &db,
@@ -178,14 +208,27 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         },
     )
     .await?;
-    println!("read: filled {} completed scans of 10000 hosts over 365 days in {:.1} s", args.scans, t.elapsed().as_secs_f64());
+    println!(
+        "read: filled {} completed scans of 10000 hosts over 365 days in {:.1} s",
+        args.scans,
+        t.elapsed().as_secs_f64()
+    );
     let token = token(&store, &big.id).await?;
     let router = bulwark_server::app(state.clone());
     for (name, path) in [
         ("dashboard", "/api/v1/compliance/dashboard".to_string()),
-        ("trends 30 days", "/api/v1/compliance/trends?days=30".to_string()),
-        ("trends 365 days", "/api/v1/compliance/trends?days=365".to_string()),
-        ("scan list", "/api/v1/compliance/scans?status=completed&limit=100".to_string()),
+        (
+            "trends 30 days",
+            "/api/v1/compliance/trends?days=30".to_string(),
+        ),
+        (
+            "trends 365 days",
+            "/api/v1/compliance/trends?days=365".to_string(),
+        ),
+        (
+            "scan list",
+            "/api/v1/compliance/scans?status=completed&limit=100".to_string(),
+        ),
     ] {
         let mut times = Vec::new();
         for _ in 0..args.repeat {
@@ -195,7 +238,12 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             anyhow::ensure!(!bytes.is_empty(), "{name} answered nothing");
         }
         times.sort();
-        println!("  {name:<16} p50 {} p99 {} (n={})", ms(percentile(&times, 0.5)), ms(percentile(&times, 0.99)), times.len());
+        println!(
+            "  {name:<16} p50 {} p99 {} (n={})",
+            ms(percentile(&times, 0.5)),
+            ms(percentile(&times, 0.99)),
+            times.len()
+        );
     }
     for format in ["csv", "ndjson"] {
         let baseline = rss_kib();
@@ -211,7 +259,15 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             })
         };
         let t = Instant::now();
-        let (rows, bytes) = stream_export(&router, &format!("/api/v1/compliance/export?format={format}&limit={}", args.export), &token).await?;
+        let (rows, bytes) = stream_export(
+            &router,
+            &format!(
+                "/api/v1/compliance/export?format={format}&limit={}",
+                args.export
+            ),
+            &token,
+        )
+        .await?;
         let took = t.elapsed();
         done.store(true, Ordering::Relaxed);
         let _ = sampler.join();
@@ -244,14 +300,31 @@ fn bench_policy(org: &str, template: &str) -> Policy {
 }
 
 async fn token(store: &Arc<dyn Store>, org: &str) -> Result<String> {
-    let user = store.create_user(&format!("bench-{org}"), "unused", Role::Viewer, Some(&[org.to_owned()])).await?;
+    let user = store
+        .create_user(
+            &format!("bench-{org}"),
+            "unused",
+            Role::Viewer,
+            Some(&[org.to_owned()]),
+        )
+        .await?;
     let token = auth::new_secret("bwt_");
-    store.add_credential(&user.id, &auth::hash_secret(&token), CredentialKind::ApiToken, "bench", None).await?;
+    store
+        .add_credential(
+            &user.id,
+            &auth::hash_secret(&token),
+            CredentialKind::ApiToken,
+            "bench",
+            None,
+        )
+        .await?;
     Ok(token)
 }
 
 async fn get(router: &axum::Router, path: &str, token: &str) -> Result<axum::body::Bytes> {
-    let req = Request::get(path).header("authorization", format!("Bearer {token}")).body(Body::empty())?;
+    let req = Request::get(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())?;
     let res = router.clone().oneshot(req).await?;
     anyhow::ensure!(res.status().is_success(), "{path}: {}", res.status());
     Ok(res.into_body().collect().await?.to_bytes())
@@ -259,7 +332,9 @@ async fn get(router: &axum::Router, path: &str, token: &str) -> Result<axum::bod
 
 /// Reads an export as a client would, chunk by chunk, without keeping it.
 async fn stream_export(router: &axum::Router, path: &str, token: &str) -> Result<(usize, usize)> {
-    let req = Request::get(path).header("authorization", format!("Bearer {token}")).body(Body::empty())?;
+    let req = Request::get(path)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Body::empty())?;
     let res = router.clone().oneshot(req).await?;
     anyhow::ensure!(res.status().is_success(), "{path}: {}", res.status());
     let mut body = res.into_body().into_data_stream();

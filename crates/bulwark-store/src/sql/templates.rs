@@ -14,7 +14,10 @@ use crate::{
 
 const SUMMARY: &str = "SELECT t.id, t.org_id, t.name, t.framework, t.os_kind, t.version, t.benchmark, t.is_system, \
     t.active, (SELECT COUNT(*) FROM template_checks c WHERE c.template_id = t.id) AS check_count, \
-    t.created_at, t.updated_at FROM templates t";
+    t.revision, t.created_at, t.updated_at FROM templates t";
+
+/// Marks a template changed: a new revision invalidates cached checks.
+const BUMP: &str = "UPDATE templates SET updated_at = $1, revision = revision + 1 WHERE id = $2";
 
 #[derive(sqlx::FromRow)]
 struct CheckRow {
@@ -122,7 +125,7 @@ impl TemplateStore for SqlStore {
         if existing.is_some() {
             tx.execute(
                 "UPDATE templates SET name = $2, framework = $3, os_kind = $4, version = $5, benchmark = $6, \
-                 content_hash = $7, updated_at = $8 WHERE id = $1",
+                 content_hash = $7, updated_at = $8, revision = revision + 1 WHERE id = $1",
                 args![&template.id, &template.name, framework_name(template), os, &template.version, &template.benchmark, content_hash, ts],
             )
             .await?;
@@ -260,19 +263,15 @@ impl TemplateStore for SqlStore {
             }
             changed += n;
         }
-        tx.execute(
-            "UPDATE templates SET updated_at = $1 WHERE id = $2",
-            args![now(), id],
-        )
-        .await?;
+        tx.execute(BUMP, args![now(), id]).await?;
         tx.commit().await?;
         Ok(changed)
     }
 
     async fn update_check(&self, scope: &Scope, id: &str, check: &Check) -> Result<()> {
         self.editable_template(scope, id).await?;
-        let n = self
-            .db
+        let mut tx = self.db.begin().await?;
+        let n = tx
             .execute(
                 "UPDATE template_checks SET enabled = $1, definition = $2 WHERE template_id = $3 AND check_id = $4",
                 args![check.enabled, definition(check)?, id, &check.id],
@@ -281,7 +280,8 @@ impl TemplateStore for SqlStore {
         if n == 0 {
             return Err(StoreError::NotFound("check"));
         }
-        Ok(())
+        tx.execute(BUMP, args![now(), id]).await?;
+        tx.commit().await
     }
 
     async fn add_check(&self, scope: &Scope, id: &str, check: &Check) -> Result<()> {
@@ -306,6 +306,7 @@ impl TemplateStore for SqlStore {
                 )),
                 e => e,
             })?;
+        tx.execute(BUMP, args![now(), id]).await?;
         tx.commit().await
     }
 
