@@ -185,28 +185,56 @@ pub async fn submit(
     let template = store.get_template(&Scope::All, &scan.template_id).await?;
     let checks = state.checks.checks(store.as_ref(), &template).await?;
     let mut results = join_results(&checks, reported);
-    let host = store.get_host(&Scope::All, &scan.host_id).await?;
-    let inventory = Inventory {
-        software: inventory_of(state, &host.id, server_checks::SOFTWARE).await?,
-        services: inventory_of(state, &host.id, server_checks::SERVICES).await?,
-    };
-    apply_server_checks(
-        &mut results,
-        &checks,
-        &template.os_kind,
-        &host_os(&host),
-        &inventory,
-    );
+    // The inventory and the host's groups are read only when something needs them.
+    let needs_inventory = checks.iter().any(|c| {
+        c.enabled
+            && (c.check.probe.server_evaluated()
+                || c.check
+                    .overrides
+                    .iter()
+                    .any(|o| o.probe.as_ref().is_some_and(|p| p.server_evaluated())))
+    });
+    if needs_inventory {
+        let host = store.get_host(&Scope::All, &scan.host_id).await?;
+        let inventory = Inventory {
+            software: inventory_of(state, &host.id, server_checks::SOFTWARE).await?,
+            services: inventory_of(state, &host.id, server_checks::SERVICES).await?,
+        };
+        apply_server_checks(
+            &mut results,
+            &checks,
+            &template.os_kind,
+            &host_os(&host),
+            &inventory,
+        );
+    }
     let now = bulwark_store::now();
     let exceptions = store.active_exceptions(&scan.org_id, now).await?;
-    let groups = store.groups_of_host(&scan.host_id).await?;
+    let groups = if exceptions.iter().any(|x| x.group_id.is_some()) {
+        store.groups_of_host(&scan.host_id).await?
+    } else {
+        Vec::new()
+    };
     apply_exceptions(&mut results, &exceptions, &scan.host_id, &groups);
     let summary = summarize(&results);
     let completion = store
         .complete_scan(scan_id, &results, &summary, now)
         .await?;
     if completion == Completion::Completed {
-        let done = store.get_scan(&Scope::All, scan_id).await?;
+        let done = bulwark_store::Scan {
+            status: "completed".into(),
+            completed_at: Some(now),
+            score: summary.score,
+            weighted_score: summary.weighted_score,
+            risk: Some(summary.risk.as_str().into()),
+            passed: summary.counts.pass.into(),
+            failed: summary.counts.fail.into(),
+            errors: summary.counts.error.into(),
+            skipped: summary.counts.skip.into(),
+            waived: summary.counts.waived.into(),
+            total: summary.counts.total().into(),
+            ..scan
+        };
         notify::after_scan(state, &done)
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;

@@ -159,13 +159,38 @@ impl ReportStore for SqlStore {
         let risk_distribution: Vec<Bucket> = self.db.fetch_all(&sql, a).await?;
 
         // The last 50 completed scans, as a subquery: the panels below read 50 × checks rows.
+        // The last 50 completed scans, fetched first and passed as a list: with a subquery,
+        // PostgreSQL's planner chose a full scan of scan_results (160 ms at 1M scans).
+        #[derive(sqlx::FromRow)]
+        struct Id {
+            id: String,
+        }
+        let (sql, a) = query(
+            "SELECT id FROM scans",
+            &scans,
+            " AND status = 'completed' ORDER BY completed_at DESC LIMIT 50",
+            vec![],
+        );
+        let recent_ids: Vec<Arg> = self
+            .db
+            .fetch_all::<Id>(&sql, a)
+            .await?
+            .into_iter()
+            .map(|r| Arg::from(r.id))
+            .collect();
+        let marks = vec!["?"; recent_ids.len().max(1)].join(", ");
         let recent = |head: &str, tail: &str| {
-            query(
-                &format!("{head} WHERE r.scan_id IN (SELECT id FROM scans"),
-                &scans,
-                &format!(" AND status = 'completed' ORDER BY completed_at DESC LIMIT 50){tail}"),
-                vec![],
-            )
+            let mut b = SqlBuf::new(head, vec![]);
+            if recent_ids.is_empty() {
+                b.push(" WHERE 1 = 0", vec![]);
+            } else {
+                b.push(
+                    &format!(" WHERE r.scan_id IN ({marks})"),
+                    recent_ids.clone(),
+                );
+            }
+            b.push(tail, vec![]);
+            (b.sql, b.args)
         };
         let (sql, a) = recent(
             "SELECT r.check_id, MAX(r.title) AS title, MAX(r.severity) AS severity, COUNT(*) AS failures FROM scan_results r",
@@ -273,14 +298,14 @@ impl ReportStore for SqlStore {
         }
         if let Some((at, id)) = after {
             filter.push(
-                " AND (completed_at < ? OR (completed_at = ? AND id > ?))",
+                " AND (completed_at < ? OR (completed_at = ? AND id < ?))",
                 args![at, at, id],
             );
         }
         let (sql, a) = query(
             &format!("SELECT {COLUMNS} FROM scans"),
             &filter,
-            " ORDER BY completed_at DESC, id LIMIT ?",
+            " ORDER BY completed_at DESC, id DESC LIMIT ?",
             args![batch],
         );
         self.db.fetch_all(&sql, a).await

@@ -15,8 +15,9 @@ pub(super) const COLUMNS: &str = "id, org_id, host_id, hostname, policy_id, temp
     os_kind, trigger_kind, status, created_at, started_at, completed_at, score, weighted_score, risk, passed, failed, \
     errors, skipped, waived, total, passing_threshold, message";
 
-/// Results per INSERT statement: 9 parameters each stays far below both backends' limits.
-const RESULTS_PER_INSERT: usize = 100;
+/// Results per INSERT statement: a scan's results in one statement; 500 × 9 parameters stays
+/// below SQLite's 32,766 and PostgreSQL's 65,535.
+const RESULTS_PER_INSERT: usize = 500;
 
 #[derive(sqlx::FromRow)]
 struct ResultRow {
