@@ -7,9 +7,12 @@ use std::sync::{Arc, Mutex};
 
 use bulwark_store::{Scope, Store, StoreError, TemplateCheck, TemplateSummary};
 
+/// A template's revision and its parsed checks.
+type Entry = (i64, Arc<Vec<TemplateCheck>>);
+
 #[derive(Default)]
 pub struct ChecksCache {
-    entries: Mutex<HashMap<String, (i64, Arc<Vec<TemplateCheck>>)>>,
+    entries: Mutex<HashMap<String, Entry>>,
 }
 
 impl ChecksCache {

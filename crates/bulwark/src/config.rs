@@ -1,6 +1,6 @@
 //! Configuration: defaults, then a TOML file (`--config`), then `BULWARK_*` environment
-//! variables, then flags. The database URL may carry a password; it is only ever logged
-//! redacted.
+//! variables, then flags. The database URL may carry a password: it can be read from the file
+//! `BULWARK_DATABASE_URL_FILE` names, and it is only ever logged redacted.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,10 +63,26 @@ impl Config {
             None => FileConfig::default(),
         };
         let defaults = bulwark_server::ServerConfig::default();
+        // A URL with a password can come from a file (a container secret) instead.
+        let from_file = match std::env::var_os("BULWARK_DATABASE_URL_FILE") {
+            Some(path) => Some(
+                std::fs::read_to_string(&path)
+                    .with_context(|| {
+                        format!(
+                            "reading BULWARK_DATABASE_URL_FILE {}",
+                            PathBuf::from(&path).display()
+                        )
+                    })?
+                    .trim()
+                    .to_owned(),
+            ),
+            None => None,
+        };
         Ok(Config {
             database_url: args
                 .database_url
                 .clone()
+                .or(from_file)
                 .or(file.database_url)
                 .unwrap_or_else(|| "sqlite://bulwark-data/bulwark.db".into()),
             listen: args

@@ -234,3 +234,22 @@ fn bad_configuration_is_reported_with_where() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_database_url_can_come_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("database-url");
+    let db = dir.path().join("from-file.db");
+    std::fs::write(&secret, format!("sqlite://{}\n", db.display())).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bulwark"))
+        .args(["admin", "org", "create", "--name", "Filed"])
+        .env("BULWARK_DATABASE_URL_FILE", &secret)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(db.exists(), "the URL in the file was used");
+}

@@ -80,7 +80,8 @@ pub fn parse(line: &str) -> Option<Rule> {
         return Some(Rule::Watch { path, perms });
     }
     let list = list?;
-    // `-a always,exit -F path=X -F perm=wa` is the same as a watch on X.
+    // `-a always,exit [-F arch=ARCH] -F path=X -F perm=wa` is the same as a watch on X (the
+    // form the RHEL 9 STIG writes, once per architecture).
     let path = fields.iter().find_map(|f| {
         f.strip_prefix("path=")
             .or_else(|| f.strip_prefix("dir="))
@@ -89,7 +90,12 @@ pub fn parse(line: &str) -> Option<Rule> {
     let perm = fields
         .iter()
         .find_map(|f| f.strip_prefix("perm=").map(String::from));
-    if let (Some(path), Some(perm), true) = (&path, &perm, syscalls.is_empty() && fields.len() == 2)
+    let only_watch_fields = fields.iter().all(|f| {
+        ["path=", "dir=", "perm=", "arch="]
+            .iter()
+            .any(|p| f.starts_with(p))
+    });
+    if let (Some(path), Some(perm), true) = (&path, &perm, syscalls.is_empty() && only_watch_fields)
     {
         return Some(Rule::Watch {
             path: path.clone(),
@@ -197,6 +203,8 @@ mod tests {
              -a always,exit -F arch=b64 -S adjtimex,settimeofday -k time-change\n\
              -a exit,always -F arch=b64 -S clock_settime -k time-change\n\
              -a always,exit -F path=/etc/shadow -F perm=wa -k identity\n\
+             -a always,exit -F arch=b64 -F path=/etc/gshadow -F perm=wa -k identity\n\
+             -a always,exit -F arch=b64 -F path=/etc/sudoers -F perm=wa -F auid>=1000 -k x\n\
              -a always,exit -F arch=b64 -S creat -F exit=-EACCES -F auid>=1000 -F auid!=4294967295 -k access\n\
              -e 2",
         );
@@ -207,6 +215,8 @@ mod tests {
             ("-w /etc/group -p wa", false),
             ("-w /etc/passwd/ -p wa", true),
             ("-w /etc/shadow -p wa -k x", true),
+            ("-w /etc/gshadow -p wa", true),
+            ("-w /etc/sudoers -p wa", false),
             (
                 "-a always,exit -F arch=b64 -S adjtimex -S settimeofday -S clock_settime -k time-change",
                 true,
