@@ -122,18 +122,9 @@ mod tests {
 
     fn policy(schedule: &str, cron: Option<&str>) -> Policy {
         Policy {
-            id: "p".into(),
-            org_id: "o".into(),
-            name: "n".into(),
-            os_kind: "linux".into(),
-            template_id: "t".into(),
-            interval_hours: 24,
-            active: true,
-            passing_threshold: 80.0,
             schedule_type: schedule.into(),
             cron: cron.map(Into::into),
-            created_at: 0,
-            updated_at: 0,
+            ..Policy::draft("o", "n", "linux", "t")
         }
     }
 

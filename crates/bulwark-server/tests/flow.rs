@@ -51,33 +51,41 @@ async fn trigger(app: &TestApp, policy: &str, host: &str) -> String {
     scan["id"].as_str().unwrap().to_owned()
 }
 
-#[tokio::test]
-async fn policy_to_scored_scan_with_exceptions_notifications_and_export() {
-    let app = TestApp::new().await;
+/// A custom copy of CIS Linux Level 1 in organization A: its id and its check ids in order.
+async fn copy_of_l1(app: &TestApp, name: &str) -> (String, Vec<String>) {
     let user = app.token("user");
-    // Keep the template small so that score arithmetic is easy to follow: 10 enabled checks.
     let copy = app
         .ok(
             "POST",
             &format!("/api/v1/compliance/templates/{L1}/copy"),
             user,
-            Some(json!({"name": "Ten checks"})),
+            Some(json!({ "name": name })),
         )
         .await;
     let tid = copy["id"].as_str().unwrap().to_owned();
-    let ids: Vec<String> = app
+    let checks = app
         .ok(
             "GET",
             &format!("/api/v1/compliance/templates/{tid}"),
             user,
             None,
         )
-        .await["checks"]
+        .await;
+    let ids = checks["checks"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["id"].as_str().unwrap().to_owned())
         .collect();
+    (tid, ids)
+}
+
+#[tokio::test]
+async fn policy_to_scored_scan_with_exceptions_notifications_and_export() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+    // Keep the template small so that score arithmetic is easy to follow: 10 enabled checks.
+    let (tid, ids) = copy_of_l1(&app, "Ten checks").await;
     let toggle = |ids: &[String], enabled: bool| json!({"check_ids": ids, "enabled": enabled});
     let path = format!("/api/v1/compliance/templates/{tid}/checks/bulk-toggle");
     app.ok("POST", &path, user, Some(toggle(&ids, false))).await;
@@ -405,28 +413,7 @@ async fn policy_to_scored_scan_with_exceptions_notifications_and_export() {
 async fn server_evaluated_checks_use_the_inventory() {
     let app = TestApp::new().await;
     let user = app.token("user");
-    let copy = app
-        .ok(
-            "POST",
-            &format!("/api/v1/compliance/templates/{L1}/copy"),
-            user,
-            Some(json!({"name": "Inventory"})),
-        )
-        .await;
-    let tid = copy["id"].as_str().unwrap().to_owned();
-    let all: Vec<String> = app
-        .ok(
-            "GET",
-            &format!("/api/v1/compliance/templates/{tid}"),
-            user,
-            None,
-        )
-        .await["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect();
+    let (tid, all) = copy_of_l1(&app, "Inventory").await;
     app.ok(
         "POST",
         &format!("/api/v1/compliance/templates/{tid}/checks/bulk-toggle"),

@@ -139,6 +139,27 @@ pub struct Policy {
     pub updated_at: i64,
 }
 
+impl Policy {
+    /// A policy with the first seed's defaults (daily, continuous, active, passing at 80),
+    /// before the store gives it an id and times.
+    pub fn draft(org_id: &str, name: &str, os_kind: &str, template_id: &str) -> Policy {
+        Policy {
+            id: String::new(),
+            org_id: org_id.into(),
+            name: name.into(),
+            os_kind: os_kind.into(),
+            template_id: template_id.into(),
+            interval_hours: 24,
+            active: true,
+            passing_threshold: 80.0,
+            schedule_type: ScheduleType::Continuous.as_str().into(),
+            cron: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct PolicyOverride {
     pub id: String,

@@ -98,20 +98,7 @@ async fn system_template(s: &Arc<dyn Store>) -> String {
 }
 
 fn policy(org: &Org, template: &str) -> Policy {
-    Policy {
-        id: String::new(),
-        org_id: org.id.clone(),
-        name: "Linux baseline".into(),
-        os_kind: "linux".into(),
-        template_id: template.into(),
-        interval_hours: 24,
-        active: true,
-        passing_threshold: 80.0,
-        schedule_type: "continuous".into(),
-        cron: None,
-        created_at: 0,
-        updated_at: 0,
-    }
+    Policy::draft(&org.id, "Linux baseline", "linux", template)
 }
 
 fn result(id: &str, category: &str, severity: Severity, status: Status) -> ScanResult {

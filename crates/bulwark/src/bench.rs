@@ -283,20 +283,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
 }
 
 fn bench_policy(org: &str, template: &str) -> Policy {
-    Policy {
-        id: String::new(),
-        org_id: org.into(),
-        name: "bench".into(),
-        os_kind: "linux".into(),
-        template_id: template.into(),
-        interval_hours: 24,
-        active: true,
-        passing_threshold: 80.0,
-        schedule_type: "continuous".into(),
-        cron: None,
-        created_at: 0,
-        updated_at: 0,
-    }
+    Policy::draft(org, "bench", "linux", template)
 }
 
 async fn token(store: &Arc<dyn Store>, org: &str) -> Result<String> {

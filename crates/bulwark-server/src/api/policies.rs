@@ -106,20 +106,8 @@ pub async fn create(
             return Err(AppError::invalid(field, format!("{field} is required")));
         }
     }
-    let mut p = Policy {
-        id: String::new(),
-        org_id,
-        name: String::new(),
-        os_kind: String::new(),
-        template_id: String::new(),
-        interval_hours: MIN_INTERVAL_HOURS,
-        active: true,
-        passing_threshold: 80.0,
-        schedule_type: "continuous".into(),
-        cron: None,
-        created_at: 0,
-        updated_at: 0,
-    };
+    // Name, OS type and template were checked above; `apply` fills them in.
+    let mut p = Policy::draft(&org_id, "", "", "");
     apply(&mut p, b);
     validate(&p)?;
     Ok(Json(s.store.create_policy(&caller.scope, &p).await?))
