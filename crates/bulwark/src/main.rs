@@ -128,6 +128,11 @@ async fn serve(config: Config) -> Result<()> {
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, database = %config.redacted_database_url(), "bulwark listening");
     println!("bulwark listening on http://{addr}");
+    if state.store.list_users(&Scope::All).await?.is_empty() {
+        println!(
+            "no users yet: create an administrator with\n  echo 'a long password' | bulwark admin user create --username admin --role admin"
+        );
+    }
     axum::serve(listener, bulwark_server::app(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
