@@ -51,14 +51,51 @@ pub async fn postgres_schema_url() -> Result<String, StoreError> {
     Ok(format!("{url}{sep}options[search_path]={schema}"))
 }
 
+/// Test schemas older than this are dropped when a new one is made, so that repeated runs do
+/// not fill the test database (tests never run this long).
+const SCHEMA_MAX_AGE_SECS: i64 = 3 * 3600;
+
 async fn new_schema(url: &str) -> Result<String, StoreError> {
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let now = crate::now();
+    let schema = format!("t_{now}_{}", uuid::Uuid::new_v4().simple());
     let base = PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(e.to_string()))?;
     let admin = Db::connect_postgres_plain(base).await?;
+    #[derive(sqlx::FromRow)]
+    struct Name {
+        nspname: String,
+    }
+    let existing: Vec<Name> = admin
+        .fetch_all(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 't\\_%'",
+            vec![],
+        )
+        .await?;
+    for old in existing.iter().filter(|n| stale(&n.nspname, now)) {
+        // Another run may drop the same schema at once; that is fine.
+        let _ = admin
+            .execute(
+                &format!("DROP SCHEMA IF EXISTS {} CASCADE", old.nspname),
+                vec![],
+            )
+            .await;
+    }
     admin
         .execute(&format!("CREATE SCHEMA {schema}"), vec![])
         .await?;
     Ok(schema)
+}
+
+/// `t_<unix seconds>_<uuid>` older than the limit, or the older `t_<uuid>` form.
+fn stale(name: &str, now: i64) -> bool {
+    let Some(rest) = name.strip_prefix("t_") else {
+        return false;
+    };
+    match rest.split_once('_') {
+        Some((secs, _)) => secs
+            .parse::<i64>()
+            .is_ok_and(|t| now - t > SCHEMA_MAX_AGE_SECS),
+        None => rest.len() == 32 && rest.chars().all(|c| c.is_ascii_hexdigit()),
+    }
 }
 
 async fn schema_pools(url: &str, pools: usize) -> Result<(Db, Option<Db>), StoreError> {
@@ -141,4 +178,21 @@ pub struct BenchFill<'a> {
     pub scans: usize,
     pub days: i64,
     pub with_results: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_old_test_schemas_are_stale() {
+        let now = 1_000_000;
+        for (name, want) in [
+            ("t_980000_0123abcd", true),
+            ("t_999000_0123abcd", false),
+            ("t_4bdcc975a20f415db9702f45b90893a4", true),
+            ("public", false),
+            ("t_notes", false),
+        ] {
+            assert_eq!(super::stale(name, now), want, "{name}");
+        }
+    }
 }
