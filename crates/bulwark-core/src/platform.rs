@@ -16,6 +16,12 @@ pub enum OsKind {
 }
 
 impl OsKind {
+    pub const ALL: [OsKind; 3] = [OsKind::Linux, OsKind::Windows, OsKind::Darwin];
+
+    pub fn parse(s: &str) -> Option<OsKind> {
+        OsKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             OsKind::Linux => "linux",

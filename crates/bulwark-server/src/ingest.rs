@@ -107,8 +107,7 @@ pub fn apply_exceptions(
 /// The host's operating system as overrides see it.
 pub fn host_os(host: &bulwark_store::Host) -> HostOs {
     HostOs {
-        kind: serde_json::from_value(serde_json::Value::String(host.os_kind.clone()))
-            .unwrap_or(OsKind::Linux),
+        kind: OsKind::parse(&host.os_kind).unwrap_or(OsKind::Linux),
         id: host.os_id.clone(),
         id_like: vec![],
         version_id: host.os_version.clone(),
@@ -125,8 +124,7 @@ pub fn apply_server_checks(
     host: &HostOs,
     inventory: &Inventory,
 ) {
-    let template_os: OsKind = serde_json::from_value(serde_json::Value::String(template_os.into()))
-        .unwrap_or(OsKind::Linux);
+    let template_os = OsKind::parse(template_os).unwrap_or(OsKind::Linux);
     for r in results.iter_mut() {
         let Some(c) = checks.iter().find(|c| c.check.id == r.check_id) else {
             continue;

@@ -48,6 +48,11 @@ fn last_fire_before(cron: &Cron, now: i64) -> Option<i64> {
 }
 
 pub async fn tick(state: &AppState) -> ApiResult<Option<TickReport>> {
+    tick_at(state, bulwark_store::now()).await
+}
+
+/// One tick as of `now` (Unix seconds): exceptions expire and scans fall due by this time.
+pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>> {
     let ttl = state.config.scheduler_interval.as_secs() as i64;
     if !state
         .store
@@ -56,7 +61,6 @@ pub async fn tick(state: &AppState) -> ApiResult<Option<TickReport>> {
     {
         return Ok(None);
     }
-    let now = bulwark_store::now();
     let mut report = TickReport {
         exceptions_expired: state.store.expire_exceptions(now).await?,
         ..Default::default()

@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use bulwark_core::OsKind;
 use bulwark_store::{Policy, PolicyOverride, ScheduleType};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -15,7 +16,6 @@ use crate::scheduler;
 
 pub const MIN_INTERVAL_HOURS: i64 = 24;
 pub const MAX_INTERVAL_HOURS: i64 = 168;
-const OS_KINDS: [&str; 3] = ["linux", "windows", "darwin"];
 
 /// A policy as clients send it; on update every field is optional.
 #[derive(Deserialize, Default)]
@@ -48,10 +48,13 @@ pub fn validate(p: &Policy) -> ApiResult<()> {
     if p.name.trim().is_empty() {
         return Err(AppError::invalid("name", "name must not be empty"));
     }
-    if !OS_KINDS.contains(&p.os_kind.as_str()) {
+    if OsKind::parse(&p.os_kind).is_none() {
         return Err(AppError::invalid(
             "os_type",
-            format!("os_type must be one of {}", OS_KINDS.join(", ")),
+            format!(
+                "os_type must be one of {}",
+                OsKind::ALL.map(OsKind::as_str).join(", ")
+            ),
         ));
     }
     if !(MIN_INTERVAL_HOURS..=MAX_INTERVAL_HOURS).contains(&p.interval_hours) {

@@ -20,8 +20,11 @@ struct Totals {
 }
 
 #[derive(sqlx::FromRow)]
-struct Count {
-    n: i64,
+struct LatestCounts {
+    hosts: i64,
+    latest: i64,
+    /// `None` when there are no rows (SUM of nothing).
+    passing: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -95,25 +98,16 @@ impl ReportStore for SqlStore {
             vec![],
         );
         let totals: Totals = self.db.fetch_one(&sql, a).await?;
-        let count = |tail: &str, extra: Vec<Arg>| {
-            query(
-                "SELECT COUNT(*) AS n FROM host_compliance hc",
-                &latest,
-                tail,
-                extra,
-            )
-        };
+        // Hosts scanned and the pass rate come from one pass over the latest-per-host rows.
         let (sql, a) = query(
-            "SELECT COUNT(DISTINCT hc.host_id) AS n FROM host_compliance hc",
+            "SELECT COUNT(DISTINCT hc.host_id) AS hosts, COUNT(*) AS latest, \
+             CAST(SUM(CASE WHEN hc.passing THEN 1 ELSE 0 END) AS BIGINT) AS passing \
+             FROM host_compliance hc",
             &latest,
             "",
             vec![],
         );
-        let hosts_scanned: Count = self.db.fetch_one(&sql, a).await?;
-        let (sql, a) = count(" AND hc.passing = ?", args![true]);
-        let passing: Count = self.db.fetch_one(&sql, a).await?;
-        let (sql, a) = count("", vec![]);
-        let all_latest: Count = self.db.fetch_one(&sql, a).await?;
+        let latest_counts: LatestCounts = self.db.fetch_one(&sql, a).await?;
 
         let mut framework_scores = Vec::new();
         for p in &policies {
@@ -226,9 +220,12 @@ impl ReportStore for SqlStore {
                 (Some(sum), Some(n)) if n > 0 => Some(round2(sum / n as f64)),
                 _ => None,
             },
-            hosts_scanned: hosts_scanned.n,
-            pass_rate: (all_latest.n > 0)
-                .then(|| round2(passing.n as f64 * 100.0 / all_latest.n as f64)),
+            hosts_scanned: latest_counts.hosts,
+            pass_rate: (latest_counts.latest > 0).then(|| {
+                round2(
+                    latest_counts.passing.unwrap_or(0) as f64 * 100.0 / latest_counts.latest as f64,
+                )
+            }),
             framework_scores,
             worst_hosts,
             top_failing_checks,
