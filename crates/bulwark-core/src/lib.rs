@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod expect;
+pub mod inventory;
 pub mod outcome;
 pub mod platform;
 pub mod probe;
@@ -13,6 +14,7 @@ pub mod version;
 
 pub use access::{Permission, Role};
 pub use expect::{Expectation, Operator};
+pub use inventory::HostInventory;
 pub use outcome::{CheckOutcome, Status};
 pub use platform::{Distro, HostOs, OsKind};
 pub use probe::Probe;

@@ -1,4 +1,4 @@
-//! Bulwark's storage. Narrow traits per area (accounts, templates, policies, hosts,
+//! Bulwark's storage. Narrow traits per area (accounts, templates, policies, hosts, agents,
 //! exceptions, scans, reports, notifications, leases) that the server uses through
 //! `Arc<dyn Store>`; one SQL implementation whose queries run unchanged on SQLite and
 //! PostgreSQL (see [`db`]), with migrations per backend.
@@ -136,22 +136,20 @@ pub trait PolicyStore: Send + Sync {
 pub trait HostStore: Send + Sync {
     async fn create_host(&self, host: &NewHost) -> Result<Host>;
     async fn get_host(&self, scope: &Scope, id: &str) -> Result<Host>;
+    async fn host_by_agent_id(&self, scope: &Scope, agent_id: &str) -> Result<Host>;
     async fn list_hosts(&self, scope: &Scope) -> Result<Vec<Host>>;
-    async fn set_host_status(
-        &self,
-        scope: &Scope,
-        id: &str,
-        status: &str,
-        seen_at: Option<i64>,
-    ) -> Result<()>;
-    async fn set_inventory(
+    async fn set_maintenance(&self, scope: &Scope, id: &str, maintenance: bool) -> Result<()>;
+    /// Removes a host with its scans and jobs; its agent must enroll again.
+    async fn delete_host(&self, scope: &Scope, id: &str) -> Result<()>;
+    /// Stores changed inventory categories (name, hash, value) in one transaction.
+    async fn store_inventory(
         &self,
         host_id: &str,
-        category: &str,
-        hash: &str,
-        data: &serde_json::Value,
+        categories: &[(String, String, serde_json::Value)],
     ) -> Result<()>;
     async fn inventory(&self, host_id: &str, category: &str) -> Result<Option<serde_json::Value>>;
+    /// The hash of every category the server holds for a host.
+    async fn inventory_hashes(&self, host_id: &str) -> Result<Vec<(String, String)>>;
     async fn create_group(
         &self,
         scope: &Scope,
@@ -161,8 +159,52 @@ pub trait HostStore: Send + Sync {
     ) -> Result<HostGroup>;
     async fn list_groups(&self, scope: &Scope) -> Result<Vec<HostGroup>>;
     async fn add_group_member(&self, scope: &Scope, group_id: &str, host_id: &str) -> Result<()>;
-    /// The groups a host is in, with every ancestor of those groups.
+    /// The host's groups and all their ancestors.
     async fn groups_of_host(&self, host_id: &str) -> Result<Vec<String>>;
+}
+
+/// Agents: enrollment, request nonces, heartbeats, jobs, the server's signing key and the
+/// feature kill switch.
+#[async_trait]
+pub trait AgentStore: Send + Sync {
+    async fn enroll(&self, org_id: &str, enrollment: &Enrollment) -> Result<Enrolled>;
+    async fn agent(&self, agent_id: &str) -> Result<Option<AgentIdentity>>;
+    /// Remembers a request nonce until `expires_at`; false when it was already used.
+    async fn use_nonce(&self, agent_id: &str, nonce: &str, expires_at: i64) -> Result<bool>;
+    async fn prune_nonces(&self, now: i64) -> Result<u64>;
+    /// Last heartbeat times, written together.
+    async fn record_seen(&self, seen: &[(String, i64)]) -> Result<()>;
+    /// Records a new agent version and adds to the host's dropped-spool count.
+    async fn update_agent(&self, host_id: &str, agent_version: &str, spool_dropped: i64) -> Result<()>;
+    /// The host row's copy of the system inventory (hostname, OS, kernel).
+    async fn update_host_system(
+        &self,
+        host_id: &str,
+        hostname: &str,
+        os_id: &str,
+        os_version: &str,
+        kernel: &str,
+    ) -> Result<()>;
+    /// Jobs waiting for the host: queued, or delivered with an expired lease.
+    async fn pending_jobs(&self, host_id: &str, now: i64) -> Result<i64>;
+    /// Leases up to `limit` pending jobs to the host until `now + lease_secs`.
+    async fn claim_jobs(&self, host_id: &str, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<AgentJob>>;
+    /// The agent started the job: its scan is running.
+    async fn ack_job(&self, host_id: &str, job_id: &str, now: i64) -> Result<AgentJob>;
+    /// The agent could not run the job: it and its scan fail with the reason.
+    async fn fail_job(&self, host_id: &str, job_id: &str, reason: &str, now: i64) -> Result<AgentJob>;
+    /// Jobs delivered `max_deliveries` times whose last lease ran out fail, with their scans.
+    async fn abandon_jobs(&self, now: i64, max_deliveries: i64) -> Result<u64>;
+    async fn jobs_of_host(&self, scope: &Scope, host_id: &str) -> Result<Vec<AgentJob>>;
+    /// The named key pair (secret, public); `candidate` is stored when there is none yet, so
+    /// every replica ends up with the first one written.
+    async fn server_key(&self, name: &str, candidate: (&str, &str)) -> Result<(String, String)>;
+    /// `org_id` None: the account-wide flag (needs a scope over all organizations).
+    async fn set_feature_flag(&self, scope: &Scope, org_id: Option<&str>, feature: &str, enabled: bool) -> Result<FeatureFlag>;
+    async fn delete_feature_flag(&self, scope: &Scope, org_id: Option<&str>, feature: &str) -> Result<()>;
+    async fn list_feature_flags(&self, scope: &Scope) -> Result<Vec<FeatureFlag>>;
+    /// The account-wide flags and the organization's own.
+    async fn feature_flags_for(&self, org_id: &str) -> Result<Vec<FeatureFlag>>;
 }
 
 #[async_trait]
@@ -201,8 +243,9 @@ pub trait ScanStore: Send + Sync {
         status: Option<bulwark_core::Status>,
     ) -> Result<Vec<ScanResult>>;
     /// Hosts of the policy's organization and OS whose last completed scan for the policy
-    /// is older than `before` (or that were never scanned) and have no unfinished scan.
-    async fn hosts_due(&self, policy: &Policy, before: i64, limit: i64) -> Result<Vec<Host>>;
+    /// is older than `before` (or that were never scanned), that are online as of `now` and
+    /// not in maintenance, and that have no unfinished scan.
+    async fn hosts_due(&self, policy: &Policy, before: i64, now: i64, limit: i64) -> Result<Vec<Host>>;
     /// The host's latest completed scan (the one the dashboard counts for it).
     async fn latest_scan(&self, scope: &Scope, host_id: &str) -> Result<Option<Scan>>;
     async fn host_history(&self, scope: &Scope, host_id: &str, limit: i64) -> Result<Vec<Scan>>;
@@ -261,6 +304,7 @@ pub trait Store:
     + ReportStore
     + NotificationStore
     + LeaseStore
+    + AgentStore
 {
 }
 
@@ -274,5 +318,6 @@ impl<T> Store for T where
         + ReportStore
         + NotificationStore
         + LeaseStore
+    + AgentStore
 {
 }

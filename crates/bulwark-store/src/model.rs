@@ -169,7 +169,15 @@ pub struct PolicyOverride {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+/// An agent counts as connected (`online`) while its last heartbeat is this recent: three
+/// missed beats of 60 s make it `offline`.
+pub const ONLINE_WITHIN_SECS: i64 = 180;
+/// Health: `healthy` within 5 minutes of the last heartbeat, `stale` after 7 days, in between
+/// `unhealthy`; `unknown` when the host never sent one.
+pub const HEALTHY_WITHIN_SECS: i64 = 5 * 60;
+pub const STALE_AFTER_SECS: i64 = 7 * 24 * 3600;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Host {
     pub id: String,
     pub org_id: String,
@@ -177,12 +185,81 @@ pub struct Host {
     pub os_kind: String,
     pub os_id: String,
     pub os_version: String,
-    /// online | offline | maintenance
+    pub kernel: String,
+    /// online | offline | maintenance, derived from the last heartbeat when it was read.
+    pub status: String,
+    /// healthy | unhealthy | stale | unknown
+    pub health: String,
+    pub maintenance: bool,
+    pub last_seen_at: Option<i64>,
+    pub created_at: i64,
+    /// Set for hosts an agent enrolled.
+    pub agent_id: Option<String>,
+    pub agent_version: Option<String>,
+    /// Results and inventory the agent's spool had to drop while the server was unreachable.
+    pub spool_dropped: i64,
+}
+
+impl Host {
+    pub fn is_online(&self) -> bool {
+        self.status == "online"
+    }
+}
+
+/// A host row as stored; [`Host`] adds what is derived from the clock.
+#[derive(sqlx::FromRow)]
+pub(crate) struct HostRow {
+    pub id: String,
+    pub org_id: String,
+    pub hostname: String,
+    pub os_kind: String,
+    pub os_id: String,
+    pub os_version: String,
+    pub kernel: String,
     pub status: String,
     pub last_seen_at: Option<i64>,
     pub created_at: i64,
+    pub agent_id: Option<String>,
+    pub agent_version: Option<String>,
+    pub spool_dropped: i64,
 }
 
+impl HostRow {
+    pub(crate) fn at(self, now: i64) -> Host {
+        let maintenance = self.status == "maintenance";
+        let age = self.last_seen_at.map(|t| now - t);
+        let status = match age {
+            _ if maintenance => "maintenance",
+            Some(a) if a <= ONLINE_WITHIN_SECS => "online",
+            _ => "offline",
+        };
+        let health = match age {
+            None => "unknown",
+            Some(a) if a < HEALTHY_WITHIN_SECS => "healthy",
+            Some(a) if a <= STALE_AFTER_SECS => "unhealthy",
+            Some(_) => "stale",
+        };
+        Host {
+            id: self.id,
+            org_id: self.org_id,
+            hostname: self.hostname,
+            os_kind: self.os_kind,
+            os_id: self.os_id,
+            os_version: self.os_version,
+            kernel: self.kernel,
+            status: status.into(),
+            health: health.into(),
+            maintenance,
+            last_seen_at: self.last_seen_at,
+            created_at: self.created_at,
+            agent_id: self.agent_id,
+            agent_version: self.agent_version,
+            spool_dropped: self.spool_dropped,
+        }
+    }
+}
+
+/// A host added without an agent (tests, imports); it counts as seen when it is created.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewHost {
     pub org_id: String,
@@ -190,7 +267,65 @@ pub struct NewHost {
     pub os_kind: String,
     pub os_id: String,
     pub os_version: String,
+}
+
+/// What an agent states about itself when it enrolls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub agent_id: String,
+    pub public_key: String,
+    pub agent_version: String,
+    pub hostname: String,
+    pub os_kind: String,
+    pub os_id: String,
+    pub os_version: String,
+    pub kernel: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Enrolled {
+    New(Host),
+    /// The same agent (id and key) enrolled again; its host is kept.
+    Again(Host),
+    /// The agent id is enrolled with another key, or in another organization.
+    Taken,
+}
+
+/// What a signed request needs to know about its agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct AgentIdentity {
+    pub host_id: String,
+    pub org_id: String,
+    pub agent_id: String,
+    pub public_key: String,
+    pub agent_version: Option<String>,
+}
+
+/// A job as the store keeps it; the signed payload is built when it is delivered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct AgentJob {
+    pub id: String,
+    pub org_id: String,
+    pub host_id: String,
+    /// compliance_scan
+    pub kind: String,
+    pub scan_id: Option<String>,
+    /// queued | delivered | done | failed | cancelled
     pub status: String,
+    pub lease_until: Option<i64>,
+    pub deliveries: i64,
+    pub message: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct FeatureFlag {
+    /// Empty for the account-wide flag.
+    pub org_id: String,
+    pub feature: String,
+    pub enabled: bool,
+    pub updated_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
@@ -443,4 +578,43 @@ pub struct ExportFilter {
     pub policy_id: Option<String>,
     pub host_id: Option<String>,
     pub limit: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_and_health_follow_the_last_heartbeat() {
+        let now = 10_000_000;
+        let cases = [
+            (Some(now), "active", "online", "healthy"),
+            (Some(now - ONLINE_WITHIN_SECS), "active", "online", "healthy"),
+            (Some(now - ONLINE_WITHIN_SECS - 1), "active", "offline", "healthy"),
+            (Some(now - HEALTHY_WITHIN_SECS), "active", "offline", "unhealthy"),
+            (Some(now - STALE_AFTER_SECS), "active", "offline", "unhealthy"),
+            (Some(now - STALE_AFTER_SECS - 1), "active", "offline", "stale"),
+            (None, "active", "offline", "unknown"),
+            (Some(now), "maintenance", "maintenance", "healthy"),
+        ];
+        for (seen, mode, status, health) in cases {
+            let host = HostRow {
+                id: "h".into(),
+                org_id: "o".into(),
+                hostname: "h".into(),
+                os_kind: "linux".into(),
+                os_id: "debian".into(),
+                os_version: "12".into(),
+                kernel: String::new(),
+                status: mode.into(),
+                last_seen_at: seen,
+                created_at: 0,
+                agent_id: None,
+                agent_version: None,
+                spool_dropped: 0,
+            }
+            .at(now);
+            assert_eq!((host.status.as_str(), host.health.as_str()), (status, health), "{seen:?} {mode}");
+        }
+    }
 }

@@ -120,9 +120,14 @@ pub async fn bench_fill(db: &Db, fill: &BenchFill<'_>) -> Result<Vec<String>, St
     let mut tx = db.begin().await?;
     tx.execute(
         "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < $1) \
-         INSERT INTO hosts (id, org_id, hostname, os_kind, os_id, os_version, status, last_seen_at, created_at) \
-         SELECT 'bench-host-' || CAST(n AS TEXT), $2, 'host-' || CAST(n AS TEXT), 'linux', 'debian', '12', 'online', $3, $3 FROM seq",
+         INSERT INTO hosts (id, org_id, hostname, os_kind, os_id, os_version, status, created_at) \
+         SELECT 'bench-host-' || CAST(n AS TEXT), $2, 'host-' || CAST(n AS TEXT), 'linux', 'debian', '12', 'active', $3 FROM seq",
         args![fill.hosts as i64, fill.org_id, now],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO host_seen (host_id, last_seen_at) SELECT id, $2 FROM hosts WHERE org_id = $1",
+        args![fill.org_id, now],
     )
     .await?;
     let span = fill.days * 86_400;

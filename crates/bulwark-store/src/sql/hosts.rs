@@ -3,14 +3,23 @@
 use async_trait::async_trait;
 
 use super::{SqlStore, scope_clause, visible};
+use crate::model::HostRow;
 use crate::{Host, HostGroup, HostStore, NewHost, Result, Scope, StoreError, args, new_id, now};
 
-const COLUMNS: &str =
-    "id, org_id, hostname, os_kind, os_id, os_version, status, last_seen_at, created_at";
+/// A host row with its last heartbeat; `h` is hosts, `hs` host_seen.
+pub(crate) const HOST_SELECT: &str = "SELECT h.id, h.org_id, h.hostname, h.os_kind, h.os_id, h.os_version, h.kernel, \
+     h.status, hs.last_seen_at, h.created_at, h.agent_id, h.agent_version, h.spool_dropped \
+     FROM hosts h LEFT JOIN host_seen hs ON hs.host_id = h.id";
 
 #[derive(sqlx::FromRow)]
 struct Data {
     data: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Hash {
+    category: String,
+    hash: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -19,48 +28,49 @@ struct GroupLink {
     parent_id: Option<String>,
 }
 
+impl SqlStore {
+    pub(crate) async fn host_where(&self, condition: &str, arg: &str) -> Result<Option<Host>> {
+        let row: Option<HostRow> = self
+            .db
+            .fetch_optional(&format!("{HOST_SELECT} WHERE {condition}"), args![arg])
+            .await?;
+        Ok(row.map(|r| r.at(now())))
+    }
+}
+
 #[async_trait]
 impl HostStore for SqlStore {
     async fn create_host(&self, h: &NewHost) -> Result<Host> {
-        let host = Host {
-            id: new_id(),
-            org_id: h.org_id.clone(),
-            hostname: h.hostname.clone(),
-            os_kind: h.os_kind.clone(),
-            os_id: h.os_id.clone(),
-            os_version: h.os_version.clone(),
-            status: h.status.clone(),
-            last_seen_at: Some(now()),
-            created_at: now(),
-        };
-        self.db
-            .execute(
-                &format!(
-                    "INSERT INTO hosts ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-                ),
-                args![
-                    &host.id,
-                    &host.org_id,
-                    &host.hostname,
-                    &host.os_kind,
-                    &host.os_id,
-                    &host.os_version,
-                    &host.status,
-                    host.last_seen_at,
-                    host.created_at
-                ],
-            )
-            .await?;
-        Ok(host)
+        let id = new_id();
+        let at = now();
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "INSERT INTO hosts (id, org_id, hostname, os_kind, os_id, os_version, status, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'active', $7)",
+            args![&id, &h.org_id, &h.hostname, &h.os_kind, &h.os_id, &h.os_version, at],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO host_seen (host_id, last_seen_at) VALUES ($1, $2)",
+            args![&id, at],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(self.host_where("h.id = $1", &id).await?.expect("the host was just written"))
     }
 
     async fn get_host(&self, scope: &Scope, id: &str) -> Result<Host> {
-        let h: Host = self
-            .db
-            .fetch_optional(
-                &format!("SELECT {COLUMNS} FROM hosts WHERE id = $1"),
-                args![id],
-            )
+        let h = self
+            .host_where("h.id = $1", id)
+            .await?
+            .ok_or(StoreError::NotFound("host"))?;
+        visible(scope, &h.org_id, "host")?;
+        Ok(h)
+    }
+
+    async fn host_by_agent_id(&self, scope: &Scope, agent_id: &str) -> Result<Host> {
+        let h = self
+            .host_where("h.agent_id = $1", agent_id)
             .await?
             .ok_or(StoreError::NotFound("host"))?;
         visible(scope, &h.org_id, "host")?;
@@ -68,47 +78,52 @@ impl HostStore for SqlStore {
     }
 
     async fn list_hosts(&self, scope: &Scope) -> Result<Vec<Host>> {
-        let (clause, args) = scope_clause(scope, "org_id", 1);
-        self.db
+        let (clause, args) = scope_clause(scope, "h.org_id", 1);
+        let rows: Vec<HostRow> = self
+            .db
             .fetch_all(
-                &format!("SELECT {COLUMNS} FROM hosts WHERE {clause} ORDER BY hostname"),
+                &format!("{HOST_SELECT} WHERE {clause} ORDER BY h.hostname, h.id"),
                 args,
             )
-            .await
+            .await?;
+        let now = now();
+        Ok(rows.into_iter().map(|r| r.at(now)).collect())
     }
 
-    async fn set_host_status(
-        &self,
-        scope: &Scope,
-        id: &str,
-        status: &str,
-        seen_at: Option<i64>,
-    ) -> Result<()> {
+    async fn set_maintenance(&self, scope: &Scope, id: &str, maintenance: bool) -> Result<()> {
         self.get_host(scope, id).await?;
+        let mode = if maintenance { "maintenance" } else { "active" };
         self.db
-            .execute(
-                "UPDATE hosts SET status = $1, last_seen_at = COALESCE($2, last_seen_at) WHERE id = $3",
-                args![status, seen_at, id],
-            )
+            .execute("UPDATE hosts SET status = $1 WHERE id = $2", args![mode, id])
             .await?;
         Ok(())
     }
 
-    async fn set_inventory(
+    async fn delete_host(&self, scope: &Scope, id: &str) -> Result<()> {
+        self.get_host(scope, id).await?;
+        let mut tx = self.db.begin().await?;
+        // host_compliance and exceptions reference the host too; everything goes with it.
+        tx.execute("DELETE FROM host_compliance WHERE host_id = $1", args![id]).await?;
+        tx.execute("DELETE FROM hosts WHERE id = $1", args![id]).await?;
+        tx.commit().await
+    }
+
+    async fn store_inventory(
         &self,
         host_id: &str,
-        category: &str,
-        hash: &str,
-        data: &serde_json::Value,
+        categories: &[(String, String, serde_json::Value)],
     ) -> Result<()> {
-        self.db
-            .execute(
+        let mut tx = self.db.begin().await?;
+        let at = now();
+        for (category, hash, data) in categories {
+            tx.execute(
                 "INSERT INTO host_inventory (host_id, category, hash, data, updated_at) VALUES ($1, $2, $3, $4, $5) \
                  ON CONFLICT (host_id, category) DO UPDATE SET hash = excluded.hash, data = excluded.data, updated_at = excluded.updated_at",
-                args![host_id, category, hash, data.to_string(), now()],
+                args![host_id, category, hash, data.to_string(), at],
             )
             .await?;
-        Ok(())
+        }
+        tx.commit().await
     }
 
     async fn inventory(&self, host_id: &str, category: &str) -> Result<Option<serde_json::Value>> {
@@ -124,6 +139,17 @@ impl HostStore for SqlStore {
                 .map_err(|e| StoreError::Invalid(format!("stored inventory {category}: {e}")))
         })
         .transpose()
+    }
+
+    async fn inventory_hashes(&self, host_id: &str) -> Result<Vec<(String, String)>> {
+        let rows: Vec<Hash> = self
+            .db
+            .fetch_all(
+                "SELECT category, hash FROM host_inventory WHERE host_id = $1 ORDER BY category",
+                args![host_id],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.category, r.hash)).collect())
     }
 
     async fn create_group(

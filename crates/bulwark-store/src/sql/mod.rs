@@ -1,6 +1,7 @@
 //! The SQL implementation of every store trait, shared by both backends.
 
 mod accounts;
+mod agents;
 mod exceptions;
 mod hosts;
 mod leases;

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use bulwark_core::{CheckOutcome, ScoreSummary, Severity, Status};
 
 use super::{SqlStore, scope_clause, visible};
-use crate::db::Arg;
+use super::hosts::HOST_SELECT;
+use crate::db::{Arg, Tx};
+use crate::model::{HostRow, ONLINE_WITHIN_SECS};
 use crate::{
     Completion, Host, NewScan, Policy, Result, Scan, ScanFilter, ScanResult, ScanStatus, ScanStore,
     Scope, StoreError, args, new_id, now,
@@ -72,15 +74,24 @@ impl ScanStore for SqlStore {
         }
         let template = crate::TemplateStore::get_template(self, scope, &s.template_id).await?;
         let id = new_id();
-        self.db
-            .execute(
-                "INSERT INTO scans (id, org_id, host_id, hostname, policy_id, template_id, template_name, framework, os_kind, \
-                 trigger_kind, status, created_at, passing_threshold) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12)",
-                args![&id, &s.org_id, &s.host_id, &host.hostname, s.policy_id.clone(), &template.id, &template.name,
-                    &template.framework, &template.os_kind, &s.trigger_kind, now(), s.passing_threshold],
-            )
-            .await?;
+        let at = now();
+        // The scan and the job that carries it to the agent exist together or not at all.
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "INSERT INTO scans (id, org_id, host_id, hostname, policy_id, template_id, template_name, framework, os_kind, \
+             trigger_kind, status, created_at, passing_threshold) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11, $12)",
+            args![&id, &s.org_id, &s.host_id, &host.hostname, s.policy_id.clone(), &template.id, &template.name,
+                &template.framework, &template.os_kind, &s.trigger_kind, at, s.passing_threshold],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO agent_jobs (id, org_id, host_id, kind, scan_id, status, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'compliance_scan', $4, 'queued', $5, $5)",
+            args![new_id(), &s.org_id, &s.host_id, &id, at],
+        )
+        .await?;
+        tx.commit().await?;
         self.get_scan(scope, &id).await
     }
 
@@ -142,13 +153,19 @@ impl ScanStore for SqlStore {
 
     async fn cancel_scan(&self, scope: &Scope, id: &str, now: i64) -> Result<Scan> {
         let s = self.get_scan(scope, id).await?;
-        let n = self
-            .db
+        let mut tx = self.db.begin().await?;
+        let n = tx
             .execute(
                 "UPDATE scans SET status = 'cancelled', completed_at = $1 WHERE id = $2 AND status IN ('pending', 'running')",
                 args![now, id],
             )
             .await?;
+        tx.execute(
+            "UPDATE agent_jobs SET status = 'cancelled', updated_at = $1 WHERE scan_id = $2 AND status IN ('queued', 'delivered')",
+            args![now, id],
+        )
+        .await?;
+        tx.commit().await?;
         if n == 0 {
             return Err(StoreError::Conflict(format!(
                 "scan {id} is already {}",
@@ -159,13 +176,9 @@ impl ScanStore for SqlStore {
     }
 
     async fn fail_scan(&self, id: &str, message: &str, now: i64) -> Result<()> {
-        self.db
-            .execute(
-                "UPDATE scans SET status = 'failed', completed_at = $1, message = $2 WHERE id = $3 AND status IN ('pending', 'running')",
-                args![now, message, id],
-            )
-            .await?;
-        Ok(())
+        let mut tx = self.db.begin().await?;
+        fail_scan_in(&mut tx, id, message, now).await?;
+        tx.commit().await
     }
 
     async fn complete_scan(
@@ -260,6 +273,11 @@ impl ScanStore for SqlStore {
                 summary.score.unwrap_or(0.0), c.pass, c.fail],
         )
         .await?;
+        tx.execute(
+            "UPDATE agent_jobs SET status = 'done', updated_at = $1 WHERE scan_id = $2 AND status IN ('queued', 'delivered')",
+            args![now, id],
+        )
+        .await?;
         tx.commit().await?;
         Ok(Completion::Completed)
     }
@@ -284,19 +302,26 @@ impl ScanStore for SqlStore {
         rows.into_iter().map(ResultRow::into_result).collect()
     }
 
-    async fn hosts_due(&self, policy: &Policy, before: i64, limit: i64) -> Result<Vec<Host>> {
-        self.db
+    async fn hosts_due(
+        &self,
+        policy: &Policy,
+        before: i64,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<Host>> {
+        let rows: Vec<HostRow> = self
+            .db
             .fetch_all(
-                "SELECT h.id, h.org_id, h.hostname, h.os_kind, h.os_id, h.os_version, h.status, h.last_seen_at, h.created_at \
-                 FROM hosts h LEFT JOIN host_compliance hc ON hc.host_id = h.id AND hc.policy_id = $3 \
-                 WHERE h.org_id = $1 AND h.os_kind = $2 AND h.status = 'online' \
+                &format!("{HOST_SELECT} LEFT JOIN host_compliance hc ON hc.host_id = h.id AND hc.policy_id = $3 \
+                 WHERE h.org_id = $1 AND h.os_kind = $2 AND h.status = 'active' AND hs.last_seen_at >= $6 \
                  AND (hc.completed_at IS NULL OR hc.completed_at <= $4) \
                  AND NOT EXISTS (SELECT 1 FROM scans s WHERE s.host_id = h.id AND s.policy_id = $3 \
                                  AND s.status IN ('pending', 'running')) \
-                 ORDER BY hc.completed_at IS NOT NULL, hc.completed_at, h.id LIMIT $5",
-                args![&policy.org_id, &policy.os_kind, &policy.id, before, limit],
+                 ORDER BY hc.completed_at IS NOT NULL, hc.completed_at, h.id LIMIT $5"),
+                args![&policy.org_id, &policy.os_kind, &policy.id, before, limit, now - ONLINE_WITHIN_SECS],
             )
-            .await
+            .await?;
+        Ok(rows.into_iter().map(|r| r.at(now)).collect())
     }
 
     async fn latest_scan(&self, scope: &Scope, host_id: &str) -> Result<Option<Scan>> {
@@ -326,4 +351,19 @@ impl ScanStore for SqlStore {
             )
             .await
     }
+}
+
+/// Fails a pending or running scan and the job that carried it, inside `tx`.
+pub(crate) async fn fail_scan_in(tx: &mut Tx, id: &str, message: &str, now: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE scans SET status = 'failed', completed_at = $1, message = $2 WHERE id = $3 AND status IN ('pending', 'running')",
+        args![now, message, id],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE agent_jobs SET status = 'failed', message = $1, updated_at = $2 WHERE scan_id = $3 AND status IN ('queued', 'delivered')",
+        args![message, now, id],
+    )
+    .await?;
+    Ok(())
 }

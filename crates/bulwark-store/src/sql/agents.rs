@@ -1,0 +1,357 @@
+//! Agents: enrollment, request nonces, batched heartbeat times, the job queue (at least once:
+//! a lease per delivery, redelivery when it runs out), the server's key pairs and feature
+//! flags.
+
+use async_trait::async_trait;
+
+use super::scans::fail_scan_in;
+use super::{SqlStore, scope_clause, visible};
+use crate::{
+    AgentIdentity, AgentJob, AgentStore, Enrolled, Enrollment, FeatureFlag, Result, Scope,
+    StoreError, args, new_id, now,
+};
+
+const JOB_COLUMNS: &str = "id, org_id, host_id, kind, scan_id, status, lease_until, deliveries, message, created_at, updated_at";
+
+/// Jobs an agent may be handed: never delivered, or delivered and not finished in time.
+const PENDING: &str = "(status = 'queued' OR (status = 'delivered' AND lease_until <= $2))";
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    secret: String,
+    public_key: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Count {
+    n: i64,
+}
+
+impl SqlStore {
+    async fn job_of_host(&self, host_id: &str, job_id: &str) -> Result<AgentJob> {
+        self.db
+            .fetch_optional(
+                &format!("SELECT {JOB_COLUMNS} FROM agent_jobs WHERE id = $1 AND host_id = $2"),
+                args![job_id, host_id],
+            )
+            .await?
+            .ok_or(StoreError::NotFound("job"))
+    }
+}
+
+fn flag_org(scope: &Scope, org_id: Option<&str>) -> Result<String> {
+    match org_id {
+        Some(org) => {
+            visible(scope, org, "organization")?;
+            Ok(org.to_owned())
+        }
+        None if *scope == Scope::All => Ok(String::new()),
+        None => Err(StoreError::Forbidden(
+            "account-wide flags need access to every organization; name an organization".into(),
+        )),
+    }
+}
+
+#[async_trait]
+impl AgentStore for SqlStore {
+    async fn enroll(&self, org_id: &str, e: &Enrollment) -> Result<Enrolled> {
+        if let Some(known) = self.agent(&e.agent_id).await? {
+            if known.public_key != e.public_key || known.org_id != org_id {
+                return Ok(Enrolled::Taken);
+            }
+            self.db
+                .execute(
+                    "UPDATE hosts SET hostname = $1, os_kind = $2, os_id = $3, os_version = $4, kernel = $5, agent_version = $6 \
+                     WHERE id = $7",
+                    args![&e.hostname, &e.os_kind, &e.os_id, &e.os_version, &e.kernel, &e.agent_version, &known.host_id],
+                )
+                .await?;
+            self.record_seen(&[(known.host_id.clone(), now())]).await?;
+            let host = self.host_where("h.id = $1", &known.host_id).await?;
+            return host.map(Enrolled::Again).ok_or(StoreError::NotFound("host"));
+        }
+        let id = new_id();
+        let at = now();
+        let mut tx = self.db.begin().await?;
+        let inserted = tx
+            .execute(
+                "INSERT INTO hosts (id, org_id, hostname, os_kind, os_id, os_version, kernel, status, created_at, agent_id, public_key, agent_version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'active', $8, $9, $10, $11)",
+                args![&id, org_id, &e.hostname, &e.os_kind, &e.os_id, &e.os_version, &e.kernel, at, &e.agent_id, &e.public_key, &e.agent_version],
+            )
+            .await;
+        match inserted {
+            // Another request enrolled the same id between our read and this insert.
+            Err(StoreError::Conflict(_)) => return Ok(Enrolled::Taken),
+            other => other?,
+        };
+        tx.execute(
+            "INSERT INTO host_seen (host_id, last_seen_at) VALUES ($1, $2)",
+            args![&id, at],
+        )
+        .await?;
+        tx.commit().await?;
+        let host = self.host_where("h.id = $1", &id).await?;
+        host.map(Enrolled::New).ok_or(StoreError::NotFound("host"))
+    }
+
+    async fn agent(&self, agent_id: &str) -> Result<Option<AgentIdentity>> {
+        self.db
+            .fetch_optional(
+                "SELECT id AS host_id, org_id, agent_id, public_key, agent_version FROM hosts WHERE agent_id = $1",
+                args![agent_id],
+            )
+            .await
+    }
+
+    async fn use_nonce(&self, agent_id: &str, nonce: &str, expires_at: i64) -> Result<bool> {
+        let n = self
+            .db
+            .execute(
+                "INSERT INTO agent_nonces (agent_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                args![agent_id, nonce, expires_at],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn prune_nonces(&self, now: i64) -> Result<u64> {
+        self.db
+            .execute("DELETE FROM agent_nonces WHERE expires_at < $1", args![now])
+            .await
+    }
+
+    async fn record_seen(&self, seen: &[(String, i64)]) -> Result<()> {
+        if seen.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.db.begin().await?;
+        for (host_id, at) in seen {
+            // Through a SELECT on hosts, so that a host removed since the beat is skipped
+            // instead of failing the whole batch on the foreign key.
+            tx.execute(
+                "INSERT INTO host_seen (host_id, last_seen_at) SELECT id, $2 FROM hosts WHERE id = $1 \
+                 ON CONFLICT (host_id) DO UPDATE SET last_seen_at = excluded.last_seen_at \
+                 WHERE host_seen.last_seen_at < excluded.last_seen_at",
+                args![host_id, *at],
+            )
+            .await?;
+        }
+        tx.commit().await
+    }
+
+    async fn update_agent(&self, host_id: &str, agent_version: &str, spool_dropped: i64) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE hosts SET agent_version = $1, spool_dropped = spool_dropped + $2 WHERE id = $3",
+                args![agent_version, spool_dropped, host_id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn update_host_system(
+        &self,
+        host_id: &str,
+        hostname: &str,
+        os_id: &str,
+        os_version: &str,
+        kernel: &str,
+    ) -> Result<()> {
+        self.db
+            .execute(
+                "UPDATE hosts SET hostname = $1, os_id = $2, os_version = $3, kernel = $4 WHERE id = $5",
+                args![hostname, os_id, os_version, kernel, host_id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn pending_jobs(&self, host_id: &str, now: i64) -> Result<i64> {
+        let c: Count = self
+            .db
+            .fetch_one(
+                &format!("SELECT COUNT(*) AS n FROM agent_jobs WHERE host_id = $1 AND {PENDING}"),
+                args![host_id, now],
+            )
+            .await?;
+        Ok(c.n)
+    }
+
+    async fn claim_jobs(&self, host_id: &str, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<AgentJob>> {
+        let candidates: Vec<AgentJob> = self
+            .db
+            .fetch_all(
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM agent_jobs WHERE host_id = $1 AND {PENDING} ORDER BY created_at, id LIMIT $3"
+                ),
+                args![host_id, now, limit],
+            )
+            .await?;
+        let mut claimed = Vec::with_capacity(candidates.len());
+        for job in candidates {
+            // The same condition again: with two replicas serving one agent, only one
+            // update matches and only that one delivers.
+            let n = self
+                .db
+                .execute(
+                    &format!(
+                        "UPDATE agent_jobs SET status = 'delivered', lease_until = $3, deliveries = deliveries + 1, updated_at = $2 \
+                         WHERE id = $1 AND {PENDING}"
+                    ),
+                    args![&job.id, now, now + lease_secs],
+                )
+                .await?;
+            if n == 1 {
+                claimed.push(AgentJob {
+                    status: "delivered".into(),
+                    lease_until: Some(now + lease_secs),
+                    deliveries: job.deliveries + 1,
+                    updated_at: now,
+                    ..job
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn ack_job(&self, host_id: &str, job_id: &str, now: i64) -> Result<AgentJob> {
+        let job = self.job_of_host(host_id, job_id).await?;
+        if let Some(scan) = &job.scan_id {
+            self.db
+                .execute(
+                    "UPDATE scans SET status = 'running', started_at = $1 WHERE id = $2 AND status = 'pending'",
+                    args![now, scan],
+                )
+                .await?;
+        }
+        Ok(job)
+    }
+
+    async fn fail_job(&self, host_id: &str, job_id: &str, reason: &str, now: i64) -> Result<AgentJob> {
+        let job = self.job_of_host(host_id, job_id).await?;
+        let mut tx = self.db.begin().await?;
+        match &job.scan_id {
+            Some(scan) => fail_scan_in(&mut tx, scan, reason, now).await?,
+            None => {
+                tx.execute(
+                    "UPDATE agent_jobs SET status = 'failed', message = $1, updated_at = $2 WHERE id = $3 AND status IN ('queued', 'delivered')",
+                    args![reason, now, job_id],
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        self.job_of_host(host_id, job_id).await
+    }
+
+    async fn abandon_jobs(&self, now: i64, max_deliveries: i64) -> Result<u64> {
+        let stuck: Vec<AgentJob> = self
+            .db
+            .fetch_all(
+                &format!(
+                    "SELECT {JOB_COLUMNS} FROM agent_jobs WHERE status = 'delivered' AND lease_until <= $1 AND deliveries >= $2"
+                ),
+                args![now, max_deliveries],
+            )
+            .await?;
+        for job in &stuck {
+            let reason = format!(
+                "the agent did not finish the job after {} deliveries",
+                job.deliveries
+            );
+            self.fail_job(&job.host_id, &job.id, &reason, now).await?;
+        }
+        Ok(stuck.len() as u64)
+    }
+
+    async fn jobs_of_host(&self, scope: &Scope, host_id: &str) -> Result<Vec<AgentJob>> {
+        crate::HostStore::get_host(self, scope, host_id).await?;
+        self.db
+            .fetch_all(
+                &format!("SELECT {JOB_COLUMNS} FROM agent_jobs WHERE host_id = $1 ORDER BY created_at DESC, id LIMIT 200"),
+                args![host_id],
+            )
+            .await
+    }
+
+    async fn server_key(&self, name: &str, candidate: (&str, &str)) -> Result<(String, String)> {
+        self.db
+            .execute(
+                "INSERT INTO server_keys (name, secret, public_key, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                args![name, candidate.0, candidate.1, now()],
+            )
+            .await?;
+        let key: KeyRow = self
+            .db
+            .fetch_one(
+                "SELECT secret, public_key FROM server_keys WHERE name = $1",
+                args![name],
+            )
+            .await?;
+        Ok((key.secret, key.public_key))
+    }
+
+    async fn set_feature_flag(
+        &self,
+        scope: &Scope,
+        org_id: Option<&str>,
+        feature: &str,
+        enabled: bool,
+    ) -> Result<FeatureFlag> {
+        let flag = FeatureFlag {
+            org_id: flag_org(scope, org_id)?,
+            feature: feature.into(),
+            enabled,
+            updated_at: now(),
+        };
+        self.db
+            .execute(
+                "INSERT INTO feature_flags (org_id, feature, enabled, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (org_id, feature) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
+                args![&flag.org_id, &flag.feature, flag.enabled, flag.updated_at],
+            )
+            .await?;
+        Ok(flag)
+    }
+
+    async fn delete_feature_flag(&self, scope: &Scope, org_id: Option<&str>, feature: &str) -> Result<()> {
+        let org = flag_org(scope, org_id)?;
+        let n = self
+            .db
+            .execute(
+                "DELETE FROM feature_flags WHERE org_id = $1 AND feature = $2",
+                args![&org, feature],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound("feature flag"));
+        }
+        Ok(())
+    }
+
+    async fn list_feature_flags(&self, scope: &Scope) -> Result<Vec<FeatureFlag>> {
+        let (clause, mut args) = scope_clause(scope, "org_id", 1);
+        // Everyone who may list flags sees the account-wide ones that apply to them.
+        args.push("".into());
+        self.db
+            .fetch_all(
+                &format!(
+                    "SELECT org_id, feature, enabled, updated_at FROM feature_flags WHERE ({clause}) OR org_id = ${} \
+                     ORDER BY org_id, feature",
+                    args.len()
+                ),
+                args,
+            )
+            .await
+    }
+
+    async fn feature_flags_for(&self, org_id: &str) -> Result<Vec<FeatureFlag>> {
+        self.db
+            .fetch_all(
+                "SELECT org_id, feature, enabled, updated_at FROM feature_flags WHERE org_id IN ('', $1) ORDER BY org_id, feature",
+                args![org_id],
+            )
+            .await
+    }
+}
