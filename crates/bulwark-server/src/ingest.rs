@@ -9,21 +9,13 @@ use std::collections::HashMap;
 use bulwark_core::template::Resolved;
 use bulwark_core::{CheckOutcome, HostOs, OsKind, ScoreSummary, Status};
 use bulwark_store::{Completion, Exception, ScanResult, Scope, TemplateCheck};
-use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::error::{ApiResult, AppError};
 use crate::notify;
 use crate::server_checks::{self, Inventory};
 
-/// One check's outcome as an agent reports it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AgentResult {
-    pub check_id: String,
-    #[serde(flatten)]
-    pub outcome: CheckOutcome,
-}
+pub use bulwark_protocol::wire::AgentResult;
 
 /// Joins the agent's outcomes with the template's enabled checks. A check the agent did not
 /// report is `error`; outcomes for checks the template does not have are ignored.

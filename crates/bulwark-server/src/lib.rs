@@ -1,6 +1,7 @@
 //! Bulwark's server: the JSON API (`/api/v1/...`), authentication and roles, ingest of scan
 //! results, the scheduler and notifications, over any [`bulwark_store::Store`].
 
+pub mod agent_auth;
 pub mod api;
 pub mod auth;
 pub mod body;
@@ -8,6 +9,7 @@ pub mod checks_cache;
 pub mod error;
 pub mod ingest;
 pub mod notify;
+pub mod presence;
 pub mod scheduler;
 pub mod seed;
 pub mod server_checks;
@@ -30,6 +32,17 @@ pub struct ServerConfig {
     pub replica_id: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// What agents are told: beat every `heartbeat_secs`, sync inventory every `inventory_secs`.
+    pub heartbeat_secs: u64,
+    pub inventory_secs: u64,
+    /// How long a delivered job is the agent's before it is delivered again.
+    pub job_lease_secs: i64,
+    /// Deliveries after which an unfinished job fails.
+    pub max_deliveries: i64,
+    /// The longest a job long-poll waits.
+    pub max_poll_secs: u64,
+    /// How often buffered heartbeat times are written.
+    pub seen_flush_interval: Duration,
 }
 
 impl Default for ServerConfig {
@@ -42,6 +55,12 @@ impl Default for ServerConfig {
             session_hours: 12,
             replica_id: bulwark_store::new_id(),
             body_limit: 2 * 1024 * 1024,
+            heartbeat_secs: 60,
+            inventory_secs: 300,
+            job_lease_secs: 600,
+            max_deliveries: 5,
+            max_poll_secs: 30,
+            seen_flush_interval: Duration::from_secs(5),
         }
     }
 }
@@ -53,6 +72,9 @@ pub struct AppState {
     /// Outgoing requests (webhooks); no redirects, so a receiver cannot send us elsewhere.
     pub http: reqwest::Client,
     pub checks: Arc<checks_cache::ChecksCache>,
+    pub presence: Arc<presence::Presence>,
+    /// The job-signing key, read from (or first written to) the store on first use.
+    pub job_key: Arc<tokio::sync::OnceCell<bulwark_protocol::AgentKey>>,
 }
 
 impl AppState {
@@ -67,6 +89,8 @@ impl AppState {
             config: Arc::new(config),
             http,
             checks: Arc::default(),
+            presence: Arc::default(),
+            job_key: Arc::default(),
         }
     }
 }

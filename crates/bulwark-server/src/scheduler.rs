@@ -1,5 +1,5 @@
 //! The scheduler: every tick (30 minutes by default) the replica that holds the `scheduler`
-//! lease expires exceptions and, for each active policy, creates scans for the hosts that are
+//! lease expires exceptions, fails jobs that agents never finished and, for each active policy, creates scans for the hosts that are
 //! due — at most `sweep_limit` per policy and tick. The lease is judged by the database clock,
 //! so with several replicas exactly one does the work of a tick.
 
@@ -18,6 +18,8 @@ pub const LEASE: &str = "scheduler";
 pub struct TickReport {
     pub scans_created: usize,
     pub exceptions_expired: u64,
+    /// Jobs delivered `max_deliveries` times without a result: failed with their scans.
+    pub jobs_abandoned: u64,
 }
 
 /// The cut-off for "due": hosts whose last completed scan is at or before it need a scan.
@@ -63,6 +65,10 @@ pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>
     }
     let mut report = TickReport {
         exceptions_expired: state.store.expire_exceptions(now).await?,
+        jobs_abandoned: state
+            .store
+            .abandon_jobs(now, state.config.max_deliveries)
+            .await?,
         ..Default::default()
     };
     for policy in state.store.active_policies().await? {
@@ -76,7 +82,7 @@ pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>
         };
         for host in state
             .store
-            .hosts_due(&policy, before, state.config.sweep_limit)
+            .hosts_due(&policy, before, now, state.config.sweep_limit)
             .await?
         {
             let template_id = match state.store.override_for(&policy.id, &host.id).await? {
@@ -97,6 +103,7 @@ pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>
                     },
                 )
                 .await?;
+            state.presence.jobs_ready(&host.id);
             report.scans_created += 1;
         }
     }

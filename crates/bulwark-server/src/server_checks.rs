@@ -5,25 +5,12 @@
 use bulwark_core::probe::Probe;
 use bulwark_core::{Check, CheckOutcome};
 use glob::{MatchOptions, Pattern};
-use serde::{Deserialize, Serialize};
 
 /// Inventory category names, as agents send them and the store keeps them.
 pub const SOFTWARE: &str = "software";
 pub const SERVICES: &str = "services";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Software {
-    pub name: String,
-    #[serde(default)]
-    pub version: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Service {
-    pub name: String,
-    /// running, active, stopped, inactive, failed...
-    pub state: String,
-}
+pub use bulwark_core::inventory::{Service, Software};
 
 /// What the server knows of a host; `None` when the agent has not sent that category yet.
 #[derive(Debug, Clone, Default)]
@@ -116,14 +103,17 @@ mod tests {
                 Service {
                     name: "WinDefend".into(),
                     state: "Running".into(),
+                    start_type: String::new(),
                 },
                 Service {
                     name: "sshd".into(),
                     state: "active".into(),
+                    start_type: String::new(),
                 },
                 Service {
                     name: "Spooler".into(),
                     state: "stopped".into(),
+                    start_type: String::new(),
                 },
             ]),
         }

@@ -404,7 +404,17 @@ async fn role_matrix_over_every_endpoint() {
                 Access::Needs(p) => role.can(p),
                 _ => true,
             };
-            if allowed {
+            if route.access == Access::Agent {
+                // User credentials never stand in for an agent's signature.
+                assert_eq!(
+                    r.status,
+                    StatusCode::UNAUTHORIZED,
+                    "{} {} as {role:?}: {}",
+                    route.method,
+                    route.path,
+                    r.text
+                );
+            } else if allowed {
                 assert!(
                     r.status != StatusCode::FORBIDDEN && r.status != StatusCode::UNAUTHORIZED,
                     "{} {} as {role:?}: {} {}",

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use bulwark_core::CheckOutcome;
 use bulwark_server::ingest::{self, AgentResult};
 use bulwark_server::{AppState, ServerConfig, scheduler};
-use bulwark_store::Completion;
+use bulwark_store::{Completion, Scope};
 use common::{TestApp, new_host};
 use serde_json::{Value, json};
 
@@ -106,9 +106,14 @@ async fn policy_to_scored_scan_with_exceptions_notifications_and_export() {
     let pid = policy["id"].as_str().unwrap().to_owned();
 
     // On-demand scans need an online host of the policy's organization.
-    let offline = new_host(&app.state.store, &app.a, "sleepy", "offline").await;
+    let resting = new_host(&app.state.store, &app.a, "sleepy").await;
+    app.state
+        .store
+        .set_maintenance(&Scope::All, &resting.id, true)
+        .await
+        .unwrap();
     for (host, why) in [
-        (offline.id.as_str(), "offline"),
+        (resting.id.as_str(), "maintenance"),
         (app.host_b.id.as_str(), ""),
     ] {
         let r = app
@@ -311,9 +316,7 @@ async fn policy_to_scored_scan_with_exceptions_notifications_and_export() {
     let evil = new_host(
         &app.state.store,
         &app.a,
-        "=HYPERLINK(\"http://x\")",
-        "online",
-    )
+        "=HYPERLINK(\"http://x\")")
     .await;
     let third = trigger(&app, &pid, &evil.id).await;
     ingest::submit(&app.state, &third, agent_results(&app, &tid, 0).await)
@@ -466,20 +469,12 @@ async fn server_evaluated_checks_use_the_inventory() {
     );
     let store = &app.state.store;
     store
-        .set_inventory(
+        .store_inventory(
             &app.host_a.id,
-            "software",
-            "h1",
-            &json!([{"name": "OpenSSH-Server", "version": "9.2"}]),
-        )
-        .await
-        .unwrap();
-    store
-        .set_inventory(
-            &app.host_a.id,
-            "services",
-            "h2",
-            &json!([{"name": "auditd", "state": "running"}]),
+            &[
+                ("software".into(), "h1".into(), json!([{"name": "OpenSSH-Server", "version": "9.2"}])),
+                ("services".into(), "h2".into(), json!([{"name": "auditd", "state": "running"}])),
+            ],
         )
         .await
         .unwrap();
@@ -552,7 +547,7 @@ async fn scheduler_creates_due_scans_once_and_honours_overrides() {
         )
         .await;
     let pid = policy["id"].as_str().unwrap();
-    let second = new_host(&app.state.store, &app.a, "db-a", "online").await;
+    let second = new_host(&app.state.store, &app.a, "db-a").await;
     app.ok(
         "POST",
         &format!("/api/v1/compliance/policies/{pid}/overrides"),
@@ -660,7 +655,7 @@ async fn two_replicas_on_postgres_tick_once() {
     let app = TestApp::on(bulwark_store::from_db(db1), tempfile::tempdir().unwrap()).await;
     let user = app.token("user");
     for i in 0..5 {
-        new_host(&app.state.store, &app.a, &format!("extra-{i}"), "online").await;
+        new_host(&app.state.store, &app.a, &format!("extra-{i}")).await;
     }
     app.ok(
         "POST",

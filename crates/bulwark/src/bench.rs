@@ -118,7 +118,6 @@ pub async fn run(args: BenchArgs) -> Result<()> {
                     os_kind: "linux".into(),
                     os_id: "debian".into(),
                     os_version: "12".into(),
-                    status: "online".into(),
                 })
                 .await?,
         );

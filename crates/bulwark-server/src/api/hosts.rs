@@ -1,26 +1,114 @@
-//! Hosts and host groups (agents register hosts; see the agent API).
+//! Hosts (agents enroll them; see the agent API), their inventory and jobs, and host groups.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use bulwark_store::{Host, HostGroup};
+use bulwark_core::inventory::CATEGORIES;
+use bulwark_store::{AgentJob, Host, HostGroup};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::body::Body;
+use crate::body::{Body, Params};
 use crate::error::{ApiResult, AppError};
 
-pub async fn list(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Host>>> {
-    Ok(Json(s.store.list_hosts(&caller.scope).await?))
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostFilter {
+    status: Option<String>,
+    health: Option<String>,
+    os_kind: Option<String>,
 }
 
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Params(f): Params<HostFilter>,
+) -> ApiResult<Json<Vec<Host>>> {
+    let wanted = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+    let hosts = s.store.list_hosts(&caller.scope).await?;
+    Ok(Json(
+        hosts
+            .into_iter()
+            .filter(|h| {
+                wanted(&f.status, &h.status)
+                    && wanted(&f.health, &h.health)
+                    && wanted(&f.os_kind, &h.os_kind)
+            })
+            .collect(),
+    ))
+}
+
+/// A host with every inventory category the server holds (`null` for those not yet sent).
 pub async fn get_one(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let host = s.store.get_host(&caller.scope, &id).await?;
+    let mut inventory = serde_json::Map::new();
+    for category in CATEGORIES {
+        inventory.insert(
+            category.to_owned(),
+            s.store.inventory(&host.id, category).await?.unwrap_or(Value::Null),
+        );
+    }
+    Ok(Json(json!({ "host": host, "inventory": inventory })))
+}
+
+pub async fn category(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, category)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    if !CATEGORIES.contains(&category.as_str()) {
+        return Err(AppError::NotFound(format!(
+            "inventory category {category:?} (known: {})",
+            CATEGORIES.join(", ")
+        )));
+    }
+    let host = s.store.get_host(&caller.scope, &id).await?;
+    let data = s
+        .store
+        .inventory(&host.id, &category)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("{category} inventory of this host (not sent yet)")))?;
+    Ok(Json(data))
+}
+
+pub async fn delete_one(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    s.store.delete_host(&caller.scope, &id).await?;
+    Ok(Json(json!({ "deleted": id })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceBody {
+    maintenance: bool,
+}
+
+pub async fn set_maintenance(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(b): Body<MaintenanceBody>,
 ) -> ApiResult<Json<Host>> {
+    s.store
+        .set_maintenance(&caller.scope, &id, b.maintenance)
+        .await?;
     Ok(Json(s.store.get_host(&caller.scope, &id).await?))
+}
+
+pub async fn jobs(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<AgentJob>>> {
+    Ok(Json(s.store.jobs_of_host(&caller.scope, &id).await?))
 }
 
 pub async fn list_groups(

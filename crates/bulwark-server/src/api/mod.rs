@@ -2,6 +2,7 @@
 //! permission it needs and a summary; the router, the permission checks, the OpenAPI document
 //! and the role-matrix test are all built from it, so they cannot drift apart.
 
+mod agent;
 mod compliance;
 mod exceptions;
 mod hosts;
@@ -29,6 +30,8 @@ pub enum Access {
     Public,
     /// Any logged-in caller.
     Authenticated,
+    /// A request signed by an enrolled agent (see [`crate::agent_auth`]).
+    Agent,
     Needs(Permission),
 }
 
@@ -108,8 +111,20 @@ routes! {
     get "/api/v1/compliance/checks" VIEW, "Every check of the templates the caller sees (filter: template_id)" => compliance::checks;
     post "/api/v1/compliance/checks/seed" MANAGE, "Re-import the shipped templates" => compliance::seed;
 
-    get "/api/v1/hosts" Access::Needs(HostsView), "List hosts" => hosts::list;
-    get "/api/v1/hosts/{id}" Access::Needs(HostsView), "A host" => hosts::get_one;
+    post "/api/v1/agent/enroll" Access::Public, "Enroll an agent with its organization's secret and public key" => agent::enroll;
+    post "/api/v1/agent/heartbeat" Access::Agent, "Heartbeat; answers pending jobs and feature flags" => agent::heartbeat;
+    post "/api/v1/agent/inventory" Access::Agent, "Differential inventory: every category's hash, the changed ones in full" => agent::inventory;
+    get "/api/v1/agent/jobs" Access::Agent, "Signed jobs for this agent (long poll: wait = seconds)" => agent::jobs;
+    post "/api/v1/agent/jobs/{id}/ack" Access::Agent, "The agent started a job" => agent::ack;
+    post "/api/v1/agent/jobs/{id}/fail" Access::Agent, "The agent could not run a job (reason)" => agent::fail;
+    post "/api/v1/agent/scans/{id}/results" Access::Agent, "A scan's results; finishes the scan (idempotent)" => agent::results;
+
+    get "/api/v1/hosts" Access::Needs(HostsView), "List hosts (filters: status, health, os_kind)" => hosts::list;
+    get "/api/v1/hosts/{id}" Access::Needs(HostsView), "A host with its latest inventory" => hosts::get_one;
+    delete "/api/v1/hosts/{id}" Access::Needs(HostsManage), "Remove a host; its agent must enroll again" => hosts::delete_one;
+    put "/api/v1/hosts/{id}/maintenance" Access::Needs(HostsManage), "Put a host in or out of maintenance" => hosts::set_maintenance;
+    get "/api/v1/hosts/{id}/jobs" Access::Needs(HostsView), "A host's recent jobs" => hosts::jobs;
+    get "/api/v1/hosts/{id}/{category}" Access::Needs(HostsView), "One inventory category of a host" => hosts::category;
     get "/api/v1/host-groups" Access::Needs(HostsView), "List host groups" => hosts::list_groups;
     post "/api/v1/host-groups" Access::Needs(HostsManage), "Create a host group (optionally under a parent)" => hosts::create_group;
     post "/api/v1/host-groups/{id}/members" Access::Needs(HostsManage), "Add a host to a group" => hosts::add_member;
@@ -120,6 +135,9 @@ routes! {
     post "/api/v1/orgs/{id}/rotate-secret" Access::Needs(SettingsManage), "Replace an organization's enrollment secret" => settings::rotate_secret;
     get "/api/v1/orgs/{id}/webhooks" Access::Needs(SettingsManage), "An organization's webhooks" => settings::list_webhooks;
     post "/api/v1/orgs/{id}/webhooks" Access::Needs(SettingsManage), "Add a webhook" => settings::add_webhook;
+    get "/api/v1/feature-flags" Access::Needs(SettingsManage), "Agent feature flags (account-wide and per organization)" => settings::list_flags;
+    put "/api/v1/feature-flags" Access::Needs(SettingsManage), "Enable or disable an agent feature (org_id empty: account-wide)" => settings::set_flag;
+    delete "/api/v1/feature-flags" Access::Needs(SettingsManage), "Remove a flag, back to the default (enabled)" => settings::delete_flag;
     get "/api/v1/users" Access::Needs(SettingsManage), "List users" => settings::list_users;
     post "/api/v1/users" Access::Needs(SettingsManage), "Create a user" => settings::create_user;
 }
@@ -130,6 +148,12 @@ async fn authorize(
     req: Request,
     next: Next,
 ) -> Response {
+    if access == Access::Agent {
+        return match crate::agent_auth::verify(&state, req).await {
+            Ok(req) => next.run(req).await,
+            Err(e) => e.into_response(),
+        };
+    }
     let (mut parts, body) = req.into_parts();
     let caller = match <Caller as axum::extract::FromRequestParts<AppState>>::from_request_parts(
         &mut parts, &state,

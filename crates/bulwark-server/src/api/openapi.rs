@@ -31,6 +31,7 @@ pub fn build() -> Value {
         match r.access {
             Access::Public => op["security"] = json!([]),
             Access::Authenticated => {}
+            Access::Agent => op["security"] = json!([{ "agentSignature": [] }]),
             Access::Needs(p) => op["x-permission"] = json!(p.as_str()),
         }
         if matches!(r.method, "POST" | "PUT" | "PATCH") {
@@ -48,6 +49,8 @@ pub fn build() -> Value {
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer" },
                 "session": { "type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE },
+                "agentSignature": { "type": "apiKey", "in": "header", "name": bulwark_protocol::signing::SIGNATURE_HEADER,
+                    "description": "Ed25519 signature by the enrolled agent key over method, path, query, body digest, timestamp, nonce and agent id (see bulwark-protocol)" },
             },
             "responses": {
                 "Error": {

@@ -72,10 +72,15 @@ pub async fn trigger(
             host.hostname
         )));
     }
-    if host.status != "online" {
+    if !host.is_online() {
+        let why = if host.maintenance {
+            "in maintenance".to_owned()
+        } else {
+            format!("offline (health {})", host.health)
+        };
         return Err(AppError::Conflict(format!(
-            "host {} is {}; an on-demand scan needs an online host (check that its agent is running)",
-            host.hostname, host.status
+            "host {} is {why}; an on-demand scan needs an online host (check that its agent is running)",
+            host.hostname
         )));
     }
     if host.os_kind != policy.os_kind {
@@ -102,6 +107,7 @@ pub async fn trigger(
             },
         )
         .await?;
+    s.presence.jobs_ready(&scan.host_id);
     Ok(Json(scan))
 }
 

@@ -1,16 +1,17 @@
-//! Settings: organizations and their enrollment secrets, users and roles, webhooks, and the
-//! notification list.
+//! Settings: organizations and their enrollment secrets, users and roles, webhooks, the
+//! notification list and the agent feature flags (kill switch).
 
 use axum::Json;
 use axum::extract::{Path, State};
 use bulwark_core::Role;
-use bulwark_store::{Notification, Org, User, Webhook};
+use bulwark_protocol::wire::FEATURES;
+use bulwark_store::{FeatureFlag, Notification, Org, User, Webhook};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::{self, Caller};
-use crate::body::Body;
+use crate::body::{Body, Params};
 use crate::error::{ApiResult, AppError};
 
 pub async fn notifications(
@@ -148,4 +149,67 @@ pub async fn create_user(
             .create_user(b.username.trim(), &hash, role, Some(&orgs))
             .await?,
     ))
+}
+
+pub async fn list_flags(
+    State(s): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<FeatureFlag>>> {
+    Ok(Json(s.store.list_feature_flags(&caller.scope).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagBody {
+    /// Absent or empty: account-wide.
+    #[serde(default)]
+    org_id: Option<String>,
+    feature: String,
+    enabled: bool,
+}
+
+fn known_feature(feature: &str) -> ApiResult<()> {
+    if FEATURES.contains(&feature) {
+        Ok(())
+    } else {
+        Err(AppError::invalid(
+            "feature",
+            format!("unknown feature {feature:?}; known: {}", FEATURES.join(", ")),
+        ))
+    }
+}
+
+pub async fn set_flag(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(b): Body<FlagBody>,
+) -> ApiResult<Json<FeatureFlag>> {
+    known_feature(&b.feature)?;
+    let org = b.org_id.as_deref().filter(|o| !o.is_empty());
+    Ok(Json(
+        s.store
+            .set_feature_flag(&caller.scope, org, &b.feature, b.enabled)
+            .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlagQuery {
+    #[serde(default)]
+    org_id: Option<String>,
+    feature: String,
+}
+
+pub async fn delete_flag(
+    State(s): State<AppState>,
+    caller: Caller,
+    Params(q): Params<FlagQuery>,
+) -> ApiResult<Json<Value>> {
+    known_feature(&q.feature)?;
+    let org = q.org_id.as_deref().filter(|o| !o.is_empty());
+    s.store
+        .delete_feature_flag(&caller.scope, org, &q.feature)
+        .await?;
+    Ok(Json(json!({ "deleted": q.feature, "org_id": org })))
 }

@@ -47,7 +47,8 @@ impl Reply {
     }
 }
 
-pub async fn new_host(store: &Arc<dyn Store>, org: &Org, name: &str, status: &str) -> Host {
+/// A host that counts as online (created now, as if its agent had just beaten).
+pub async fn new_host(store: &Arc<dyn Store>, org: &Org, name: &str) -> Host {
     store
         .create_host(&NewHost {
             org_id: org.id.clone(),
@@ -55,7 +56,6 @@ pub async fn new_host(store: &Arc<dyn Store>, org: &Org, name: &str, status: &st
             os_kind: "linux".into(),
             os_id: "debian".into(),
             os_version: "12".into(),
-            status: status.into(),
         })
         .await
         .unwrap()
@@ -95,8 +95,8 @@ impl TestApp {
             .unwrap();
         let a = store.create_org("alpha", "ha").await.unwrap();
         let b = store.create_org("beta", "hb").await.unwrap();
-        let host_a = new_host(&store, &a, "web-a", "online").await;
-        let host_b = new_host(&store, &b, "web-b", "online").await;
+        let host_a = new_host(&store, &a, "web-a").await;
+        let host_b = new_host(&store, &b, "web-b").await;
         let mut tokens = HashMap::new();
         for role in Role::ALL {
             let t = token_for(

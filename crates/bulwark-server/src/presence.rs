@@ -1,0 +1,86 @@
+//! Per-replica state about agents that is too hot for the database: heartbeat times, kept in
+//! memory and written in one batch every few seconds (a host row is never rewritten per
+//! beat), and wake-ups for agents long-polling for jobs on this replica.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bulwark_store::Store;
+use tokio::sync::Notify;
+
+#[derive(Default)]
+pub struct Presence {
+    seen: Mutex<HashMap<String, i64>>,
+    waiters: Mutex<HashMap<String, Arc<Notify>>>,
+}
+
+impl Presence {
+    pub fn beat(&self, host_id: &str, at: i64) {
+        let mut seen = self.seen.lock().expect("presence lock");
+        let entry = seen.entry(host_id.to_owned()).or_insert(at);
+        *entry = (*entry).max(at);
+    }
+
+    /// Writes the buffered heartbeat times. On failure they are put back for the next try.
+    pub async fn flush(&self, store: &dyn Store) -> bulwark_store::Result<usize> {
+        let batch: Vec<(String, i64)> = {
+            let mut seen = self.seen.lock().expect("presence lock");
+            seen.drain().collect()
+        };
+        if let Err(e) = store.record_seen(&batch).await {
+            for (host, at) in batch {
+                self.beat(&host, at);
+            }
+            return Err(e);
+        }
+        Ok(batch.len())
+    }
+
+    /// The handle a long-poll for `host_id` waits on.
+    pub fn waiter(&self, host_id: &str) -> Arc<Notify> {
+        self.waiters
+            .lock()
+            .expect("presence lock")
+            .entry(host_id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Drops the handle when no long-poll holds it any more.
+    pub fn release(&self, host_id: &str, handle: Arc<Notify>) {
+        let mut waiters = self.waiters.lock().expect("presence lock");
+        drop(handle);
+        if waiters.get(host_id).is_some_and(|n| Arc::strong_count(n) == 1) {
+            waiters.remove(host_id);
+        }
+    }
+
+    /// Wakes a long-poll of `host_id` on this replica (jobs made on another replica are
+    /// found by the agent's next poll).
+    pub fn jobs_ready(&self, host_id: &str) {
+        if let Some(n) = self.waiters.lock().expect("presence lock").get(host_id) {
+            n.notify_one();
+        }
+    }
+}
+
+/// Flushes heartbeat times every `every` and prunes spent nonces every minute, until the
+/// process ends.
+pub async fn run(store: Arc<dyn Store>, presence: Arc<Presence>, every: Duration) {
+    let mut interval = tokio::time::interval(every);
+    let mut last_prune = 0;
+    loop {
+        interval.tick().await;
+        if let Err(e) = presence.flush(store.as_ref()).await {
+            tracing::warn!(error = %e, "writing heartbeat times failed; retrying");
+        }
+        let now = bulwark_store::now();
+        if now - last_prune >= 60 {
+            last_prune = now;
+            if let Err(e) = store.prune_nonces(now).await {
+                tracing::warn!(error = %e, "pruning request nonces failed");
+            }
+        }
+    }
+}
