@@ -12,13 +12,20 @@ use crate::auth::Caller;
 use crate::body::Params;
 use crate::error::{ApiResult, AppError};
 
-async fn latest_completed(
-    s: &AppState,
-    scope: &Scope,
-    host_id: &str,
-) -> ApiResult<bulwark_store::Scan> {
+/// The host an `{id}` of these endpoints names: an agent id (as the seed's `agent/{uuid}`
+/// paths mean) or, for hosts without an agent, the host id.
+async fn host_id_of(s: &AppState, scope: &Scope, id: &str) -> ApiResult<String> {
+    match s.store.host_by_agent_id(scope, id).await {
+        Ok(host) => Ok(host.id),
+        Err(bulwark_store::StoreError::NotFound(_)) => Ok(s.store.get_host(scope, id).await?.id),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn latest_completed(s: &AppState, scope: &Scope, id: &str) -> ApiResult<bulwark_store::Scan> {
+    let host_id = host_id_of(s, scope, id).await?;
     s.store
-        .latest_scan(scope, host_id)
+        .latest_scan(scope, &host_id)
         .await?
         .ok_or_else(|| AppError::NotFound("completed scan for this host".into()))
 }
@@ -40,7 +47,7 @@ pub async fn agent_score(
 ) -> ApiResult<Json<Value>> {
     let scan = latest_completed(&s, &caller.scope, &id).await?;
     Ok(Json(json!({
-        "host_id": id, "scan_id": scan.id, "score": scan.score, "weighted_score": scan.weighted_score,
+        "host_id": scan.host_id, "scan_id": scan.id, "score": scan.score, "weighted_score": scan.weighted_score,
         "risk": scan.risk, "passing": scan.score.is_some_and(|v| v >= scan.passing_threshold),
         "passed": scan.passed, "failed": scan.failed, "completed_at": scan.completed_at,
     })))
@@ -65,7 +72,8 @@ pub async fn agent_history(
             "limit must be between 1 and 1000",
         ));
     }
-    let scans = s.store.host_history(&caller.scope, &id, limit).await?;
+    let host_id = host_id_of(&s, &caller.scope, &id).await?;
+    let scans = s.store.host_history(&caller.scope, &host_id, limit).await?;
     let points: Vec<Value> = scans
         .iter()
         .map(|x| json!({ "scan_id": x.id, "score": x.score, "weighted_score": x.weighted_score, "completed_at": x.completed_at, "policy_id": x.policy_id }))

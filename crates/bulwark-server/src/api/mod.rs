@@ -102,9 +102,9 @@ routes! {
     get "/api/v1/compliance/trends" VIEW, "Daily scores over 1-365 days (filters: days, policy_id)" => reports::trends;
     get "/api/v1/compliance/export" VIEW, "Completed scans as CSV or NDJSON, streamed (format, policy_id, host_id, limit)" => reports::export;
 
-    get "/api/v1/compliance/results/agent/{id}" VIEW, "The latest results of a host" => compliance::agent_results;
-    get "/api/v1/compliance/score/agent/{id}" VIEW, "The latest score of a host" => compliance::agent_score;
-    get "/api/v1/compliance/history/agent/{id}" VIEW, "A host's score history" => compliance::agent_history;
+    get "/api/v1/compliance/results/agent/{id}" VIEW, "The latest results of a host (by agent id or host id)" => compliance::agent_results;
+    get "/api/v1/compliance/score/agent/{id}" VIEW, "The latest score of a host (by agent id or host id)" => compliance::agent_score;
+    get "/api/v1/compliance/history/agent/{id}" VIEW, "A host's score history (by agent id or host id)" => compliance::agent_history;
     get "/api/v1/compliance/stats" VIEW, "Overall statistics" => compliance::stats;
     get "/api/v1/compliance/trend" VIEW, "Trend data (as trends)" => reports::trends;
     get "/api/v1/compliance/stats/top-failing" VIEW, "Most common failing checks" => compliance::top_failing;

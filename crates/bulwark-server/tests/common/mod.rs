@@ -158,6 +158,10 @@ impl TestApp {
             None => req.body(Body::empty()),
         }
         .unwrap();
+        self.dispatch(req).await
+    }
+
+    pub async fn dispatch(&self, req: Request<Body>) -> Reply {
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
