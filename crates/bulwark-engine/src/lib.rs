@@ -7,6 +7,7 @@ pub mod facts;
 pub mod fixture;
 pub mod harness;
 pub mod host;
+pub mod inventory;
 pub mod scan;
 pub mod windows;
 

@@ -43,7 +43,7 @@ pub struct ScanReport {
     pub results: Vec<CheckResult>,
 }
 
-fn hostname(host: &HostRoot, os: &bulwark_core::HostOs) -> String {
+pub(crate) fn hostname(host: &HostRoot, os: &bulwark_core::HostOs) -> String {
     if os.kind == bulwark_core::OsKind::Windows {
         return crate::windows::computer_name(host).unwrap_or_else(|| "unknown".into());
     }

@@ -83,6 +83,19 @@ impl Units {
         units
     }
 
+    /// Every unit with a file (or masked), sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .files
+            .keys()
+            .chain(self.masked.iter())
+            .map(String::as_str)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     pub fn state(&self, host: &HostRoot, unit: &str) -> &'static str {
         if self.masked.contains(unit) {
             return "masked";
