@@ -1,10 +1,13 @@
-//! `bulwark-agent`: scan a host (or a root filesystem) against a template, and work with
-//! content. Exit codes: 0 ok, 1 score below `--fail-under`, 2 error.
+//! `bulwark-agent`: the daemon that enrolls with a server and runs its jobs, a local scan of a
+//! host (or a root filesystem) against a template, content tooling, and the fleet simulator.
+//! Exit codes: 0 ok, 1 score below `--fail-under`, 2 error.
 
 mod content_cmd;
+mod daemon;
 mod report;
 mod scan_cmd;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,6 +26,18 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the agent: enroll, heartbeat, sync inventory, run the server's jobs.
+    Run {
+        #[arg(long, default_value = daemon::config::DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Enroll with the server once and exit (the daemon also enrolls by itself).
+    Enroll {
+        #[arg(long, default_value = daemon::config::DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+    /// Write the configuration, the state directory and a systemd unit.
+    Install(daemon::install::InstallArgs),
     /// Scan this host, or a root filesystem, against a template.
     Scan(scan_cmd::ScanArgs),
     /// List, show and lint compliance content.
@@ -68,6 +83,24 @@ enum ShowFormat {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run { config } => daemon_main(|rt| {
+            let config = daemon::config::AgentConfig::load(&config)?;
+            rt.block_on(daemon::run(config))?;
+            Ok(ExitCode::SUCCESS)
+        }),
+        Command::Enroll { config } => daemon_main(|rt| {
+            let config = daemon::config::AgentConfig::load(&config)?;
+            let state = daemon::state::State::open(&config.state_dir)?;
+            let http = daemon::client::http_client();
+            match rt.block_on(daemon::enroll_once(&config, &state, &http)) {
+                Ok(e) => {
+                    println!("enrolled: agent {} is host {}", state.agent_id, e.host_id);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(daemon::EnrollError::NeedsOperator(m) | daemon::EnrollError::Retry(m)) => anyhow::bail!(m),
+            }
+        }),
+        Command::Install(args) => daemon::install::install(args).map(|()| ExitCode::SUCCESS),
         Command::Scan(args) => scan_cmd::run(args),
         Command::Content { command } => match command {
             ContentCommand::List { format } => {
@@ -86,4 +119,23 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Logging to standard error (RUST_LOG, default info) and a runtime for the daemon commands.
+fn daemon_main(
+    body: impl FnOnce(&tokio::runtime::Runtime) -> anyhow::Result<ExitCode>,
+) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    body(&rt)
 }

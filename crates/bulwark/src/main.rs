@@ -122,6 +122,11 @@ async fn serve(config: Config) -> Result<()> {
     tracing::info!(templates = seeded.templates, updated = ?seeded.updated, "system templates ready");
     let state = bulwark_server::AppState::new(store, config.server_config());
     tokio::spawn(bulwark_server::scheduler::run(state.clone()));
+    tokio::spawn(bulwark_server::presence::run(
+        state.store.clone(),
+        state.presence.clone(),
+        state.config.seen_flush_interval,
+    ));
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -1,0 +1,31 @@
+//! Writing files so that a crash leaves either the old or the new content, never a torn
+//! one: write a temporary file beside the target, sync it, rename it over the target, sync
+//! the directory.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+/// Replaces `path` with `bytes` atomically; `mode` applies to the new file.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".tmp-{name}-{}", std::process::id()));
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    fs::rename(&tmp, path)?;
+    File::open(dir)?.sync_all()
+}
+
+/// Temporary files a crash left behind.
+pub fn is_leftover(name: &str) -> bool {
+    name.starts_with(".tmp-")
+}

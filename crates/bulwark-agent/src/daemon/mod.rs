@@ -1,0 +1,404 @@
+//! `bulwark-agent run`: the daemon. It enrolls once (id, key and the server's job key are
+//! kept in the state directory), then runs four loops: heartbeat (~60 s, jittered),
+//! inventory (~300 s, differential), jobs (long poll; a job runs only if the server's key
+//! signed it for this agent) and the spool (whatever could not be sent, oldest first).
+
+pub mod client;
+pub mod config;
+mod files;
+pub mod install;
+pub mod spool;
+pub mod state;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bulwark_core::{Framework, Template};
+use bulwark_engine::HostRoot;
+use bulwark_protocol::jobs::Opened;
+use bulwark_protocol::wire::{
+    self, AgentResult, EnrollRequest, FailRequest, HeartbeatRequest, HeartbeatResponse,
+    InventoryRequest, InventoryResponse, JobsResponse, ResultsRequest, ResultsResponse,
+};
+use bulwark_protocol::{Job, JobKind, SignedJob};
+use rand::Rng;
+use tokio::sync::Mutex as AsyncMutex;
+
+use client::{CallError, Client, now};
+use config::AgentConfig;
+use spool::{Item, Spool};
+use state::{Enrollment, State};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Seconds a job poll waits on the server.
+const POLL_WAIT_SECS: u64 = 30;
+
+/// A running agent: its configuration, identity and what enrollment told it.
+pub struct Daemon {
+    config: AgentConfig,
+    state: State,
+    http: reqwest::Client,
+    client: Client,
+    enrollment: Mutex<Enrollment>,
+    intervals: Mutex<(u64, u64)>,
+    spool: Mutex<Spool>,
+    /// Held while enrolling again, so loops that all hear "not enrolled" enroll once.
+    reenrolling: AsyncMutex<()>,
+}
+
+fn enroll_request(config: &AgentConfig, state: &State) -> anyhow::Result<EnrollRequest> {
+    let host = HostRoot::at(&config.root);
+    let inventory = bulwark_engine::inventory::collect(&host)
+        .with_context(|| format!("cannot read the host at {}", config.root.display()))?;
+    Ok(EnrollRequest {
+        agent_id: state.agent_id.clone(),
+        org_secret: config.org_secret.clone(),
+        public_key: state.key.public_hex(),
+        agent_version: VERSION.into(),
+        system: inventory.system,
+        interfaces: inventory.network.interfaces,
+    })
+}
+
+/// Whether an enrollment failure needs a person (bad secret, taken id) or only time.
+pub enum EnrollError {
+    NeedsOperator(String),
+    Retry(String),
+}
+
+/// One enrollment attempt; on success the state directory remembers it.
+pub async fn enroll_once(config: &AgentConfig, state: &State, http: &reqwest::Client) -> Result<Enrollment, EnrollError> {
+    let req = enroll_request(config, state).map_err(|e| EnrollError::NeedsOperator(format!("{e:#}")))?;
+    match client::enroll(http, &config.server_url, &req).await {
+        Ok(answer) => {
+            let enrollment = Enrollment { host_id: answer.host_id, server_public_key: answer.server_public_key };
+            state.save_enrollment(&enrollment).map_err(|e| EnrollError::NeedsOperator(format!("{e:#}")))?;
+            Ok(enrollment)
+        }
+        Err(CallError::Refused { status: 401, message }) => Err(EnrollError::NeedsOperator(format!(
+            "enrollment refused: {message} (check org_secret in the agent configuration)"
+        ))),
+        Err(CallError::Refused { message, .. }) => Err(EnrollError::NeedsOperator(format!("enrollment refused: {message}"))),
+        Err(e) => Err(EnrollError::Retry(e.to_string())),
+    }
+}
+
+fn jittered(secs: u64) -> Duration {
+    let base = secs.max(1) as f64;
+    Duration::from_secs_f64(base * rand::rng().random_range(0.9..1.1))
+}
+
+impl Daemon {
+    /// Opens the state and enrolls if needed, retrying while the server is unreachable.
+    pub async fn start(config: AgentConfig) -> anyhow::Result<Arc<Daemon>> {
+        let state = State::open(&config.state_dir)?;
+        let spool = Spool::open(&config.state_dir.join("spool"), config.spool_max_items, config.spool_max_bytes)?;
+        let http = client::http_client();
+        let enrollment = match state.enrollment() {
+            Some(e) => e,
+            None => enroll_until_done(&config, &state, &http).await?,
+        };
+        tracing::info!(agent = %state.agent_id, host = %enrollment.host_id, server = %config.server_url, "agent enrolled");
+        let client = Client::new(http.clone(), &config.server_url, &state.agent_id, state.key.clone());
+        Ok(Arc::new(Daemon {
+            config,
+            state,
+            http,
+            client,
+            enrollment: Mutex::new(enrollment),
+            intervals: Mutex::new((60, 300)),
+            spool: Mutex::new(spool),
+            reenrolling: AsyncMutex::new(()),
+        }))
+    }
+
+    fn server_key(&self) -> String {
+        self.enrollment.lock().expect("enrollment lock").server_public_key.clone()
+    }
+
+    /// After the server forgot this agent (it was removed): enroll again with the secret.
+    async fn reenroll(&self, why: &str) {
+        let _guard = self.reenrolling.lock().await;
+        // Another loop may have done it while we waited.
+        if let Ok(HeartbeatResponse { .. }) = self.heartbeat_once().await {
+            return;
+        }
+        tracing::warn!(reason = %why, "the server does not know this agent; enrolling again");
+        self.state.forget_enrollment();
+        match enroll_until_done(&self.config, &self.state, &self.http).await {
+            Ok(e) => *self.enrollment.lock().expect("enrollment lock") = e,
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "enrolling again failed"),
+        }
+    }
+
+    /// Handles a failed call: enroll again if the server forgot us.
+    async fn after_error(&self, e: &CallError) {
+        if let CallError::NotEnrolled(why) = e {
+            self.reenroll(why).await;
+        }
+    }
+
+    async fn heartbeat_once(&self) -> Result<HeartbeatResponse, CallError> {
+        let (dropped, pending) = {
+            let spool = self.spool.lock().expect("spool lock");
+            (spool.dropped(), spool.len() as u64)
+        };
+        let beat = HeartbeatRequest { agent_version: VERSION.into(), spool_dropped: dropped, spool_pending: pending };
+        let answer: HeartbeatResponse = self.client.post(wire::HEARTBEAT_PATH, &beat).await?;
+        if dropped > 0 {
+            let _ = self.spool.lock().expect("spool lock").reported_dropped(dropped);
+        }
+        Ok(answer)
+    }
+
+    async fn heartbeat_loop(self: Arc<Self>) {
+        let mut features = BTreeMap::new();
+        loop {
+            match self.heartbeat_once().await {
+                Ok(answer) => {
+                    if answer.features != features {
+                        tracing::info!(features = ?answer.features, "feature flags");
+                        features = answer.features;
+                    }
+                    self.intervals.lock().expect("intervals lock").0 = answer.heartbeat_secs;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "heartbeat failed");
+                    self.after_error(&e).await;
+                }
+            }
+            let every = self.intervals.lock().expect("intervals lock").0;
+            tokio::time::sleep(jittered(every)).await;
+        }
+    }
+
+    /// Collects the inventory and sends what changed since the server's last accepted sync.
+    async fn sync_inventory(&self) -> anyhow::Result<()> {
+        let root = self.config.root.clone();
+        let inventory = tokio::task::spawn_blocking(move || bulwark_engine::inventory::collect(&HostRoot::at(root)))
+            .await??;
+        let split = bulwark_protocol::inventory::categories(&inventory);
+        let hashes: BTreeMap<String, String> = split.iter().map(|(k, (h, _))| (k.clone(), h.clone())).collect();
+        let accepted = self.state.inventory_hashes();
+        let changed = split
+            .iter()
+            .filter(|(k, (h, _))| accepted.get(*k) != Some(h))
+            .map(|(k, (_, v))| (k.clone(), v.clone()))
+            .collect();
+        let request = InventoryRequest { hashes: hashes.clone(), categories: changed };
+        let answer: InventoryResponse = match self.client.post(wire::INVENTORY_PATH, &request).await {
+            Ok(a) => a,
+            Err(e @ CallError::Unreachable(_)) => {
+                // Spooled whole, so it stands on its own whenever it is sent.
+                let full = InventoryRequest {
+                    hashes,
+                    categories: split.into_iter().map(|(k, (_, v))| (k, v)).collect(),
+                };
+                self.spool.lock().expect("spool lock").push(&Item::Inventory { request: full })?;
+                return Err(e.into());
+            }
+            Err(e) => {
+                self.after_error(&e).await;
+                return Err(e.into());
+            }
+        };
+        if !answer.resend.is_empty() {
+            let again = InventoryRequest {
+                hashes: hashes.clone(),
+                categories: split
+                    .iter()
+                    .filter(|(k, _)| answer.resend.contains(k))
+                    .map(|(k, (_, v))| (k.clone(), v.clone()))
+                    .collect(),
+            };
+            let _: InventoryResponse = self.client.post(wire::INVENTORY_PATH, &again).await?;
+        }
+        self.state.save_inventory_hashes(&hashes)?;
+        tracing::debug!(stored = answer.stored.len(), resent = answer.resend.len(), "inventory synced");
+        Ok(())
+    }
+
+    async fn inventory_loop(self: Arc<Self>) {
+        loop {
+            if let Err(e) = self.sync_inventory().await {
+                tracing::warn!(error = %format!("{e:#}"), "inventory sync failed");
+            }
+            let every = self.intervals.lock().expect("intervals lock").1;
+            tokio::time::sleep(jittered(every)).await;
+        }
+    }
+
+    async fn jobs_loop(self: Arc<Self>) {
+        let mut backoff = 1;
+        loop {
+            let path = format!("{}?wait={POLL_WAIT_SECS}", wire::JOBS_PATH);
+            match self.client.get::<JobsResponse>(&path).await {
+                Ok(answer) => {
+                    backoff = 1;
+                    for job in answer.jobs {
+                        self.handle_job(job).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "polling for jobs failed");
+                    self.after_error(&e).await;
+                    tokio::time::sleep(Duration::from_secs(backoff)).await;
+                    backoff = (backoff * 2).min(60);
+                }
+            }
+        }
+    }
+
+    /// Sends an item now, or spools it when the server is unreachable.
+    async fn deliver(&self, item: Item) {
+        match self.send_item(&item).await {
+            Ok(()) => {}
+            Err(CallError::Unreachable(why)) => {
+                tracing::warn!(reason = %why, "server unreachable; spooling");
+                if let Err(e) = self.spool.lock().expect("spool lock").push(&item) {
+                    tracing::error!(error = %format!("{e:#}"), "cannot spool; the item is lost");
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "the server refused an item; dropping it");
+                self.after_error(&e).await;
+            }
+        }
+    }
+
+    async fn send_item(&self, item: &Item) -> Result<(), CallError> {
+        match item {
+            Item::Results { scan_id, results } => {
+                let body = ResultsRequest { results: results.clone() };
+                let answer: ResultsResponse = self.client.post(&wire::results_path(scan_id), &body).await?;
+                tracing::info!(scan = %scan_id, outcome = %answer.outcome, "results delivered");
+            }
+            Item::JobFailed { job_id, reason } => {
+                let body = FailRequest { reason: reason.clone() };
+                let _: serde_json::Value = self.client.post(&wire::job_fail_path(job_id), &body).await?;
+            }
+            Item::Inventory { request } => {
+                let _: InventoryResponse = self.client.post(wire::INVENTORY_PATH, request).await?;
+                let _ = self.state.save_inventory_hashes(&request.hashes);
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_job(&self, signed: SignedJob) {
+        let job = match signed.open(&self.server_key(), &self.state.agent_id, now()) {
+            Ok(Opened::Job(job)) => *job,
+            Ok(Opened::Unreadable(reason)) => {
+                tracing::warn!(job = %signed.id, reason = %reason, "cannot read a job");
+                self.deliver(Item::JobFailed { job_id: signed.id, reason }).await;
+                return;
+            }
+            Err(refusal) => {
+                // Not run and not acknowledged: a job this agent cannot trust.
+                tracing::error!(job = %signed.id, reason = %refusal, "refused a job that is not signed by this agent's server");
+                return;
+            }
+        };
+        if let Err(e) = self.client.post::<serde_json::Value>(&wire::job_ack_path(&job.id), &serde_json::json!({})).await {
+            tracing::warn!(job = %job.id, error = %e, "acknowledging a job failed; running it anyway");
+        }
+        let Job { id, kind, .. } = job;
+        match kind {
+            JobKind::ComplianceScan { scan_id, template_id, template_name, checks } => {
+                tracing::info!(scan = %scan_id, template = %template_id, checks = checks.len(), "scan started");
+                let root = self.config.root.clone();
+                let outcome = tokio::task::spawn_blocking(move || run_scan(&root, template_id, template_name, checks)).await;
+                match outcome {
+                    Ok(Ok(results)) => self.deliver(Item::Results { scan_id, results }).await,
+                    Ok(Err(reason)) => self.deliver(Item::JobFailed { job_id: id, reason }).await,
+                    Err(panic) => {
+                        self.deliver(Item::JobFailed { job_id: id, reason: format!("the scan crashed: {panic}") }).await
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends spooled items oldest first; stops at the first that cannot be delivered yet.
+    async fn flush_spool(&self) {
+        let items = self.spool.lock().expect("spool lock").items();
+        for (path, item) in items {
+            match self.send_item(&item).await {
+                Ok(()) => {}
+                Err(CallError::Unreachable(_)) => return,
+                Err(e) => {
+                    tracing::error!(error = %e, "the server refused a spooled item; dropping it");
+                    self.after_error(&e).await;
+                    if matches!(e, CallError::NotEnrolled(_)) {
+                        return;
+                    }
+                }
+            }
+            if let Err(e) = self.spool.lock().expect("spool lock").remove(&path) {
+                tracing::error!(error = %format!("{e:#}"), "cannot remove a sent spool item");
+            }
+        }
+    }
+
+    async fn spool_loop(self: Arc<Self>) {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            self.flush_spool().await;
+        }
+    }
+}
+
+async fn enroll_until_done(config: &AgentConfig, state: &State, http: &reqwest::Client) -> anyhow::Result<Enrollment> {
+    let mut wait = 1;
+    loop {
+        match enroll_once(config, state, http).await {
+            Ok(e) => return Ok(e),
+            Err(EnrollError::NeedsOperator(message)) if message.contains("already enrolled") => bail!(message),
+            Err(EnrollError::NeedsOperator(message)) => {
+                // A wrong secret may be fixed in the configuration; keep trying, slowly.
+                tracing::error!("{message}");
+                wait = 60;
+            }
+            Err(EnrollError::Retry(why)) => tracing::warn!(reason = %why, "cannot reach the server to enroll"),
+        }
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+        wait = (wait * 2).min(60);
+    }
+}
+
+/// Evaluates the job's checks on the host; the engine skips the server-evaluated kinds.
+fn run_scan(root: &Path, id: String, name: String, checks: Vec<bulwark_core::Check>) -> Result<Vec<AgentResult>, String> {
+    let host = HostRoot::at(root);
+    let os = host.detect_os().map_err(|e| e.to_string())?;
+    let template = Template {
+        id,
+        name,
+        framework: Framework::Custom,
+        os: os.kind,
+        version: String::new(),
+        benchmark: String::new(),
+        checks,
+    };
+    let report = bulwark_engine::scan(host, &template, |_, _, _| {}).map_err(|e| e.to_string())?;
+    Ok(report
+        .results
+        .into_iter()
+        .map(|r| AgentResult { check_id: r.id, outcome: r.outcome })
+        .collect())
+}
+
+/// `bulwark-agent run`.
+pub async fn run(config: AgentConfig) -> anyhow::Result<()> {
+    let daemon = Daemon::start(config).await?;
+    daemon.flush_spool().await;
+    tokio::join!(
+        daemon.clone().heartbeat_loop(),
+        daemon.clone().inventory_loop(),
+        daemon.clone().jobs_loop(),
+        daemon.clone().spool_loop(),
+    );
+    Ok(())
+}
