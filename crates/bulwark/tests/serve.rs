@@ -2,80 +2,11 @@
 //! on 127.0.0.1:0 answering the API with the token they made — on SQLite in an empty
 //! directory and on PostgreSQL.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-struct Server(Child);
+use std::process::Command;
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn bulwark(args: &[&str], stdin: Option<&str>) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bulwark"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "bulwark {args:?}: {}{}",
-        text,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
-}
-
-fn field(output: &str, name: &str) -> String {
-    output
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
-        .unwrap_or_else(|| panic!("no {name} in {output}"))
-        .to_owned()
-}
-
-/// Starts `serve` and waits for the address it prints.
-fn serve(database_url: &str) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_bulwark"))
-        .args([
-            "serve",
-            "--database-url",
-            database_url,
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .env("BULWARK_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("bulwark listening on ")
-        .unwrap_or_else(|| panic!("unexpected: {line}"))
-        .to_owned();
-    (server, url)
-}
+use support::{bulwark, eventually, field, serve};
 
 async fn exercise(database_url: &str) {
     let org = bulwark(
@@ -126,22 +57,16 @@ async fn exercise(database_url: &str) {
 
     let (_server, base) = serve(database_url);
     let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let templates: serde_json::Value = loop {
-        match client
+    let templates: serde_json::Value = eventually(30, "the server to answer", || async {
+        let r = client
             .get(format!("{base}/api/v1/compliance/templates"))
             .bearer_auth(&token)
             .send()
             .await
-        {
-            Ok(r) => break r.json().await.unwrap(),
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => panic!("server never answered: {e}"),
-        }
-    };
+            .ok()?;
+        r.json().await.ok()
+    })
+    .await;
     let ids: Vec<&str> = templates
         .as_array()
         .unwrap()

@@ -1,0 +1,107 @@
+//! Running the real binaries in tests: `bulwark` admin commands and `serve`, and the
+//! `bulwark-agent` built beside it.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn bulwark(args: &[&str], stdin: Option<&str>) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bulwark"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "bulwark {args:?}: {}{}",
+        text,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+pub fn field(output: &str, name: &str) -> String {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .unwrap_or_else(|| panic!("no {name} in {output}"))
+        .to_owned()
+}
+
+/// Starts `serve` on a free port and waits for the address it prints.
+pub fn serve(database_url: &str) -> (Server, String) {
+    serve_on(database_url, "127.0.0.1:0")
+}
+
+/// Starts `serve` on `listen` and waits for the address it prints.
+pub fn serve_on(database_url: &str, listen: &str) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bulwark"))
+        .args(["serve", "--database-url", database_url, "--listen", listen])
+        .env("BULWARK_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("bulwark listening on ")
+        .unwrap_or_else(|| panic!("unexpected: {line}"))
+        .to_owned();
+    (server, url)
+}
+
+
+/// The `bulwark-agent` binary, which cargo builds beside `bulwark` when the workspace's
+/// tests are built (`cargo nextest run --workspace`).
+pub fn agent_binary() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_BIN_EXE_bulwark")).with_file_name("bulwark-agent");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (cargo build -p bulwark-agent), or run the workspace's tests",
+        path.display()
+    );
+    path
+}
+
+/// Polls `probe` every 100 ms until it answers `Some`, or panics after `secs` with `what`.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
