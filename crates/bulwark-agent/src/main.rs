@@ -6,6 +6,7 @@ mod content_cmd;
 mod daemon;
 mod report;
 mod scan_cmd;
+mod simulate;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -38,6 +39,8 @@ enum Command {
     },
     /// Write the configuration, the state directory and a systemd unit.
     Install(daemon::install::InstallArgs),
+    /// Simulate a fleet of agents against a server and report latencies and lost results.
+    Simulate(simulate::SimulateArgs),
     /// Scan this host, or a root filesystem, against a template.
     Scan(scan_cmd::ScanArgs),
     /// List, show and lint compliance content.
@@ -101,6 +104,10 @@ fn main() -> ExitCode {
             }
         }),
         Command::Install(args) => daemon::install::install(args).map(|()| ExitCode::SUCCESS),
+        Command::Simulate(args) => daemon_main(|rt| {
+            rt.block_on(simulate::run(args))?;
+            Ok(ExitCode::SUCCESS)
+        }),
         Command::Scan(args) => scan_cmd::run(args),
         Command::Content { command } => match command {
             ContentCommand::List { format } => {
