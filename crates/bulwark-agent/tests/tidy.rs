@@ -44,15 +44,21 @@ fn core_has_only_pure_dependencies() {
 
 #[test]
 fn crates_depend_in_the_documented_direction() {
-    // Architecture invariant (docs/ARCHITECTURE.md): core <- (engine, content) <- agent.
-    let rules: [(&str, &[&str]); 5] = [
+    // Architecture invariant (docs/ARCHITECTURE.md): core <- (engine, content, store,
+    // protocol) <- (server, agent) <- binaries.
+    let rules: [(&str, &[&str]); 7] = [
         ("bulwark-core", &[]),
         ("bulwark-engine", &["bulwark-core"]),
         ("bulwark-content", &["bulwark-core"]),
         ("bulwark-store", &["bulwark-core"]),
+        ("bulwark-protocol", &["bulwark-core"]),
         (
             "bulwark-server",
-            &["bulwark-core", "bulwark-content", "bulwark-store"],
+            &["bulwark-core", "bulwark-content", "bulwark-store", "bulwark-protocol"],
+        ),
+        (
+            "bulwark-agent",
+            &["bulwark-core", "bulwark-engine", "bulwark-content", "bulwark-protocol"],
         ),
     ];
     for (krate, allowed) in rules {
@@ -83,7 +89,7 @@ fn only_the_store_knows_sql_and_only_the_server_knows_http() {
         if deps.iter().any(|d| d == "axum" || d == "tower-http") {
             assert!(
                 ["bulwark-server", "bulwark"].contains(&name.as_str()),
-                "{name} must not speak HTTP; that is bulwark-server's job"
+                "{name} must not serve HTTP; that is bulwark-server's job"
             );
         }
     }
