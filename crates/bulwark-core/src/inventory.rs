@@ -20,7 +20,7 @@ pub const CATEGORIES: [&str; 11] = [
     "startup",
 ];
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SystemInfo {
     pub hostname: String,
     /// linux | windows
@@ -35,7 +35,7 @@ pub struct SystemInfo {
     pub uptime_secs: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Hardware {
     pub vendor: String,
     pub model: String,
@@ -48,14 +48,14 @@ pub struct Hardware {
     pub memory_bytes: Option<u64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Network {
     pub interfaces: Vec<Interface>,
     pub nameservers: Vec<String>,
     pub search_domains: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Interface {
     pub name: String,
     pub mac: String,
@@ -63,7 +63,7 @@ pub struct Interface {
     pub up: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Service {
     pub name: String,
     /// running, active, stopped, inactive, failed...
@@ -73,7 +73,7 @@ pub struct Service {
     pub start_type: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Process {
     pub pid: u32,
     pub name: String,
@@ -83,7 +83,7 @@ pub struct Process {
     pub memory_bytes: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LocalUser {
     pub name: String,
     pub uid: u32,
@@ -97,21 +97,21 @@ pub struct LocalUser {
     pub locked: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LocalGroup {
     pub name: String,
     pub gid: u32,
     pub members: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Software {
     pub name: String,
     #[serde(default)]
     pub version: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Drive {
     pub mount: String,
     pub device: String,
@@ -121,7 +121,7 @@ pub struct Drive {
     pub used_percent: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Security {
     /// The firewall the host uses (nftables, firewalld, ufw, iptables) and whether it is
     /// enabled, in words; `unknown` when none was found.
@@ -132,7 +132,7 @@ pub struct Security {
     pub mandatory_access_control: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StartupItem {
     /// systemd | cron
     pub kind: String,
@@ -142,7 +142,7 @@ pub struct StartupItem {
 }
 
 /// Everything the agent collects in one pass.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HostInventory {
     pub system: SystemInfo,
     pub hardware: Hardware,

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Pass,
@@ -37,7 +37,7 @@ impl Status {
 /// Longest actual value kept with a result; evidence beyond this is cut with a marker.
 pub const MAX_ACTUAL_CHARS: usize = 2048;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CheckOutcome {
     pub status: Status,
     /// What the collector saw, truncated to [`MAX_ACTUAL_CHARS`].

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::version;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OsKind {
     Linux,
@@ -32,7 +32,7 @@ impl OsKind {
 }
 
 /// Distribution families whose facts differ in the benchmarks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Distro {
     Debian,
@@ -74,7 +74,7 @@ pub const KNOWN_IDS: &[&str] = &[
     "amzn",
 ];
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HostOs {
     pub kind: OsKind,
     /// os-release `ID`, e.g. `debian`.

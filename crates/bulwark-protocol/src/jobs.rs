@@ -11,7 +11,7 @@ use crate::signing::{AgentKey, Refusal, verify};
 /// How long a signed job stays runnable; redelivery signs it again.
 pub const MAX_JOB_AGE_SECS: i64 = 24 * 3600;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Job {
     pub id: String,
     /// The agent this job is for.
@@ -22,7 +22,7 @@ pub struct Job {
     pub kind: JobKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum JobKind {
     /// Evaluate these checks (already the policy's template, with overrides and edits) and
@@ -36,7 +36,7 @@ pub enum JobKind {
 }
 
 /// A job as delivered: the payload is the JSON of a [`Job`], exactly as signed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SignedJob {
     pub id: String,
     pub payload: String,

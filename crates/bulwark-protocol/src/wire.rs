@@ -29,7 +29,7 @@ pub fn results_path(scan_id: &str) -> String {
 /// The features a heartbeat answer can switch off (the seed's kill switch).
 pub const FEATURES: [&str; 4] = ["terminal", "file_browser", "remote_desktop", "script_execution"];
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
     pub agent_id: String,
@@ -42,7 +42,7 @@ pub struct EnrollRequest {
     pub interfaces: Vec<Interface>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EnrollResponse {
     pub host_id: String,
     /// The key that signs this server's jobs (Ed25519, hex); the agent keeps it.
@@ -51,7 +51,7 @@ pub struct EnrollResponse {
     pub inventory_secs: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HeartbeatRequest {
     pub agent_version: String,
@@ -63,7 +63,7 @@ pub struct HeartbeatRequest {
     pub spool_pending: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HeartbeatResponse {
     pub pending_jobs: u64,
     /// Every feature of [`FEATURES`] with whether it is enabled for this agent.
@@ -74,7 +74,7 @@ pub struct HeartbeatResponse {
 
 /// Differential inventory: the hash of every category, and the contents of those that
 /// changed since the agent's last accepted sync.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InventoryRequest {
     pub hashes: BTreeMap<String, String>,
@@ -82,7 +82,7 @@ pub struct InventoryRequest {
     pub categories: BTreeMap<String, serde_json::Value>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InventoryResponse {
     /// Categories stored from this request.
     pub stored: Vec<String>,
@@ -91,33 +91,33 @@ pub struct InventoryResponse {
     pub resend: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JobsResponse {
     pub jobs: Vec<SignedJob>,
 }
 
 /// One check's outcome as an agent reports it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AgentResult {
     pub check_id: String,
     #[serde(flatten)]
     pub outcome: CheckOutcome,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResultsRequest {
     pub results: Vec<AgentResult>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResultsResponse {
     pub scan_id: String,
     /// `completed`, or `already_finished` for a retried submission (counted once).
     pub outcome: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FailRequest {
     pub reason: String,

@@ -13,11 +13,12 @@ use axum::response::IntoResponse;
 use bulwark_core::Permission;
 use bulwark_store::{CredentialKind, Scope, User};
 use rand::RngCore;
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
+use crate::api::answers::{LoggedIn, LoggedOut, Me};
 use crate::body::Body;
 use crate::error::{ApiResult, AppError};
 
@@ -139,7 +140,7 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     username: String,
@@ -196,7 +197,7 @@ pub async fn login(
     );
     Ok((
         headers,
-        Json(json!({ "user": user, "expires_at": expires_at })),
+        Json(LoggedIn { user, expires_at }),
     ))
 }
 
@@ -216,16 +217,12 @@ pub async fn logout(
         SET_COOKIE,
         HeaderValue::from_static("bulwark_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
     );
-    Ok((out, Json(json!({ "logged_out": true }))))
+    Ok((out, Json(LoggedOut { logged_out: true })))
 }
 
-pub async fn me(caller: Caller) -> Json<serde_json::Value> {
-    let permissions: Vec<&str> = caller
-        .user
-        .role
-        .permissions()
-        .iter()
-        .map(|p| p.as_str())
-        .collect();
-    Json(json!({ "user": caller.user, "permissions": permissions }))
+pub async fn me(caller: Caller) -> Json<Me> {
+    Json(Me {
+        permissions: caller.user.role.permissions().to_vec(),
+        user: caller.user,
+    })
 }

@@ -4,7 +4,7 @@
 use bulwark_store::{Store, StoreError};
 use sha2::{Digest, Sha256};
 
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct SeedReport {
     pub templates: usize,
     /// Templates that were new or changed.

@@ -443,7 +443,7 @@ async fn role_matrix_over_every_endpoint() {
 }
 
 #[tokio::test]
-async fn openapi_lists_every_route() {
+async fn openapi_describes_every_route_with_its_bodies() {
     let app = TestApp::new().await;
     let doc = app.json_public("/api/openapi.json").await;
     for route in ROUTES {
@@ -452,6 +452,20 @@ async fn openapi_lists_every_route() {
         if let Access::Needs(p) = route.access {
             assert_eq!(op["x-permission"], p.as_str());
         }
+        let answer = &op["responses"]["200"]["content"];
+        assert!(
+            answer.as_object().is_some_and(|c| !c.is_empty()),
+            "{} {} has no answer schema",
+            route.method,
+            route.path
+        );
+        assert_eq!(
+            op["requestBody"].is_object(),
+            route.body.is_some(),
+            "{} {}",
+            route.method,
+            route.path
+        );
     }
     assert_eq!(
         doc["paths"]
@@ -462,6 +476,41 @@ async fn openapi_lists_every_route() {
             .sum::<usize>(),
         ROUTES.len()
     );
+
+    // Every reference resolves to a schema of the document.
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r);
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    for r in all {
+        let pointer = r.strip_prefix('#').expect("local references only");
+        assert!(doc.pointer(pointer).is_some(), "{r} does not resolve");
+    }
+
+    // Bodies and answers are described field by field, from the types the server uses.
+    let schema = |name: &str| doc["components"]["schemas"][name].clone();
+    let policy_body = schema("PolicyBody");
+    assert_eq!(policy_body["additionalProperties"], false, "unknown fields are refused");
+    assert!(policy_body["properties"]["scan_interval_hours"].is_object());
+    assert!(schema("Scan")["properties"]["score"].is_object());
+    assert!(schema("Check")["properties"]["probe"].is_object());
+    let trigger = &doc["paths"]["/api/v1/compliance/scans"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(trigger["$ref"], "#/components/schemas/TriggerBody");
+    let list = &doc["paths"]["/api/v1/compliance/scans"]["get"]["parameters"];
+    let names: Vec<&str> = list.as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+    for q in ["status", "host_id", "policy_id", "q", "limit"] {
+        assert!(names.contains(&q), "query parameter {q} in {names:?}");
+    }
 }
 
 #[tokio::test]
@@ -545,3 +594,4 @@ impl TestApp {
         r.json()
     }
 }
+

@@ -21,14 +21,14 @@ impl Scope {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Org {
     pub id: String,
     pub name: String,
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct User {
     pub id: String,
     pub username: String,
@@ -49,7 +49,7 @@ impl User {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialKind {
     Session,
@@ -65,7 +65,7 @@ impl CredentialKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct TemplateSummary {
     pub id: String,
     /// `None` for system templates.
@@ -84,7 +84,7 @@ pub struct TemplateSummary {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TemplateCheck {
     pub position: i64,
     pub enabled: bool,
@@ -92,7 +92,7 @@ pub struct TemplateCheck {
     pub check: bulwark_core::Check,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TemplateFilter {
     /// `Some(true)`: system templates only; `Some(false)`: custom only.
     pub system: Option<bool>,
@@ -100,7 +100,7 @@ pub struct TemplateFilter {
     pub os_kind: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScheduleType {
     Continuous,
@@ -123,7 +123,7 @@ impl ScheduleType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Policy {
     pub id: String,
     pub org_id: String,
@@ -160,7 +160,7 @@ impl Policy {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct PolicyOverride {
     pub id: String,
     pub policy_id: String,
@@ -177,7 +177,7 @@ pub const ONLINE_WITHIN_SECS: i64 = 180;
 pub const HEALTHY_WITHIN_SECS: i64 = 5 * 60;
 pub const STALE_AFTER_SECS: i64 = 7 * 24 * 3600;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Host {
     pub id: String,
     pub org_id: String,
@@ -260,7 +260,7 @@ impl HostRow {
 }
 
 /// A host added without an agent (tests, imports); it counts as seen when it is created.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewHost {
     pub org_id: String,
     pub hostname: String,
@@ -270,7 +270,7 @@ pub struct NewHost {
 }
 
 /// What an agent states about itself when it enrolls.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Enrollment {
     pub agent_id: String,
     pub public_key: String,
@@ -292,7 +292,7 @@ pub enum Enrolled {
 }
 
 /// What a signed request needs to know about its agent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct AgentIdentity {
     pub host_id: String,
     pub org_id: String,
@@ -302,7 +302,7 @@ pub struct AgentIdentity {
 }
 
 /// A job as the store keeps it; the signed payload is built when it is delivered.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct AgentJob {
     pub id: String,
     pub org_id: String,
@@ -319,7 +319,7 @@ pub struct AgentJob {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct FeatureFlag {
     /// Empty for the account-wide flag.
     pub org_id: String,
@@ -328,7 +328,7 @@ pub struct FeatureFlag {
     pub updated_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct HostGroup {
     pub id: String,
     pub org_id: String,
@@ -337,7 +337,7 @@ pub struct HostGroup {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Exception {
     pub id: String,
     pub org_id: String,
@@ -353,7 +353,7 @@ pub struct Exception {
     pub ended_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewException {
     pub org_id: String,
     pub rule_id: String,
@@ -364,7 +364,7 @@ pub struct NewException {
     pub created_by: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ScanStatus {
     Pending,
@@ -399,7 +399,7 @@ impl ScanStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Scan {
     pub id: String,
     pub org_id: String,
@@ -429,7 +429,7 @@ pub struct Scan {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewScan {
     pub org_id: String,
     pub host_id: String,
@@ -439,7 +439,7 @@ pub struct NewScan {
     pub passing_threshold: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScanFilter {
     pub status: Option<ScanStatus>,
     pub host_id: Option<String>,
@@ -450,7 +450,7 @@ pub struct ScanFilter {
 }
 
 /// One check's final result in a scan, as stored and served.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ScanResult {
     pub check_id: String,
     pub title: String,
@@ -467,14 +467,14 @@ impl ScanResult {
 }
 
 /// What `complete_scan` did: a retried submission of a finished scan changes nothing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Completion {
     Completed,
     AlreadyFinished,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Notification {
     pub id: String,
     pub org_id: String,
@@ -486,7 +486,7 @@ pub struct Notification {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Webhook {
     pub id: String,
     pub org_id: String,
@@ -496,7 +496,7 @@ pub struct Webhook {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Dashboard {
     pub total_policies: i64,
     pub total_scans: i64,
@@ -511,7 +511,7 @@ pub struct Dashboard {
     pub non_compliant_hosts: Vec<HostScore>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct FrameworkScore {
     pub policy_id: String,
     pub policy_name: String,
@@ -520,7 +520,7 @@ pub struct FrameworkScore {
     pub scans: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct HostScore {
     pub host_id: String,
     pub hostname: String,
@@ -531,7 +531,7 @@ pub struct HostScore {
     pub completed_at: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct FailingCheck {
     pub check_id: String,
     pub title: String,
@@ -539,13 +539,13 @@ pub struct FailingCheck {
     pub failures: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Bucket {
     pub key: String,
     pub count: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct CategoryScore {
     pub category: String,
     pub passed: i64,
@@ -553,7 +553,7 @@ pub struct CategoryScore {
     pub score: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct TrendDay {
     /// YYYY-MM-DD (UTC).
     pub date: String,
@@ -563,7 +563,7 @@ pub struct TrendDay {
     pub failed: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Trends {
     pub days: i64,
     pub daily: Vec<TrendDay>,
@@ -573,7 +573,7 @@ pub struct Trends {
     pub total_scans: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExportFilter {
     pub policy_id: Option<String>,
     pub host_id: Option<String>,

@@ -32,6 +32,8 @@ enum Command {
     Serve(ConfigArgs),
     /// Measure ingest, dashboard, trends and export; prints figures.
     Bench(bench::BenchArgs),
+    /// Print the API's OpenAPI 3.1 document (as served at /api/openapi.json).
+    Openapi,
     /// Manage organizations, users and tokens directly in the database.
     Admin {
         #[command(flatten)]
@@ -107,6 +109,10 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve(Config::load(&args)?).await,
         Command::Admin { config, command } => admin(Config::load(&config)?, command).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Openapi => {
+            println!("{:#}", bulwark_server::api::openapi_document());
+            Ok(())
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use bulwark_protocol::wire::{
 };
 use bulwark_protocol::{AgentKey, Job, JobKind, SignedJob, sha256_hex, valid_agent_id};
 use bulwark_store::{AgentJob, Completion, Enrolled, Enrollment, Scope};
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -237,7 +238,7 @@ pub async fn inventory(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PollQuery {
     /// Seconds to wait for a job when none is ready (long poll); 0 answers at once.

@@ -3,9 +3,9 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use bulwark_store::Scope;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use bulwark_store::{Scan, ScanResult, Scope};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -34,26 +34,68 @@ pub async fn agent_results(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<LatestResults>> {
     let scan = latest_completed(&s, &caller.scope, &id).await?;
     let results = s.store.scan_results(&caller.scope, &scan.id, None).await?;
-    Ok(Json(json!({ "scan": scan, "results": results })))
+    Ok(Json(LatestResults { scan, results }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct LatestResults {
+    pub scan: Scan,
+    pub results: Vec<ScanResult>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct LatestScore {
+    pub host_id: String,
+    pub scan_id: String,
+    pub score: Option<f64>,
+    pub weighted_score: Option<f64>,
+    pub risk: Option<String>,
+    /// Whether the score meets the policy's passing threshold.
+    pub passing: bool,
+    pub passed: i64,
+    pub failed: i64,
+    pub completed_at: Option<i64>,
 }
 
 pub async fn agent_score(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<LatestScore>> {
     let scan = latest_completed(&s, &caller.scope, &id).await?;
-    Ok(Json(json!({
-        "host_id": scan.host_id, "scan_id": scan.id, "score": scan.score, "weighted_score": scan.weighted_score,
-        "risk": scan.risk, "passing": scan.score.is_some_and(|v| v >= scan.passing_threshold),
-        "passed": scan.passed, "failed": scan.failed, "completed_at": scan.completed_at,
-    })))
+    Ok(Json(LatestScore {
+        passing: scan.score.is_some_and(|v| v >= scan.passing_threshold),
+        host_id: scan.host_id,
+        scan_id: scan.id,
+        score: scan.score,
+        weighted_score: scan.weighted_score,
+        risk: scan.risk,
+        passed: scan.passed,
+        failed: scan.failed,
+        completed_at: scan.completed_at,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, JsonSchema)]
+pub struct HistoryPoint {
+    pub scan_id: String,
+    pub score: Option<f64>,
+    pub weighted_score: Option<f64>,
+    pub completed_at: Option<i64>,
+    pub policy_id: Option<String>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct History {
+    /// The id asked for: an agent id or a host id.
+    pub host_id: String,
+    pub history: Vec<HistoryPoint>,
+}
+
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     limit: Option<i64>,
@@ -64,7 +106,7 @@ pub async fn agent_history(
     caller: Caller,
     Path(id): Path<String>,
     Params(q): Params<HistoryQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<History>> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(AppError::invalid(
@@ -74,29 +116,57 @@ pub async fn agent_history(
     }
     let host_id = host_id_of(&s, &caller.scope, &id).await?;
     let scans = s.store.host_history(&caller.scope, &host_id, limit).await?;
-    let points: Vec<Value> = scans
-        .iter()
-        .map(|x| json!({ "scan_id": x.id, "score": x.score, "weighted_score": x.weighted_score, "completed_at": x.completed_at, "policy_id": x.policy_id }))
+    let history = scans
+        .into_iter()
+        .map(|x| HistoryPoint {
+            scan_id: x.id,
+            score: x.score,
+            weighted_score: x.weighted_score,
+            completed_at: x.completed_at,
+            policy_id: x.policy_id,
+        })
         .collect();
-    Ok(Json(json!({ "host_id": id, "history": points })))
+    Ok(Json(History { host_id: id, history }))
 }
 
-pub async fn stats(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+#[derive(Serialize, JsonSchema)]
+pub struct Stats {
+    pub total_hosts: usize,
+    pub hosts_scanned: i64,
+    pub compliant_percent: Option<f64>,
+    pub average_score: Option<f64>,
+    pub total_scans: i64,
+    pub total_policies: i64,
+    pub risk_distribution: Vec<bulwark_store::Bucket>,
+}
+
+pub async fn stats(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Stats>> {
     let d = s.store.dashboard(&caller.scope, None).await?;
     let hosts = s.store.list_hosts(&caller.scope).await?.len();
-    Ok(Json(json!({
-        "total_hosts": hosts, "hosts_scanned": d.hosts_scanned, "compliant_percent": d.pass_rate,
-        "average_score": d.average_score, "total_scans": d.total_scans, "total_policies": d.total_policies,
-        "risk_distribution": d.risk_distribution,
-    })))
+    Ok(Json(Stats {
+        total_hosts: hosts,
+        hosts_scanned: d.hosts_scanned,
+        compliant_percent: d.pass_rate,
+        average_score: d.average_score,
+        total_scans: d.total_scans,
+        total_policies: d.total_policies,
+        risk_distribution: d.risk_distribution,
+    }))
 }
 
-pub async fn top_failing(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
+#[derive(Serialize, JsonSchema)]
+pub struct TopFailing {
+    pub top_failing_checks: Vec<bulwark_store::FailingCheck>,
+}
+
+pub async fn top_failing(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<TopFailing>> {
     let d = s.store.dashboard(&caller.scope, None).await?;
-    Ok(Json(json!({ "top_failing_checks": d.top_failing_checks })))
+    Ok(Json(TopFailing {
+        top_failing_checks: d.top_failing_checks,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChecksQuery {
     template_id: Option<String>,
@@ -106,7 +176,7 @@ pub async fn checks(
     State(s): State<AppState>,
     caller: Caller,
     Params(q): Params<ChecksQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Catalogue>> {
     let templates = match q.template_id {
         Some(id) => vec![s.store.get_template(&caller.scope, &id).await?],
         None => {
@@ -118,13 +188,35 @@ pub async fn checks(
     let mut out = Vec::new();
     for t in templates {
         for c in s.store.template_checks(&caller.scope, &t.id).await? {
-            out.push(json!({
-                "template_id": t.id, "check_id": c.check.id, "title": c.check.title, "category": c.check.category,
-                "severity": c.check.severity, "kind": c.check.probe.kind(), "enabled": c.enabled,
-            }));
+            out.push(CatalogueEntry {
+                template_id: t.id.clone(),
+                kind: c.check.probe.kind().to_owned(),
+                check_id: c.check.id,
+                title: c.check.title,
+                category: c.check.category,
+                severity: c.check.severity,
+                enabled: c.enabled,
+            });
         }
     }
-    Ok(Json(json!({ "checks": out })))
+    Ok(Json(Catalogue { checks: out }))
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct CatalogueEntry {
+    pub template_id: String,
+    pub check_id: String,
+    pub title: String,
+    pub category: String,
+    pub severity: bulwark_core::Severity,
+    /// The probe kind (file_content, sysctl, registry_value...).
+    pub kind: String,
+    pub enabled: bool,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct Catalogue {
+    pub checks: Vec<CatalogueEntry>,
 }
 
 pub async fn seed(

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use bulwark_store::{Exception, NewException};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -11,9 +12,9 @@ use crate::auth::Caller;
 use crate::body::{Body, Params};
 use crate::error::{ApiResult, AppError};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ListQuery {
+pub struct ExceptionQuery {
     state: Option<String>,
 }
 
@@ -22,7 +23,7 @@ const STATES: [&str; 3] = ["active", "expired", "revoked"];
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
-    Params(q): Params<ListQuery>,
+    Params(q): Params<ExceptionQuery>,
 ) -> ApiResult<Json<Vec<Exception>>> {
     if let Some(st) = &q.state
         && !STATES.contains(&st.as_str())
@@ -39,7 +40,7 @@ pub async fn list(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
     org_id: Option<String>,

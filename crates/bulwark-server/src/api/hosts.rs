@@ -4,15 +4,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use bulwark_core::inventory::CATEGORIES;
 use bulwark_store::{AgentJob, Host, HostGroup};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use super::answers::{Deleted, HostDetail, Membership};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::body::{Body, Params};
 use crate::error::{ApiResult, AppError};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostFilter {
     status: Option<String>,
@@ -44,16 +46,16 @@ pub async fn get_one(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<HostDetail>> {
     let host = s.store.get_host(&caller.scope, &id).await?;
-    let mut inventory = serde_json::Map::new();
+    let mut inventory = std::collections::BTreeMap::new();
     for category in CATEGORIES {
         inventory.insert(
             category.to_owned(),
-            s.store.inventory(&host.id, category).await?.unwrap_or(Value::Null),
+            s.store.inventory(&host.id, category).await?,
         );
     }
-    Ok(Json(json!({ "host": host, "inventory": inventory })))
+    Ok(Json(HostDetail { host, inventory }))
 }
 
 pub async fn category(
@@ -80,12 +82,12 @@ pub async fn delete_one(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Deleted>> {
     s.store.delete_host(&caller.scope, &id).await?;
-    Ok(Json(json!({ "deleted": id })))
+    Ok(Json(Deleted { deleted: id }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaintenanceBody {
     maintenance: bool,
@@ -118,7 +120,7 @@ pub async fn list_groups(
     Ok(Json(s.store.list_groups(&caller.scope).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupBody {
     org_id: Option<String>,
@@ -142,7 +144,7 @@ pub async fn create_group(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberBody {
     host_id: String,
@@ -153,9 +155,12 @@ pub async fn add_member(
     caller: Caller,
     Path(id): Path<String>,
     Body(b): Body<MemberBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Membership>> {
     s.store
         .add_group_member(&caller.scope, &id, &b.host_id)
         .await?;
-    Ok(Json(json!({ "group_id": id, "host_id": b.host_id })))
+    Ok(Json(Membership {
+        group_id: id,
+        host_id: b.host_id,
+    }))
 }

@@ -3,10 +3,13 @@
 //! and the role-matrix test are all built from it, so they cannot drift apart.
 
 mod agent;
+pub mod answers;
 mod compliance;
 mod exceptions;
 mod hosts;
 mod openapi;
+
+pub use openapi::build as openapi_document;
 mod policies;
 mod reports;
 mod scans;
@@ -35,24 +38,44 @@ pub enum Access {
     Needs(Permission),
 }
 
+/// Describes a type in the API document (see [`openapi`]).
+pub type SchemaFn = fn(&mut schemars::SchemaGenerator) -> schemars::Schema;
+
+fn schema_of<T: schemars::JsonSchema>(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    g.subschema_for::<T>()
+}
+
 pub struct Route {
     pub method: &'static str,
     pub path: &'static str,
     pub access: Access,
     pub summary: &'static str,
+    pub query: Option<SchemaFn>,
+    pub body: Option<SchemaFn>,
+    pub answer: SchemaFn,
     handler: fn() -> MethodRouter<AppState>,
 }
 
+/// One line per endpoint: `METHOD "PATH" ACCESS, "summary" => handler [, query Q] [, body B],
+/// answer A;` — Q, B and A are the types the handler reads and answers, for the document.
 macro_rules! routes {
-    ($($method:ident $path:literal $access:expr, $summary:literal => $handler:path;)*) => {
+    ($($method:ident $path:literal $access:expr, $summary:literal => $handler:path
+        $(, query $query:ty)? $(, body $body:ty)?, answer $answer:ty;)*) => {
         pub const ROUTES: &[Route] = &[$(Route {
             method: routes!(@upper $method),
             path: $path,
             access: $access,
             summary: $summary,
+            query: routes!(@query $($query)?),
+            body: routes!(@body $($body)?),
+            answer: schema_of::<$answer>,
             handler: || $method($handler),
         }),*];
     };
+    (@query) => { None };
+    (@query $t:ty) => { Some(schema_of::<$t> as SchemaFn) };
+    (@body) => { None };
+    (@body $t:ty) => { Some(schema_of::<$t> as SchemaFn) };
     (@upper get) => { "GET" };
     (@upper post) => { "POST" };
     (@upper put) => { "PUT" };
@@ -64,82 +87,82 @@ const VIEW: Access = Access::Needs(ComplianceView);
 const MANAGE: Access = Access::Needs(ComplianceManage);
 
 routes! {
-    get "/api/openapi.json" Access::Public, "This document" => openapi::document;
-    post "/api/v1/auth/login" Access::Public, "Log in with user name and password; sets the session cookie" => auth::login;
-    post "/api/v1/auth/logout" Access::Authenticated, "End the current session" => auth::logout;
-    get "/api/v1/auth/me" Access::Authenticated, "The caller, their role and permissions" => auth::me;
+    get "/api/openapi.json" Access::Public, "This document" => openapi::document, answer serde_json::Value;
+    post "/api/v1/auth/login" Access::Public, "Log in with user name and password; sets the session cookie" => auth::login, body auth::Login, answer answers::LoggedIn;
+    post "/api/v1/auth/logout" Access::Authenticated, "End the current session" => auth::logout, answer answers::LoggedOut;
+    get "/api/v1/auth/me" Access::Authenticated, "The caller, their role and permissions" => auth::me, answer answers::Me;
 
-    get "/api/v1/compliance/templates" VIEW, "List templates (filters: system, framework, os)" => templates::list;
-    get "/api/v1/compliance/templates/{id}" VIEW, "A template with its checks" => templates::get_one;
-    delete "/api/v1/compliance/templates/{id}" MANAGE, "Delete a custom template and its checks (system: 403, used by a policy: 409)" => templates::delete_one;
-    post "/api/v1/compliance/templates/{id}/copy" MANAGE, "Copy a template into an organization" => templates::copy;
-    post "/api/v1/compliance/templates/{id}/active" MANAGE, "Set a template's active flag (allowed on system templates)" => templates::set_active;
-    post "/api/v1/compliance/templates/{id}/checks" MANAGE, "Add a custom check to a custom template" => templates::add_check;
-    post "/api/v1/compliance/templates/{id}/checks/bulk-toggle" MANAGE, "Enable or disable several checks" => templates::bulk_toggle;
-    patch "/api/v1/compliance/templates/{id}/checks/{check}" MANAGE, "Edit a check's parameters, expected value or enabled flag" => templates::patch_check;
+    get "/api/v1/compliance/templates" VIEW, "List templates (filters: system, framework, os)" => templates::list, query templates::TemplateQuery, answer Vec<bulwark_store::TemplateSummary>;
+    get "/api/v1/compliance/templates/{id}" VIEW, "A template with its checks" => templates::get_one, answer answers::TemplateDetail;
+    delete "/api/v1/compliance/templates/{id}" MANAGE, "Delete a custom template and its checks (system: 403, used by a policy: 409)" => templates::delete_one, answer answers::Deleted;
+    post "/api/v1/compliance/templates/{id}/copy" MANAGE, "Copy a template into an organization" => templates::copy, body templates::CopyBody, answer bulwark_store::TemplateSummary;
+    post "/api/v1/compliance/templates/{id}/active" MANAGE, "Set a template's active flag (allowed on system templates)" => templates::set_active, body templates::ActiveBody, answer bulwark_store::TemplateSummary;
+    post "/api/v1/compliance/templates/{id}/checks" MANAGE, "Add a custom check to a custom template" => templates::add_check, body bulwark_core::Check, answer bulwark_core::Check;
+    post "/api/v1/compliance/templates/{id}/checks/bulk-toggle" MANAGE, "Enable or disable several checks" => templates::bulk_toggle, body templates::BulkToggle, answer answers::Toggled;
+    patch "/api/v1/compliance/templates/{id}/checks/{check}" MANAGE, "Edit a check's parameters, expected value or enabled flag" => templates::patch_check, body templates::CheckPatch, answer bulwark_core::Check;
 
-    get "/api/v1/compliance/policies" VIEW, "List policies" => policies::list;
-    post "/api/v1/compliance/policies" MANAGE, "Create a policy (one per organization and OS type)" => policies::create;
-    get "/api/v1/compliance/policies/{id}" VIEW, "A policy" => policies::get_one;
-    put "/api/v1/compliance/policies/{id}" MANAGE, "Update a policy" => policies::update;
-    delete "/api/v1/compliance/policies/{id}" MANAGE, "Delete a policy and its overrides" => policies::delete_one;
-    get "/api/v1/compliance/policies/{id}/overrides" VIEW, "A policy's per-host template overrides" => policies::list_overrides;
-    post "/api/v1/compliance/policies/{id}/overrides" MANAGE, "Give one host another template (one per host and policy)" => policies::add_override;
-    delete "/api/v1/compliance/policies/{id}/overrides/{override_id}" MANAGE, "Remove an override" => policies::delete_override;
+    get "/api/v1/compliance/policies" VIEW, "List policies" => policies::list, answer Vec<bulwark_store::Policy>;
+    post "/api/v1/compliance/policies" MANAGE, "Create a policy (one per organization and OS type)" => policies::create, body policies::PolicyBody, answer bulwark_store::Policy;
+    get "/api/v1/compliance/policies/{id}" VIEW, "A policy" => policies::get_one, answer bulwark_store::Policy;
+    put "/api/v1/compliance/policies/{id}" MANAGE, "Update a policy" => policies::update, body policies::PolicyBody, answer bulwark_store::Policy;
+    delete "/api/v1/compliance/policies/{id}" MANAGE, "Delete a policy and its overrides" => policies::delete_one, answer answers::Deleted;
+    get "/api/v1/compliance/policies/{id}/overrides" VIEW, "A policy's per-host template overrides" => policies::list_overrides, answer Vec<bulwark_store::PolicyOverride>;
+    post "/api/v1/compliance/policies/{id}/overrides" MANAGE, "Give one host another template (one per host and policy)" => policies::add_override, body policies::OverrideBody, answer bulwark_store::PolicyOverride;
+    delete "/api/v1/compliance/policies/{id}/overrides/{override_id}" MANAGE, "Remove an override" => policies::delete_override, answer answers::Deleted;
 
-    get "/api/v1/compliance/exceptions" VIEW, "List exceptions (filter: state)" => exceptions::list;
-    post "/api/v1/compliance/exceptions" MANAGE, "Create an exception for a rule (host, host group or organization)" => exceptions::create;
-    get "/api/v1/compliance/exceptions/{id}" VIEW, "An exception" => exceptions::get_one;
-    delete "/api/v1/compliance/exceptions/{id}" MANAGE, "Revoke an exception" => exceptions::revoke;
+    get "/api/v1/compliance/exceptions" VIEW, "List exceptions (filter: state)" => exceptions::list, query exceptions::ExceptionQuery, answer Vec<bulwark_store::Exception>;
+    post "/api/v1/compliance/exceptions" MANAGE, "Create an exception for a rule (host, host group or organization)" => exceptions::create, body exceptions::CreateBody, answer bulwark_store::Exception;
+    get "/api/v1/compliance/exceptions/{id}" VIEW, "An exception" => exceptions::get_one, answer bulwark_store::Exception;
+    delete "/api/v1/compliance/exceptions/{id}" MANAGE, "Revoke an exception" => exceptions::revoke, answer bulwark_store::Exception;
 
-    get "/api/v1/compliance/scans" VIEW, "List scans (filters: status, host_id, policy_id, q = id prefix, limit)" => scans::list;
-    post "/api/v1/compliance/scans" MANAGE, "Trigger an on-demand scan of an online host for a policy" => scans::trigger;
-    get "/api/v1/compliance/scans/{id}" VIEW, "A scan" => scans::get_one;
-    get "/api/v1/compliance/scans/{id}/results" VIEW, "A scan's per-check results (filter: status)" => scans::results;
-    post "/api/v1/compliance/scans/{id}/cancel" MANAGE, "Cancel a pending or running scan" => scans::cancel;
+    get "/api/v1/compliance/scans" VIEW, "List scans (filters: status, host_id, policy_id, q = id prefix, limit)" => scans::list, query scans::ScanQuery, answer Vec<bulwark_store::Scan>;
+    post "/api/v1/compliance/scans" MANAGE, "Trigger an on-demand scan of an online host for a policy" => scans::trigger, body scans::TriggerBody, answer bulwark_store::Scan;
+    get "/api/v1/compliance/scans/{id}" VIEW, "A scan" => scans::get_one, answer bulwark_store::Scan;
+    get "/api/v1/compliance/scans/{id}/results" VIEW, "A scan's per-check results (filter: status)" => scans::results, query scans::ResultsQuery, answer Vec<bulwark_store::ScanResult>;
+    post "/api/v1/compliance/scans/{id}/cancel" MANAGE, "Cancel a pending or running scan" => scans::cancel, answer bulwark_store::Scan;
 
-    get "/api/v1/compliance/dashboard" VIEW, "Aggregate compliance posture (filter: org_id)" => reports::dashboard;
-    get "/api/v1/compliance/trends" VIEW, "Daily scores over 1-365 days (filters: days, policy_id)" => reports::trends;
-    get "/api/v1/compliance/export" VIEW, "Completed scans as CSV or NDJSON, streamed (format, policy_id, host_id, limit)" => reports::export;
+    get "/api/v1/compliance/dashboard" VIEW, "Aggregate compliance posture (filter: org_id)" => reports::dashboard, query reports::DashboardQuery, answer bulwark_store::Dashboard;
+    get "/api/v1/compliance/trends" VIEW, "Daily scores over 1-365 days (filters: days, policy_id)" => reports::trends, query reports::TrendsQuery, answer bulwark_store::Trends;
+    get "/api/v1/compliance/export" VIEW, "Completed scans as CSV or NDJSON, streamed (format, policy_id, host_id, limit)" => reports::export, query reports::ExportQuery, answer reports::ExportRow;
 
-    get "/api/v1/compliance/results/agent/{id}" VIEW, "The latest results of a host (by agent id or host id)" => compliance::agent_results;
-    get "/api/v1/compliance/score/agent/{id}" VIEW, "The latest score of a host (by agent id or host id)" => compliance::agent_score;
-    get "/api/v1/compliance/history/agent/{id}" VIEW, "A host's score history (by agent id or host id)" => compliance::agent_history;
-    get "/api/v1/compliance/stats" VIEW, "Overall statistics" => compliance::stats;
-    get "/api/v1/compliance/trend" VIEW, "Trend data (as trends)" => reports::trends;
-    get "/api/v1/compliance/stats/top-failing" VIEW, "Most common failing checks" => compliance::top_failing;
-    get "/api/v1/compliance/checks" VIEW, "Every check of the templates the caller sees (filter: template_id)" => compliance::checks;
-    post "/api/v1/compliance/checks/seed" MANAGE, "Re-import the shipped templates" => compliance::seed;
+    get "/api/v1/compliance/results/agent/{id}" VIEW, "The latest results of a host (by agent id or host id)" => compliance::agent_results, answer compliance::LatestResults;
+    get "/api/v1/compliance/score/agent/{id}" VIEW, "The latest score of a host (by agent id or host id)" => compliance::agent_score, answer compliance::LatestScore;
+    get "/api/v1/compliance/history/agent/{id}" VIEW, "A host's score history (by agent id or host id)" => compliance::agent_history, query compliance::HistoryQuery, answer compliance::History;
+    get "/api/v1/compliance/stats" VIEW, "Overall statistics" => compliance::stats, answer compliance::Stats;
+    get "/api/v1/compliance/trend" VIEW, "Trend data (as trends)" => reports::trends, query reports::TrendsQuery, answer bulwark_store::Trends;
+    get "/api/v1/compliance/stats/top-failing" VIEW, "Most common failing checks" => compliance::top_failing, answer compliance::TopFailing;
+    get "/api/v1/compliance/checks" VIEW, "Every check of the templates the caller sees (filter: template_id)" => compliance::checks, query compliance::ChecksQuery, answer compliance::Catalogue;
+    post "/api/v1/compliance/checks/seed" MANAGE, "Re-import the shipped templates" => compliance::seed, answer crate::seed::SeedReport;
 
-    post "/api/v1/agent/enroll" Access::Public, "Enroll an agent with its organization's secret and public key" => agent::enroll;
-    post "/api/v1/agent/heartbeat" Access::Agent, "Heartbeat; answers pending jobs and feature flags" => agent::heartbeat;
-    post "/api/v1/agent/inventory" Access::Agent, "Differential inventory: every category's hash, the changed ones in full" => agent::inventory;
-    get "/api/v1/agent/jobs" Access::Agent, "Signed jobs for this agent (long poll: wait = seconds)" => agent::jobs;
-    post "/api/v1/agent/jobs/{id}/ack" Access::Agent, "The agent started a job" => agent::ack;
-    post "/api/v1/agent/jobs/{id}/fail" Access::Agent, "The agent could not run a job (reason)" => agent::fail;
-    post "/api/v1/agent/scans/{id}/results" Access::Agent, "A scan's results; finishes the scan (idempotent)" => agent::results;
+    post "/api/v1/agent/enroll" Access::Public, "Enroll an agent with its organization's secret and public key" => agent::enroll, body bulwark_protocol::wire::EnrollRequest, answer bulwark_protocol::wire::EnrollResponse;
+    post "/api/v1/agent/heartbeat" Access::Agent, "Heartbeat; answers pending jobs and feature flags" => agent::heartbeat, body bulwark_protocol::wire::HeartbeatRequest, answer bulwark_protocol::wire::HeartbeatResponse;
+    post "/api/v1/agent/inventory" Access::Agent, "Differential inventory: every category's hash, the changed ones in full" => agent::inventory, body bulwark_protocol::wire::InventoryRequest, answer bulwark_protocol::wire::InventoryResponse;
+    get "/api/v1/agent/jobs" Access::Agent, "Signed jobs for this agent (long poll: wait = seconds)" => agent::jobs, query agent::PollQuery, answer bulwark_protocol::wire::JobsResponse;
+    post "/api/v1/agent/jobs/{id}/ack" Access::Agent, "The agent started a job" => agent::ack, answer bulwark_store::AgentJob;
+    post "/api/v1/agent/jobs/{id}/fail" Access::Agent, "The agent could not run a job (reason)" => agent::fail, body bulwark_protocol::wire::FailRequest, answer bulwark_store::AgentJob;
+    post "/api/v1/agent/scans/{id}/results" Access::Agent, "A scan's results; finishes the scan (idempotent)" => agent::results, body bulwark_protocol::wire::ResultsRequest, answer bulwark_protocol::wire::ResultsResponse;
 
-    get "/api/v1/hosts" Access::Needs(HostsView), "List hosts (filters: status, health, os_kind)" => hosts::list;
-    get "/api/v1/hosts/{id}" Access::Needs(HostsView), "A host with its latest inventory" => hosts::get_one;
-    delete "/api/v1/hosts/{id}" Access::Needs(HostsManage), "Remove a host; its agent must enroll again" => hosts::delete_one;
-    put "/api/v1/hosts/{id}/maintenance" Access::Needs(HostsManage), "Put a host in or out of maintenance" => hosts::set_maintenance;
-    get "/api/v1/hosts/{id}/jobs" Access::Needs(HostsView), "A host's recent jobs" => hosts::jobs;
-    get "/api/v1/hosts/{id}/{category}" Access::Needs(HostsView), "One inventory category of a host" => hosts::category;
-    get "/api/v1/host-groups" Access::Needs(HostsView), "List host groups" => hosts::list_groups;
-    post "/api/v1/host-groups" Access::Needs(HostsManage), "Create a host group (optionally under a parent)" => hosts::create_group;
-    post "/api/v1/host-groups/{id}/members" Access::Needs(HostsManage), "Add a host to a group" => hosts::add_member;
+    get "/api/v1/hosts" Access::Needs(HostsView), "List hosts (filters: status, health, os_kind)" => hosts::list, query hosts::HostFilter, answer Vec<bulwark_store::Host>;
+    get "/api/v1/hosts/{id}" Access::Needs(HostsView), "A host with its latest inventory" => hosts::get_one, answer answers::HostDetail;
+    delete "/api/v1/hosts/{id}" Access::Needs(HostsManage), "Remove a host; its agent must enroll again" => hosts::delete_one, answer answers::Deleted;
+    put "/api/v1/hosts/{id}/maintenance" Access::Needs(HostsManage), "Put a host in or out of maintenance" => hosts::set_maintenance, body hosts::MaintenanceBody, answer bulwark_store::Host;
+    get "/api/v1/hosts/{id}/jobs" Access::Needs(HostsView), "A host's recent jobs" => hosts::jobs, answer Vec<bulwark_store::AgentJob>;
+    get "/api/v1/hosts/{id}/{category}" Access::Needs(HostsView), "One inventory category of a host" => hosts::category, answer serde_json::Value;
+    get "/api/v1/host-groups" Access::Needs(HostsView), "List host groups" => hosts::list_groups, answer Vec<bulwark_store::HostGroup>;
+    post "/api/v1/host-groups" Access::Needs(HostsManage), "Create a host group (optionally under a parent)" => hosts::create_group, body hosts::GroupBody, answer bulwark_store::HostGroup;
+    post "/api/v1/host-groups/{id}/members" Access::Needs(HostsManage), "Add a host to a group" => hosts::add_member, body hosts::MemberBody, answer answers::Membership;
 
-    get "/api/v1/notifications" VIEW, "Recent notifications" => settings::notifications;
-    get "/api/v1/orgs" Access::Needs(SettingsManage), "List organizations" => settings::list_orgs;
-    post "/api/v1/orgs" Access::Needs(SettingsManage), "Create an organization; answers its enrollment secret once" => settings::create_org;
-    post "/api/v1/orgs/{id}/rotate-secret" Access::Needs(SettingsManage), "Replace an organization's enrollment secret" => settings::rotate_secret;
-    get "/api/v1/orgs/{id}/webhooks" Access::Needs(SettingsManage), "An organization's webhooks" => settings::list_webhooks;
-    post "/api/v1/orgs/{id}/webhooks" Access::Needs(SettingsManage), "Add a webhook" => settings::add_webhook;
-    get "/api/v1/feature-flags" Access::Needs(SettingsManage), "Agent feature flags (account-wide and per organization)" => settings::list_flags;
-    put "/api/v1/feature-flags" Access::Needs(SettingsManage), "Enable or disable an agent feature (org_id empty: account-wide)" => settings::set_flag;
-    delete "/api/v1/feature-flags" Access::Needs(SettingsManage), "Remove a flag, back to the default (enabled)" => settings::delete_flag;
-    get "/api/v1/users" Access::Needs(SettingsManage), "List users" => settings::list_users;
-    post "/api/v1/users" Access::Needs(SettingsManage), "Create a user" => settings::create_user;
+    get "/api/v1/notifications" VIEW, "Recent notifications" => settings::notifications, answer Vec<bulwark_store::Notification>;
+    get "/api/v1/orgs" Access::Needs(SettingsManage), "List organizations" => settings::list_orgs, answer Vec<bulwark_store::Org>;
+    post "/api/v1/orgs" Access::Needs(SettingsManage), "Create an organization; answers its enrollment secret once" => settings::create_org, body settings::OrgBody, answer answers::OrgCreated;
+    post "/api/v1/orgs/{id}/rotate-secret" Access::Needs(SettingsManage), "Replace an organization's enrollment secret" => settings::rotate_secret, answer answers::SecretRotated;
+    get "/api/v1/orgs/{id}/webhooks" Access::Needs(SettingsManage), "An organization's webhooks" => settings::list_webhooks, answer Vec<bulwark_store::Webhook>;
+    post "/api/v1/orgs/{id}/webhooks" Access::Needs(SettingsManage), "Add a webhook" => settings::add_webhook, body settings::WebhookBody, answer answers::WebhookCreated;
+    get "/api/v1/feature-flags" Access::Needs(SettingsManage), "Agent feature flags (account-wide and per organization)" => settings::list_flags, answer Vec<bulwark_store::FeatureFlag>;
+    put "/api/v1/feature-flags" Access::Needs(SettingsManage), "Enable or disable an agent feature (org_id empty: account-wide)" => settings::set_flag, body settings::FlagBody, answer bulwark_store::FeatureFlag;
+    delete "/api/v1/feature-flags" Access::Needs(SettingsManage), "Remove a flag, back to the default (enabled)" => settings::delete_flag, query settings::FlagQuery, answer answers::FlagDeleted;
+    get "/api/v1/users" Access::Needs(SettingsManage), "List users" => settings::list_users, answer Vec<bulwark_store::User>;
+    post "/api/v1/users" Access::Needs(SettingsManage), "Create a user" => settings::create_user, body settings::UserBody, answer bulwark_store::User;
 }
 
 async fn authorize(

@@ -1,30 +1,92 @@
 //! The OpenAPI 3.1 document, generated from the route table so that it lists exactly the
-//! endpoints the router serves, with the permission each needs.
+//! endpoints the router serves, with the permission each needs, its query parameters, its
+//! request body and its answer. The schemas come from the Rust types themselves (schemars
+//! reads their serde attributes), so the document cannot drift from what the server parses
+//! and sends.
 
 use axum::Json;
+use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
 use super::{Access, ROUTES};
 
+const SCHEMAS: &str = "#/components/schemas/";
+
+/// The query parameters a query type's schema (a `$ref` into `definitions`) describes.
+fn parameters(query: &Value, definitions: &Map<String, Value>) -> Vec<Value> {
+    let name = query["$ref"].as_str().and_then(|r| r.strip_prefix(SCHEMAS)).unwrap_or_default();
+    let Some(def) = definitions.get(name) else {
+        return Vec::new();
+    };
+    let required: Vec<&str> = def["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    def["properties"]
+        .as_object()
+        .map(|props| {
+            props
+                .iter()
+                .map(|(field, schema)| {
+                    json!({
+                        "name": field, "in": "query", "required": required.contains(&field.as_str()),
+                        "schema": schema,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn json_content(schema: Value) -> Value {
+    json!({ "application/json": { "schema": schema } })
+}
+
 pub fn build() -> Value {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "/components/schemas".into();
+    settings.meta_schema = None;
+    let mut generator = settings.into_generator();
+    // Schemas first, so that every definition exists when query parameters are expanded.
+    let described: Vec<(Option<Value>, Option<Value>, Value)> = ROUTES
+        .iter()
+        .map(|r| {
+            let mut schema = |f: super::SchemaFn| Value::from(f(&mut generator));
+            (r.query.map(&mut schema), r.body.map(&mut schema), schema(r.answer))
+        })
+        .collect();
+    let definitions = generator.take_definitions(true);
+
     let mut paths = Map::new();
-    for r in ROUTES {
-        let params: Vec<Value> = r
+    for (r, (query, body, answer)) in ROUTES.iter().zip(described) {
+        let mut params: Vec<Value> = r
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
             .collect();
+        if let Some(q) = &query {
+            params.extend(parameters(q, &definitions));
+        }
+        let content = if r.path.ends_with("/export") {
+            json!({
+                "text/csv": { "schema": { "type": "string", "description": "One row per scan; the columns of ExportRow" } },
+                "application/x-ndjson": { "schema": answer },
+            })
+        } else {
+            json_content(answer)
+        };
         let mut op = json!({
             "summary": r.summary,
             "parameters": params,
             "responses": {
-                "200": { "description": "OK" },
+                "200": { "description": "OK", "content": content },
                 "400": { "$ref": "#/components/responses/Error" },
                 "401": { "$ref": "#/components/responses/Error" },
                 "403": { "$ref": "#/components/responses/Error" },
                 "404": { "$ref": "#/components/responses/Error" },
                 "409": { "$ref": "#/components/responses/Error" },
+                "413": { "$ref": "#/components/responses/Error" },
                 "422": { "$ref": "#/components/responses/Error" },
             },
         });
@@ -34,8 +96,8 @@ pub fn build() -> Value {
             Access::Agent => op["security"] = json!([{ "agentSignature": [] }]),
             Access::Needs(p) => op["x-permission"] = json!(p.as_str()),
         }
-        if matches!(r.method, "POST" | "PUT" | "PATCH") {
-            op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": { "type": "object" } } } });
+        if let Some(body) = body {
+            op["requestBody"] = json!({ "required": true, "content": json_content(body) });
         }
         let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
         entry[r.method.to_lowercase()] = op;
@@ -46,6 +108,7 @@ pub fn build() -> Value {
         "paths": paths,
         "security": [{ "bearer": [] }, { "session": [] }],
         "components": {
+            "schemas": definitions,
             "securitySchemes": {
                 "bearer": { "type": "http", "scheme": "bearer" },
                 "session": { "type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE },
@@ -58,7 +121,8 @@ pub fn build() -> Value {
                     "content": { "application/json": { "schema": {
                         "type": "object",
                         "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
-                            "code": { "type": "string" }, "message": { "type": "string" }, "field": { "type": "string" }
+                            "code": { "type": "string" }, "message": { "type": "string" },
+                            "field": { "type": "string", "description": "The field of the request the error is about" }
                         } } }
                     } } }
                 }

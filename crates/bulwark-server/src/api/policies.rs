@@ -5,9 +5,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use bulwark_core::OsKind;
 use bulwark_store::{Policy, PolicyOverride, ScheduleType};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
+
+use super::answers::Deleted;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::body::Body;
@@ -18,7 +20,7 @@ pub const MIN_INTERVAL_HOURS: i64 = 24;
 pub const MAX_INTERVAL_HOURS: i64 = 168;
 
 /// A policy as clients send it; on update every field is optional.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyBody {
     org_id: Option<String>,
@@ -146,9 +148,9 @@ pub async fn delete_one(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Deleted>> {
     s.store.delete_policy(&caller.scope, &id).await?;
-    Ok(Json(json!({ "deleted": id })))
+    Ok(Json(Deleted { deleted: id }))
 }
 
 pub async fn list_overrides(
@@ -159,7 +161,7 @@ pub async fn list_overrides(
     Ok(Json(s.store.list_overrides(&caller.scope, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OverrideBody {
     host_id: String,
@@ -183,9 +185,11 @@ pub async fn delete_override(
     State(s): State<AppState>,
     caller: Caller,
     Path((id, override_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Deleted>> {
     s.store
         .delete_override(&caller.scope, &id, &override_id)
         .await?;
-    Ok(Json(json!({ "deleted": override_id })))
+    Ok(Json(Deleted {
+        deleted: override_id,
+    }))
 }

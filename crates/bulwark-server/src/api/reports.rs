@@ -8,6 +8,7 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use bulwark_store::{Dashboard, ExportFilter, Scan, Scope, Trends};
 use futures::stream::{self, StreamExt};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -15,7 +16,7 @@ use crate::auth::Caller;
 use crate::body::Params;
 use crate::error::{ApiResult, AppError};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DashboardQuery {
     org_id: Option<String>,
@@ -36,7 +37,7 @@ pub async fn dashboard(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrendsQuery {
     days: Option<i64>,
@@ -67,7 +68,7 @@ pub async fn trends(
     ))
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     Csv,
@@ -75,7 +76,7 @@ pub enum Format {
     Json,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     format: Option<Format>,
@@ -133,12 +134,39 @@ fn csv_row(s: &Scan) -> Vec<String> {
     ]
 }
 
-fn ndjson_row(s: &Scan) -> serde_json::Value {
-    serde_json::json!({
-        "scan_id": s.id, "host": s.hostname, "template": s.template_name, "framework": s.framework,
-        "os_type": s.os_kind, "score": s.score, "passed": s.passed, "failed": s.failed, "error": s.errors,
-        "skipped": s.skipped, "total": s.total, "scan_date": rfc3339(s.completed_at.unwrap_or_default()),
-    })
+/// One exported scan: a line of the NDJSON export, and the CSV export's columns.
+#[derive(serde::Serialize, JsonSchema)]
+pub struct ExportRow {
+    pub scan_id: String,
+    pub host: String,
+    pub template: String,
+    pub framework: String,
+    pub os_type: String,
+    pub score: Option<f64>,
+    pub passed: i64,
+    pub failed: i64,
+    pub error: i64,
+    pub skipped: i64,
+    pub total: i64,
+    /// RFC 3339, UTC.
+    pub scan_date: String,
+}
+
+fn ndjson_row(s: &Scan) -> ExportRow {
+    ExportRow {
+        scan_id: s.id.clone(),
+        host: s.hostname.clone(),
+        template: s.template_name.clone(),
+        framework: s.framework.clone(),
+        os_type: s.os_kind.clone(),
+        score: s.score,
+        passed: s.passed,
+        failed: s.failed,
+        error: s.errors,
+        skipped: s.skipped,
+        total: s.total,
+        scan_date: rfc3339(s.completed_at.unwrap_or_default()),
+    }
 }
 
 fn render(format: Format, scans: &[Scan], header: bool) -> Vec<u8> {
@@ -156,7 +184,7 @@ fn render(format: Format, scans: &[Scan], header: bool) -> Vec<u8> {
         Format::Ndjson | Format::Json => {
             let mut out = Vec::new();
             for s in scans {
-                out.extend(ndjson_row(s).to_string().into_bytes());
+                out.extend(serde_json::to_vec(&ndjson_row(s)).expect("an export row serializes"));
                 out.push(b'\n');
             }
             out

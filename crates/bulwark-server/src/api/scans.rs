@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use bulwark_core::Status;
 use bulwark_store::{NewScan, Scan, ScanFilter, ScanResult, ScanStatus};
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -11,9 +12,9 @@ use crate::auth::Caller;
 use crate::body::{Body, Params};
 use crate::error::{ApiResult, AppError};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ListQuery {
+pub struct ScanQuery {
     status: Option<String>,
     host_id: Option<String>,
     policy_id: Option<String>,
@@ -25,7 +26,7 @@ pub struct ListQuery {
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
-    Params(q): Params<ListQuery>,
+    Params(q): Params<ScanQuery>,
 ) -> ApiResult<Json<Vec<Scan>>> {
     let status = match q.status.as_deref() {
         None | Some("") => None,
@@ -52,7 +53,7 @@ pub async fn list(
     Ok(Json(s.store.list_scans(&caller.scope, &filter).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerBody {
     host_id: String,
@@ -119,7 +120,7 @@ pub async fn get_one(
     Ok(Json(s.store.get_scan(&caller.scope, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResultsQuery {
     status: Option<Status>,

@@ -6,9 +6,10 @@ use axum::extract::{Path, State};
 use bulwark_core::Role;
 use bulwark_protocol::wire::FEATURES;
 use bulwark_store::{FeatureFlag, Notification, Org, User, Webhook};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
+use super::answers::{FlagDeleted, OrgCreated, SecretRotated, WebhookCreated};
 use crate::AppState;
 use crate::auth::{self, Caller};
 use crate::body::{Body, Params};
@@ -25,7 +26,7 @@ pub async fn list_orgs(State(s): State<AppState>, caller: Caller) -> ApiResult<J
     Ok(Json(s.store.list_orgs(&caller.scope).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgBody {
     name: String,
@@ -36,7 +37,7 @@ pub async fn create_org(
     State(s): State<AppState>,
     caller: Caller,
     Body(b): Body<OrgBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<OrgCreated>> {
     if caller.scope != bulwark_store::Scope::All {
         return Err(AppError::Forbidden(
             "only account-wide administrators create organizations".into(),
@@ -50,19 +51,25 @@ pub async fn create_org(
         .store
         .create_org(b.name.trim(), &auth::hash_secret(&secret))
         .await?;
-    Ok(Json(json!({ "org": org, "enrollment_secret": secret })))
+    Ok(Json(OrgCreated {
+        org,
+        enrollment_secret: secret,
+    }))
 }
 
 pub async fn rotate_secret(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SecretRotated>> {
     let secret = auth::new_secret("bwe_");
     s.store
         .set_org_secret(&caller.scope, &id, &auth::hash_secret(&secret))
         .await?;
-    Ok(Json(json!({ "org_id": id, "enrollment_secret": secret })))
+    Ok(Json(SecretRotated {
+        org_id: id,
+        enrollment_secret: secret,
+    }))
 }
 
 pub async fn list_webhooks(
@@ -73,7 +80,7 @@ pub async fn list_webhooks(
     Ok(Json(s.store.list_webhooks(&caller.scope, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookBody {
     url: String,
@@ -84,7 +91,7 @@ pub async fn add_webhook(
     caller: Caller,
     Path(id): Path<String>,
     Body(b): Body<WebhookBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<WebhookCreated>> {
     if !(b.url.starts_with("https://") || b.url.starts_with("http://")) {
         return Err(AppError::invalid(
             "url",
@@ -96,14 +103,17 @@ pub async fn add_webhook(
         .store
         .add_webhook(&caller.scope, &id, &b.url, &secret)
         .await?;
-    Ok(Json(json!({ "webhook": hook, "signing_secret": secret })))
+    Ok(Json(WebhookCreated {
+        webhook: hook,
+        signing_secret: secret,
+    }))
 }
 
 pub async fn list_users(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<User>>> {
     Ok(Json(s.store.list_users(&caller.scope).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserBody {
     username: String,
@@ -158,7 +168,7 @@ pub async fn list_flags(
     Ok(Json(s.store.list_feature_flags(&caller.scope).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlagBody {
     /// Absent or empty: account-wide.
@@ -193,7 +203,7 @@ pub async fn set_flag(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlagQuery {
     #[serde(default)]
@@ -205,11 +215,14 @@ pub async fn delete_flag(
     State(s): State<AppState>,
     caller: Caller,
     Params(q): Params<FlagQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FlagDeleted>> {
     known_feature(&q.feature)?;
     let org = q.org_id.as_deref().filter(|o| !o.is_empty());
     s.store
         .delete_feature_flag(&caller.scope, org, &q.feature)
         .await?;
-    Ok(Json(json!({ "deleted": q.feature, "org_id": org })))
+    Ok(Json(FlagDeleted {
+        deleted: q.feature,
+        org_id: org.map(str::to_owned),
+    }))
 }

@@ -6,17 +6,18 @@ use axum::Json;
 use axum::extract::{Path, State};
 use bulwark_core::{Check, Expectation, Probe};
 use bulwark_store::{TemplateFilter, TemplateSummary};
+use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
+use super::answers::{Deleted, TemplateDetail, Toggled};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::body::{Body, Params};
 use crate::error::{ApiResult, AppError};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct ListQuery {
+pub struct TemplateQuery {
     system: Option<bool>,
     framework: Option<String>,
     os: Option<String>,
@@ -25,7 +26,7 @@ pub struct ListQuery {
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
-    Params(q): Params<ListQuery>,
+    Params(q): Params<TemplateQuery>,
 ) -> ApiResult<Json<Vec<TemplateSummary>>> {
     let filter = TemplateFilter {
         system: q.system,
@@ -39,22 +40,22 @@ pub async fn get_one(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TemplateDetail>> {
     let template = s.store.get_template(&caller.scope, &id).await?;
     let checks = s.store.template_checks(&caller.scope, &id).await?;
-    Ok(Json(json!({ "template": template, "checks": checks })))
+    Ok(Json(TemplateDetail { template, checks }))
 }
 
 pub async fn delete_one(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Deleted>> {
     s.store.delete_template(&caller.scope, &id).await?;
-    Ok(Json(json!({ "deleted": id })))
+    Ok(Json(Deleted { deleted: id }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CopyBody {
     name: String,
@@ -76,7 +77,7 @@ pub async fn copy(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActiveBody {
     active: bool,
@@ -105,7 +106,7 @@ pub async fn add_check(
     Ok(Json(check))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkToggle {
     check_ids: Vec<String>,
@@ -117,7 +118,7 @@ pub async fn bulk_toggle(
     caller: Caller,
     Path(id): Path<String>,
     Body(b): Body<BulkToggle>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Toggled>> {
     if b.check_ids.is_empty() {
         return Err(AppError::invalid("check_ids", "name at least one check"));
     }
@@ -125,10 +126,13 @@ pub async fn bulk_toggle(
         .store
         .set_checks_enabled(&caller.scope, &id, &b.check_ids, b.enabled)
         .await?;
-    Ok(Json(json!({ "changed": changed, "enabled": b.enabled })))
+    Ok(Json(Toggled {
+        changed,
+        enabled: b.enabled,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckPatch {
     enabled: Option<bool>,
