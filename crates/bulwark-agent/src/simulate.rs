@@ -78,6 +78,8 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 struct Stats {
     endpoints: Mutex<BTreeMap<&'static str, Endpoint>>,
     requests: AtomicU64,
+    /// Heartbeat latencies since the last progress line.
+    recent_beats: Mutex<Vec<u32>>,
 }
 
 #[derive(Default)]
@@ -89,9 +91,13 @@ struct Endpoint {
 impl Stats {
     fn record<T>(&self, endpoint: &'static str, started: Instant, result: &Result<T, CallError>) {
         self.requests.fetch_add(1, Ordering::Relaxed);
+        let micros = started.elapsed().as_micros().min(u32::MAX as u128) as u32;
+        if endpoint == "heartbeat" {
+            self.recent_beats.lock().expect("stats lock").push(micros);
+        }
         let mut all = self.endpoints.lock().expect("stats lock");
         let e = all.entry(endpoint).or_default();
-        e.micros.push(started.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        e.micros.push(micros);
         if let Err(err) = result {
             let kind = match err {
                 CallError::Unreachable(m) => format!("unreachable: {}", m.chars().take(80).collect::<String>()),
@@ -341,13 +347,16 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
             loop {
                 tokio::time::sleep(Duration::from_secs(10)).await;
                 let total = sim.stats.requests.load(Ordering::Relaxed);
+                let mut beats = std::mem::take(&mut *sim.stats.recent_beats.lock().expect("stats lock"));
+                beats.sort_unstable();
                 eprintln!(
-                    "[{:>4}s] agents enrolled {}, {:.0} requests/s, {} errors, {} scans completed",
+                    "[{:>4}s] agents enrolled {}, {:.0} requests/s, {} errors, {} scans completed, heartbeat p99 {:.1} ms",
                     started.elapsed().as_secs(),
                     sim.ledger.enrolled.load(Ordering::Relaxed),
                     (total - last) as f64 / 10.0,
                     sim.stats.errors(),
                     sim.ledger.completed.lock().expect("ledger lock").len(),
+                    percentile(&beats, 0.99),
                 );
                 last = total;
             }
