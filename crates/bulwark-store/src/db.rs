@@ -124,36 +124,9 @@ pub enum Backend {
 pub enum Db {
     /// SQLite has one writer at a time. Every write — transactions and single statements —
     /// queues on the lock in this process instead of polling SQLite's busy handler, whose
-    /// growing sleeps turn contention into long tails. The checkpointer runs while any clone
-    /// of the database lives.
-    Sqlite(SqlitePool, Arc<Mutex<()>>, Arc<Checkpointer>),
+    /// growing sleeps turn contention into long tails.
+    Sqlite(SqlitePool, Arc<Mutex<()>>),
     Postgres(PgPool),
-}
-
-/// Copies the write-ahead log into the database file once a second, on a connection of its
-/// own (`wal_checkpoint(PASSIVE)` never blocks writers). SQLite's automatic checkpoint would
-/// run inside a writer's commit, holding the write lock through the copy and its fsync, and
-/// every heartbeat queued behind it would wait; it is turned off.
-pub struct Checkpointer(tokio::task::AbortHandle);
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-impl Checkpointer {
-    fn start(pool: SqlitePool) -> Self {
-        let task = tokio::spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                every.tick().await;
-                // A failed checkpoint only lets the log grow until the next one succeeds.
-                let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await;
-            }
-        });
-        Checkpointer(task.abort_handle())
-    }
 }
 
 pub enum Tx {
@@ -197,7 +170,7 @@ fn for_sqlite(text: &str) -> String {
 macro_rules! on_backend {
     ($target:expr, $sql:expr, $args:expr, |$q:ident, $e:ident| $body:expr) => {
         match $target {
-            Db::Sqlite(pool, _, _) => {
+            Db::Sqlite(pool, _) => {
                 let $q = bind(
                     sqlx::query::<Sqlite>(AssertSqlSafe(for_sqlite($sql))),
                     $args,
@@ -249,16 +222,13 @@ impl Db {
                 // A 64 MiB page cache and memory-mapped reads per connection: ingest and the
                 // dashboard otherwise spend their time re-reading pages with pread.
                 .pragma("cache_size", "-65536")
-                .pragma("mmap_size", "268435456")
-                .pragma("wal_autocheckpoint", "0")
-                .pragma("journal_size_limit", "67108864");
+                .pragma("mmap_size", "268435456");
             let pool = SqlitePoolOptions::new()
                 .max_connections(8)
                 .connect_with(options)
                 .await?;
             sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-            let checkpointer = Arc::new(Checkpointer::start(pool.clone()));
-            Db::Sqlite(pool, Arc::new(Mutex::new(())), checkpointer)
+            Db::Sqlite(pool, Arc::new(Mutex::new(())))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL: {e}")))?;
@@ -300,7 +270,7 @@ impl Db {
     /// so that two writers wait for each other instead of failing on a lock upgrade.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Db::Sqlite(pool, writer, _) => {
+            Db::Sqlite(pool, writer) => {
                 let guard = writer.clone().lock_owned().await;
                 Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, guard)
             }
@@ -311,7 +281,7 @@ impl Db {
     /// Runs one writing statement (on SQLite, in turn with the other writers).
     pub async fn execute(&self, text: &str, args: Vec<Arg>) -> Result<u64, StoreError> {
         let _turn = match self {
-            Db::Sqlite(_, writer, _) => Some(writer.lock().await),
+            Db::Sqlite(_, writer) => Some(writer.lock().await),
             Db::Postgres(_) => None,
         };
         on_backend!(self, text, args, |q, e| Ok(q
