@@ -100,7 +100,9 @@ fn main() -> ExitCode {
                     println!("enrolled: agent {} is host {}", state.agent_id, e.host_id);
                     Ok(ExitCode::SUCCESS)
                 }
-                Err(daemon::EnrollError::NeedsOperator(m) | daemon::EnrollError::Retry(m)) => anyhow::bail!(m),
+                Err(daemon::EnrollError::NeedsOperator(m) | daemon::EnrollError::Retry(m)) => {
+                    anyhow::bail!(m)
+                }
             }
         }),
         Command::Install(args) => daemon::install::install(args).map(|()| ExitCode::SUCCESS),
@@ -134,8 +136,7 @@ fn daemon_main(
 ) -> anyhow::Result<ExitCode> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

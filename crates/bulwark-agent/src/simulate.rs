@@ -63,7 +63,9 @@ pub struct SimulateArgs {
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = number.parse().map_err(|_| format!("{s:?} is not a duration like 90s, 10m or 1h"))?;
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration like 90s, 10m or 1h"))?;
     let secs = match unit {
         "" | "s" => n,
         "m" => n * 60,
@@ -100,7 +102,9 @@ impl Stats {
         e.micros.push(micros);
         if let Err(err) = result {
             let kind = match err {
-                CallError::Unreachable(m) => format!("unreachable: {}", m.chars().take(80).collect::<String>()),
+                CallError::Unreachable(m) => {
+                    format!("unreachable: {}", m.chars().take(80).collect::<String>())
+                }
                 CallError::Refused { status, message } => {
                     format!("{status}: {}", message.chars().take(80).collect::<String>())
                 }
@@ -111,7 +115,12 @@ impl Stats {
     }
 
     fn errors(&self) -> u64 {
-        self.endpoints.lock().expect("stats lock").values().flat_map(|e| e.errors.values()).sum()
+        self.endpoints
+            .lock()
+            .expect("stats lock")
+            .values()
+            .flat_map(|e| e.errors.values())
+            .sum()
     }
 }
 
@@ -150,17 +159,29 @@ fn inventory_of(n: usize) -> HostInventory {
         ..Default::default()
     };
     inv.software = (0..150)
-        .map(|i| Software { name: format!("package-{i:03}"), version: format!("1.{}.{}", i % 7, n % 5) })
+        .map(|i| Software {
+            name: format!("package-{i:03}"),
+            version: format!("1.{}.{}", i % 7, n % 5),
+        })
         .collect();
     inv.services = ["ssh", "cron", "rsyslog", "auditd", "systemd-journald"]
         .iter()
-        .map(|s| Service { name: (*s).into(), state: "running".into(), start_type: "enabled".into() })
+        .map(|s| Service {
+            name: (*s).into(),
+            state: "running".into(),
+            start_type: "enabled".into(),
+        })
         .collect();
     inv
 }
 
 impl Sim {
-    async fn api(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    async fn api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
         let mut req = self
             .http
             .request(method, format!("{}{path}", self.args.server))
@@ -193,7 +214,12 @@ impl Sim {
         let started = Instant::now();
         let enrolled = crate::daemon::client::enroll(&self.http, &self.args.server, &enroll).await;
         self.stats.record("enroll", started, &enrolled);
-        let Ok(EnrollResponse { host_id, server_public_key, .. }) = enrolled else {
+        let Ok(EnrollResponse {
+            host_id,
+            server_public_key,
+            ..
+        }) = enrolled
+        else {
             return;
         };
         self.ledger.enrolled.fetch_add(1, Ordering::Relaxed);
@@ -204,7 +230,10 @@ impl Sim {
         let mut next_inventory = Instant::now();
         let mut next_scan = Instant::now() + jitter(self.args.scan_every);
         let split = bulwark_protocol::inventory::categories(&inventory);
-        let hashes: BTreeMap<String, String> = split.iter().map(|(k, (h, _))| (k.clone(), h.clone())).collect();
+        let hashes: BTreeMap<String, String> = split
+            .iter()
+            .map(|(k, (h, _))| (k.clone(), h.clone()))
+            .collect();
         let mut synced = false;
         loop {
             let next = next_beat.min(next_inventory).min(next_scan);
@@ -218,9 +247,15 @@ impl Sim {
                 let categories = if synced {
                     BTreeMap::new()
                 } else {
-                    split.iter().map(|(k, (_, v))| (k.clone(), v.clone())).collect()
+                    split
+                        .iter()
+                        .map(|(k, (_, v))| (k.clone(), v.clone()))
+                        .collect()
                 };
-                let req = InventoryRequest { hashes: hashes.clone(), categories };
+                let req = InventoryRequest {
+                    hashes: hashes.clone(),
+                    categories,
+                };
                 let t = Instant::now();
                 let r: Result<Value, _> = client.post(wire::INVENTORY_PATH, &req).await;
                 self.stats.record("inventory", t, &r);
@@ -230,9 +265,16 @@ impl Sim {
                 next_scan += self.args.scan_every;
                 let t = Instant::now();
                 let r = self
-                    .api(reqwest::Method::POST, "/api/v1/compliance/scans", Some(json!({"policy_id": self.policy_id, "host_id": host_id})))
+                    .api(
+                        reqwest::Method::POST,
+                        "/api/v1/compliance/scans",
+                        Some(json!({"policy_id": self.policy_id, "host_id": host_id})),
+                    )
                     .await
-                    .map_err(|e| CallError::Refused { status: 0, message: e.to_string() });
+                    .map_err(|e| CallError::Refused {
+                        status: 0,
+                        message: e.to_string(),
+                    });
                 self.stats.record("trigger scan (user API)", t, &r);
                 if r.is_ok() {
                     self.ledger.triggered.fetch_add(1, Ordering::Relaxed);
@@ -241,8 +283,12 @@ impl Sim {
             if now_i >= next_beat {
                 next_beat += self.args.heartbeat_every;
                 let t = Instant::now();
-                let beat = wire::HeartbeatRequest { agent_version: enroll.agent_version.clone(), ..Default::default() };
-                let r: Result<HeartbeatResponse, _> = client.post(wire::HEARTBEAT_PATH, &beat).await;
+                let beat = wire::HeartbeatRequest {
+                    agent_version: enroll.agent_version.clone(),
+                    ..Default::default()
+                };
+                let r: Result<HeartbeatResponse, _> =
+                    client.post(wire::HEARTBEAT_PATH, &beat).await;
                 self.stats.record("heartbeat", t, &r);
                 if r.is_ok_and(|a| a.pending_jobs > 0) {
                     self.run_jobs(&client, &agent_id, &server_public_key).await;
@@ -258,31 +304,54 @@ impl Sim {
         let Ok(answer) = r else { return };
         for signed in answer.jobs {
             let Ok(Opened::Job(job)) = signed.open(server_key, agent_id, now()) else {
-                self.stats.record::<()>("job signature", Instant::now(), &Err(CallError::Refused { status: 0, message: "a job did not verify".into() }));
+                self.stats.record::<()>(
+                    "job signature",
+                    Instant::now(),
+                    &Err(CallError::Refused {
+                        status: 0,
+                        message: "a job did not verify".into(),
+                    }),
+                );
                 continue;
             };
             let t = Instant::now();
             let r: Result<Value, _> = client.post(&wire::job_ack_path(&job.id), &json!({})).await;
             self.stats.record("ack", t, &r);
-            let JobKind::ComplianceScan { scan_id, checks, .. } = job.kind;
+            let JobKind::ComplianceScan {
+                scan_id, checks, ..
+            } = job.kind;
             let results: Vec<AgentResult> = checks
                 .iter()
                 .filter(|c| !c.probe.server_evaluated())
                 .map(|c| AgentResult {
                     check_id: c.id.clone(),
-                    outcome: CheckOutcome::judged(rand::rng().random_bool(0.7), Some("simulated".into()), "simulated"),
+                    outcome: CheckOutcome::judged(
+                        rand::rng().random_bool(0.7),
+                        Some("simulated".into()),
+                        "simulated",
+                    ),
                 })
                 .collect();
             // The server counts every enabled check, including those it evaluates itself.
             let sent = checks.len();
             let t = Instant::now();
-            let r: Result<ResultsResponse, _> = client.post(&wire::results_path(&scan_id), &ResultsRequest { results }).await;
+            let r: Result<ResultsResponse, _> = client
+                .post(&wire::results_path(&scan_id), &ResultsRequest { results })
+                .await;
             self.stats.record("results", t, &r);
             if let Ok(answer) = r
                 && answer.outcome == "completed"
-                && self.ledger.completed.lock().expect("ledger lock").insert(scan_id, sent).is_some()
+                && self
+                    .ledger
+                    .completed
+                    .lock()
+                    .expect("ledger lock")
+                    .insert(scan_id, sent)
+                    .is_some()
             {
-                self.ledger.double_completions.fetch_add(1, Ordering::Relaxed);
+                self.ledger
+                    .double_completions
+                    .fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -305,7 +374,11 @@ fn memory_of(pid: u32) -> Option<String> {
             .map(|v| v.trim().to_owned())
             .unwrap_or_default()
     };
-    Some(format!("RSS {} (peak {})", field("VmRSS:"), field("VmHWM:")))
+    Some(format!(
+        "RSS {} (peak {})",
+        field("VmRSS:"),
+        field("VmHWM:")
+    ))
 }
 
 pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
@@ -313,16 +386,27 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let http = http_client();
     // One policy for the simulated Linux hosts; an existing one is reused.
     let probe = Sim {
-        args: SimulateArgs { server: server.clone(), ..args },
+        args: SimulateArgs {
+            server: server.clone(),
+            ..args
+        },
         http: http.clone(),
         stats: Stats::default(),
         ledger: Ledger::default(),
         policy_id: String::new(),
         deadline: Instant::now(),
     };
-    let policies = probe.api(reqwest::Method::GET, "/api/v1/compliance/policies", None).await.context("listing policies (is --token right?)")?;
+    let policies = probe
+        .api(reqwest::Method::GET, "/api/v1/compliance/policies", None)
+        .await
+        .context("listing policies (is --token right?)")?;
     let ours = |p: &&Value| {
-        p["os_kind"] == "linux" && probe.args.org_id.as_deref().is_none_or(|org| p["org_id"] == org)
+        p["os_kind"] == "linux"
+            && probe
+                .args
+                .org_id
+                .as_deref()
+                .is_none_or(|org| p["org_id"] == org)
     };
     let policy_id = match policies.as_array().and_then(|ps| ps.iter().find(ours)) {
         Some(p) => p["id"].as_str().unwrap_or_default().to_owned(),
@@ -337,7 +421,11 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
         }
     };
     let started = Instant::now();
-    let sim = Arc::new(Sim { policy_id, deadline: started + probe.args.duration, ..probe });
+    let sim = Arc::new(Sim {
+        policy_id,
+        deadline: started + probe.args.duration,
+        ..probe
+    });
     let mut tasks = tokio::task::JoinSet::new();
     let spacing = Duration::from_secs_f64(1.0 / f64::from(sim.args.enroll_rate.max(1)));
     let report = {
@@ -347,7 +435,8 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
             loop {
                 tokio::time::sleep(Duration::from_secs(10)).await;
                 let total = sim.stats.requests.load(Ordering::Relaxed);
-                let mut beats = std::mem::take(&mut *sim.stats.recent_beats.lock().expect("stats lock"));
+                let mut beats =
+                    std::mem::take(&mut *sim.stats.recent_beats.lock().expect("stats lock"));
                 beats.sort_unstable();
                 eprintln!(
                     "[{:>4}s] agents enrolled {}, {:.0} requests/s, {} errors, {} scans completed, heartbeat p99 {:.1} ms",
@@ -376,7 +465,10 @@ async fn summarize(sim: &Sim, elapsed: Duration) -> anyhow::Result<()> {
     // What the server kept, from its own export of completed scans.
     let export = sim
         .http
-        .get(format!("{}/api/v1/compliance/export?format=ndjson&limit=100000&policy_id={}", sim.args.server, sim.policy_id))
+        .get(format!(
+            "{}/api/v1/compliance/export?format=ndjson&limit=100000&policy_id={}",
+            sim.args.server, sim.policy_id
+        ))
         .bearer_auth(&sim.args.token)
         .send()
         .await?
@@ -388,7 +480,10 @@ async fn summarize(sim: &Sim, elapsed: Duration) -> anyhow::Result<()> {
         .filter_map(|v| Some((v["scan_id"].as_str()?.to_owned(), v["total"].as_i64()?)))
         .collect();
     let completed = sim.ledger.completed.lock().expect("ledger lock");
-    let lost = completed.keys().filter(|id| !kept.contains_key(*id)).count();
+    let lost = completed
+        .keys()
+        .filter(|id| !kept.contains_key(*id))
+        .count();
     let miscounted = completed
         .iter()
         .filter(|(id, sent)| kept.get(*id).is_some_and(|total| *total != **sent as i64))
@@ -396,10 +491,21 @@ async fn summarize(sim: &Sim, elapsed: Duration) -> anyhow::Result<()> {
     let duplicated = sim.ledger.double_completions.load(Ordering::Relaxed) as usize + miscounted;
 
     let total = sim.stats.requests.load(Ordering::Relaxed);
-    println!("simulated agents: {} enrolled of {}", sim.ledger.enrolled.load(Ordering::Relaxed), sim.args.agents);
-    println!("duration: {:.0} s; requests: {total} ({:.1}/s)", elapsed.as_secs_f64(), total as f64 / elapsed.as_secs_f64());
+    println!(
+        "simulated agents: {} enrolled of {}",
+        sim.ledger.enrolled.load(Ordering::Relaxed),
+        sim.args.agents
+    );
+    println!(
+        "duration: {:.0} s; requests: {total} ({:.1}/s)",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64()
+    );
     println!();
-    println!("{:<26} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9}", "endpoint", "requests", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms");
+    println!(
+        "{:<26} {:>9} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "endpoint", "requests", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms"
+    );
     let endpoints = sim.stats.endpoints.lock().expect("stats lock");
     for (name, e) in endpoints.iter() {
         let mut sorted = e.micros.clone();
@@ -427,7 +533,10 @@ async fn summarize(sim: &Sim, elapsed: Duration) -> anyhow::Result<()> {
         kept.len()
     );
     if let Some(pid) = sim.args.server_pid {
-        println!("server memory: {}", memory_of(pid).unwrap_or_else(|| "unreadable".into()));
+        println!(
+            "server memory: {}",
+            memory_of(pid).unwrap_or_else(|| "unreadable".into())
+        );
     }
     Ok(())
 }

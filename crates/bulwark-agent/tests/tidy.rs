@@ -55,11 +55,21 @@ fn crates_depend_in_the_documented_direction() {
         ("bulwark-protocol", &["bulwark-core"]),
         (
             "bulwark-server",
-            &["bulwark-core", "bulwark-content", "bulwark-store", "bulwark-protocol"],
+            &[
+                "bulwark-core",
+                "bulwark-content",
+                "bulwark-store",
+                "bulwark-protocol",
+            ],
         ),
         (
             "bulwark-agent",
-            &["bulwark-core", "bulwark-engine", "bulwark-content", "bulwark-protocol"],
+            &[
+                "bulwark-core",
+                "bulwark-engine",
+                "bulwark-content",
+                "bulwark-protocol",
+            ],
         ),
     ];
     for (krate, allowed) in rules {

@@ -25,8 +25,15 @@ pub fn collect(host: &HostRoot) -> Result<HostInventory, RootError> {
             os_version: os.version_id.clone(),
             os_name: os.pretty_name.clone(),
             kernel: kernel(host),
-            architecture: if host.is_live() { std::env::consts::ARCH.into() } else { String::new() },
-            uptime_secs: host.is_live().then(sysinfo::System::uptime).and_then(Result::ok),
+            architecture: if host.is_live() {
+                std::env::consts::ARCH.into()
+            } else {
+                String::new()
+            },
+            uptime_secs: host
+                .is_live()
+                .then(sysinfo::System::uptime)
+                .and_then(Result::ok),
         },
         ..Default::default()
     };
@@ -39,12 +46,19 @@ pub fn collect(host: &HostRoot) -> Result<HostInventory, RootError> {
     inventory.groups = accounts
         .groups
         .iter()
-        .map(|g| LocalGroup { name: g.name.clone(), gid: g.gid, members: g.members.clone() })
+        .map(|g| LocalGroup {
+            name: g.name.clone(),
+            gid: g.gid,
+            members: g.members.clone(),
+        })
         .collect();
     inventory.software = Packages::load(host)
         .map(|p| {
             p.iter()
-                .map(|(name, version)| Software { name: name.into(), version: version.into() })
+                .map(|(name, version)| Software {
+                    name: name.into(),
+                    version: version.into(),
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -84,7 +98,11 @@ fn users(host: &HostRoot, accounts: &Accounts) -> Vec<LocalUser> {
         .filter(|g| ADMIN_GROUPS.contains(&g.name.as_str()))
         .flat_map(|g| g.members.iter().map(String::as_str))
         .collect();
-    let lastlog = host.read_bytes("/var/log/lastlog").ok().flatten().unwrap_or_default();
+    let lastlog = host
+        .read_bytes("/var/log/lastlog")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     accounts
         .users
         .iter()
@@ -136,7 +154,11 @@ fn startup(host: &HostRoot, units: &Units) -> Vec<StartupItem> {
         .names()
         .into_iter()
         .filter(|n| units.state(host, n) == "enabled")
-        .map(|n| StartupItem { kind: "systemd".into(), name: n.into(), detail: "enabled".into() })
+        .map(|n| StartupItem {
+            kind: "systemd".into(),
+            name: n.into(),
+            detail: "enabled".into(),
+        })
         .collect();
     let mut cron_files = vec!["/etc/crontab".to_owned()];
     cron_files.extend(host.glob("/etc/cron.d/*"));
@@ -146,9 +168,14 @@ fn startup(host: &HostRoot, units: &Units) -> Vec<StartupItem> {
         for line in read(host, &file).lines().map(str::trim) {
             let is_job = !line.is_empty()
                 && !line.starts_with('#')
-                && (line.starts_with('@') || line.starts_with(|c: char| c.is_ascii_digit() || c == '*'));
+                && (line.starts_with('@')
+                    || line.starts_with(|c: char| c.is_ascii_digit() || c == '*'));
             if is_job {
-                items.push(StartupItem { kind: "cron".into(), name: file.clone(), detail: line.into() });
+                items.push(StartupItem {
+                    kind: "cron".into(),
+                    name: file.clone(),
+                    detail: line.into(),
+                });
             }
         }
     }
@@ -168,13 +195,20 @@ fn security(host: &HostRoot, units: &Units, software: &[Software]) -> Security {
         "nftables enabled"
     } else if enabled("netfilter-persistent.service") || enabled("iptables.service") {
         "iptables enabled"
-    } else if ["ufw", "firewalld", "nftables", "iptables"].iter().any(|p| software.iter().any(|s| s.name == *p)) {
+    } else if ["ufw", "firewalld", "nftables", "iptables"]
+        .iter()
+        .any(|p| software.iter().any(|s| s.name == *p))
+    {
         "installed, not enabled"
     } else {
         "none"
     };
     let crypttab = read(host, "/etc/crypttab");
-    let encrypted = crypttab.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).count();
+    let encrypted = crypttab
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .count();
     let root_device = read(host, "/etc/fstab")
         .lines()
         .map(str::split_whitespace)
@@ -208,7 +242,9 @@ fn resolver(host: &HostRoot) -> Network {
         let mut words = line.split_whitespace();
         match words.next() {
             Some("nameserver") => network.nameservers.extend(words.next().map(str::to_owned)),
-            Some("search") | Some("domain") => network.search_domains.extend(words.map(str::to_owned)),
+            Some("search") | Some("domain") => {
+                network.search_domains.extend(words.map(str::to_owned))
+            }
             _ => {}
         }
     }
@@ -226,10 +262,16 @@ fn live(inventory: &mut HostInventory) {
     };
     // CPU use is a difference between two readings.
     std::thread::sleep(sysinfo::MINIMUM_CPU_UPDATE_INTERVAL);
-    system.refresh_processes_specifics(ProcessesToUpdate::All, true, ProcessRefreshKind::everything());
+    system.refresh_processes_specifics(
+        ProcessesToUpdate::All,
+        true,
+        ProcessRefreshKind::everything(),
+    );
     let users = &inventory.users;
     let user_of = |uid: Option<u32>| {
-        uid.and_then(|u| users.iter().find(|x| x.uid == u)).map(|u| u.name.clone()).unwrap_or_default()
+        uid.and_then(|u| users.iter().find(|x| x.uid == u))
+            .map(|u| u.name.clone())
+            .unwrap_or_default()
     };
     inventory.processes = system
         .processes()
@@ -268,7 +310,11 @@ fn live(inventory: &mut HostInventory) {
                 fs_type: d.file_system().to_string_lossy().into_owned(),
                 total_bytes: total,
                 used_bytes: used,
-                used_percent: if total == 0 { 0.0 } else { (used as f64 * 1000.0 / total as f64).round() / 10.0 },
+                used_percent: if total == 0 {
+                    0.0
+                } else {
+                    (used as f64 * 1000.0 / total as f64).round() / 10.0
+                },
             }
         })
         .collect();
@@ -279,7 +325,11 @@ fn live(inventory: &mut HostInventory) {
         .map(|(name, data)| (name.to_string_lossy().into_owned(), data))
         .map(|(name, data)| Interface {
             mac: data.mac_address().to_string(),
-            addresses: data.ip_networks().iter().map(|n| format!("{}/{}", n.addr, n.prefix)).collect(),
+            addresses: data
+                .ip_networks()
+                .iter()
+                .map(|n| format!("{}/{}", n.addr, n.prefix))
+                .collect(),
             up: std::fs::read_to_string(format!("/sys/class/net/{name}/operstate"))
                 .is_ok_and(|s| s.trim() == "up" || s.trim() == "unknown"),
             name,

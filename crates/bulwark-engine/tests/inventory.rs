@@ -8,7 +8,8 @@ use bulwark_engine::fixture::FixtureRoot;
 use bulwark_engine::inventory::collect;
 
 fn fixture(name: &str) -> FixtureRoot {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/hosts/{name}.yaml"));
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../fixtures/hosts/{name}.yaml"));
     let case: TestCase = serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     FixtureRoot::new(&case).unwrap()
 }
@@ -21,16 +22,38 @@ fn an_offline_root_yields_its_files_inventory_and_no_live_parts() {
     ] {
         let root = fixture(name);
         let inv = collect(&HostRoot::offline(root.path())).unwrap();
-        assert_eq!((inv.system.os_kind.as_str(), inv.system.os_id.as_str()), ("linux", os_id), "{name}");
+        assert_eq!(
+            (inv.system.os_kind.as_str(), inv.system.os_id.as_str()),
+            ("linux", os_id),
+            "{name}"
+        );
         assert!(!inv.system.hostname.is_empty());
-        assert!(inv.software.iter().any(|s| s.name == package && !s.version.is_empty()), "{name}: {:?}", inv.software);
-        let svc = inv.services.iter().find(|s| s.name == service).unwrap_or_else(|| panic!("{name}: {:?}", inv.services));
+        assert!(
+            inv.software
+                .iter()
+                .any(|s| s.name == package && !s.version.is_empty()),
+            "{name}: {:?}",
+            inv.software
+        );
+        let svc = inv
+            .services
+            .iter()
+            .find(|s| s.name == service)
+            .unwrap_or_else(|| panic!("{name}: {:?}", inv.services));
         assert_eq!(svc.start_type, "enabled", "{name}");
-        assert!(inv.startup.iter().any(|s| s.kind == "systemd" && s.name == format!("{service}.service")), "{name}");
+        assert!(
+            inv.startup
+                .iter()
+                .any(|s| s.kind == "systemd" && s.name == format!("{service}.service")),
+            "{name}"
+        );
         let root_user = inv.users.iter().find(|u| u.name == "root").unwrap();
         assert!(root_user.admin && root_user.uid == 0);
         assert!(inv.groups.iter().any(|g| g.name == "root"));
-        assert!(inv.processes.is_empty() && inv.drives.is_empty(), "{name}: live-only parts stay empty offline");
+        assert!(
+            inv.processes.is_empty() && inv.drives.is_empty(),
+            "{name}: live-only parts stay empty offline"
+        );
     }
 }
 
@@ -38,7 +61,10 @@ fn an_offline_root_yields_its_files_inventory_and_no_live_parts() {
 fn the_running_machine_has_processes_drives_and_interfaces() {
     let inv = collect(&HostRoot::live()).unwrap();
     let me = std::process::id();
-    assert!(inv.processes.iter().any(|p| p.pid == me), "this test's own process");
+    assert!(
+        inv.processes.iter().any(|p| p.pid == me),
+        "this test's own process"
+    );
     assert!(!inv.drives.is_empty() || !Path::new("/proc/mounts").exists());
     assert!(inv.network.interfaces.iter().any(|i| i.name == "lo"));
     assert!(inv.hardware.cpu_cores >= 1);

@@ -59,8 +59,17 @@ impl SignedJob {
 
     /// Verifies and reads the job. A payload that verifies but does not parse (a kind this
     /// agent does not know) is [`Opened::Unreadable`], which the agent reports as failed.
-    pub fn open(&self, server_public_key: &str, agent_id: &str, now: i64) -> Result<Opened, Refusal> {
-        verify(server_public_key, &signed_bytes(&self.payload), &self.signature)?;
+    pub fn open(
+        &self,
+        server_public_key: &str,
+        agent_id: &str,
+        now: i64,
+    ) -> Result<Opened, Refusal> {
+        verify(
+            server_public_key,
+            &signed_bytes(&self.payload),
+            &self.signature,
+        )?;
         let value: serde_json::Value =
             serde_json::from_str(&self.payload).map_err(|_| Refusal::BadSignature)?;
         if value.get("agent_id").and_then(|v| v.as_str()) != Some(agent_id)
@@ -108,14 +117,32 @@ mod tests {
         let server = AgentKey::generate();
         let signed = SignedJob::sign(&job(), &server);
         let public = server.public_hex();
-        assert_eq!(signed.open(&public, "agent-1", 2000), Ok(Opened::Job(Box::new(job()))));
+        assert_eq!(
+            signed.open(&public, "agent-1", 2000),
+            Ok(Opened::Job(Box::new(job())))
+        );
 
         let forged = SignedJob::sign(&job(), &AgentKey::generate());
-        assert_eq!(forged.open(&public, "agent-1", 2000), Err(Refusal::BadSignature));
-        let tampered = SignedJob { payload: signed.payload.replace("scan-1", "scan-2"), ..signed.clone() };
-        assert_eq!(tampered.open(&public, "agent-1", 2000), Err(Refusal::BadSignature));
-        assert_eq!(signed.open(&public, "agent-2", 2000), Err(Refusal::NotForThisAgent));
-        assert_eq!(signed.open(&public, "agent-1", 1000 + MAX_JOB_AGE_SECS + 1), Err(Refusal::StaleJob));
+        assert_eq!(
+            forged.open(&public, "agent-1", 2000),
+            Err(Refusal::BadSignature)
+        );
+        let tampered = SignedJob {
+            payload: signed.payload.replace("scan-1", "scan-2"),
+            ..signed.clone()
+        };
+        assert_eq!(
+            tampered.open(&public, "agent-1", 2000),
+            Err(Refusal::BadSignature)
+        );
+        assert_eq!(
+            signed.open(&public, "agent-2", 2000),
+            Err(Refusal::NotForThisAgent)
+        );
+        assert_eq!(
+            signed.open(&public, "agent-1", 1000 + MAX_JOB_AGE_SECS + 1),
+            Err(Refusal::StaleJob)
+        );
     }
 
     #[test]

@@ -31,11 +31,26 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 mod tests {
     #[test]
     fn agent_ids() {
-        for ok in ["6f1c2d1e-8b1a-4c53-9d2e-7f0a1b2c3d4e", "web01", "_x", "a.b-c_d"] {
+        for ok in [
+            "6f1c2d1e-8b1a-4c53-9d2e-7f0a1b2c3d4e",
+            "web01",
+            "_x",
+            "a.b-c_d",
+        ] {
             assert!(super::valid_agent_id(ok), "{ok}");
         }
         let long = "a".repeat(65);
-        for bad in ["", ".hidden", "-x", "../etc", "a/b", "a b", "ä", "x\n", long.as_str()] {
+        for bad in [
+            "",
+            ".hidden",
+            "-x",
+            "../etc",
+            "a/b",
+            "a b",
+            "ä",
+            "x\n",
+            long.as_str(),
+        ] {
             assert!(!super::valid_agent_id(bad), "{bad:?}");
         }
     }

@@ -54,7 +54,12 @@ impl AgentKey {
     }
 
     /// Signs a request made now (`timestamp`, Unix seconds) with a fresh nonce.
-    pub fn sign_request(&self, agent_id: &str, request: &RequestParts, timestamp: i64) -> SignedHeaders {
+    pub fn sign_request(
+        &self,
+        agent_id: &str,
+        request: &RequestParts,
+        timestamp: i64,
+    ) -> SignedHeaders {
         let mut nonce = [0u8; 16];
         rand::rng().fill_bytes(&mut nonce);
         let nonce = hex::encode(nonce);
@@ -130,19 +135,24 @@ impl SignedHeaders {
         }
         Ok(SignedHeaders {
             agent_id: need(AGENT_ID_HEADER)?.to_owned(),
-            timestamp: timestamp
-                .parse()
-                .map_err(|_| Refusal::BadTimestamp)?,
+            timestamp: timestamp.parse().map_err(|_| Refusal::BadTimestamp)?,
             nonce: nonce.to_ascii_lowercase(),
             signature: need(SIGNATURE_HEADER)?.to_owned(),
         })
     }
 
     /// Checks the clock and the signature; the nonce's freshness is the caller's to check.
-    pub fn verify(&self, public_key: &str, request: &RequestParts, now: i64) -> Result<(), Refusal> {
+    pub fn verify(
+        &self,
+        public_key: &str,
+        request: &RequestParts,
+        now: i64,
+    ) -> Result<(), Refusal> {
         let skew = (now - self.timestamp).abs();
         if skew > MAX_SKEW_SECS {
-            return Err(Refusal::ClockSkew { secs: now - self.timestamp });
+            return Err(Refusal::ClockSkew {
+                secs: now - self.timestamp,
+            });
         }
         verify(
             public_key,
@@ -161,7 +171,9 @@ pub enum Refusal {
     BadTimestamp,
     #[error("the nonce header must be 16 to 64 hex digits")]
     BadNonce,
-    #[error("the agent's clock is {secs} s off the server's (at most 300 s are allowed); fix the host's time")]
+    #[error(
+        "the agent's clock is {secs} s off the server's (at most 300 s are allowed); fix the host's time"
+    )]
     ClockSkew { secs: i64 },
     #[error("the signature does not match the request and the agent's key")]
     BadSignature,
@@ -173,7 +185,9 @@ pub enum Refusal {
     NotForThisAgent,
     #[error("the job was signed more than a day ago")]
     StaleJob,
-    #[error("this agent is not enrolled (it may have been removed); enroll it again with the organization secret")]
+    #[error(
+        "this agent is not enrolled (it may have been removed); enroll it again with the organization secret"
+    )]
     UnknownAgent,
 }
 
@@ -212,28 +226,82 @@ mod tests {
     fn a_signed_request_verifies_and_any_change_breaks_it() {
         let key = AgentKey::generate();
         let signed = key.sign_request("agent-1", &request(b"{}"), NOW);
-        assert_eq!(signed.verify(&key.public_hex(), &request(b"{}"), NOW + 10), Ok(()));
+        assert_eq!(
+            signed.verify(&key.public_hex(), &request(b"{}"), NOW + 10),
+            Ok(())
+        );
 
         let other = AgentKey::generate();
         let changed = [
             (request(b"{ }"), signed.clone(), key.public_hex()),
-            (RequestParts { path: "/api/v1/agent/inventory", ..request(b"{}") }, signed.clone(), key.public_hex()),
-            (RequestParts { query: "wait=1", ..request(b"{}") }, signed.clone(), key.public_hex()),
-            (RequestParts { method: "GET", ..request(b"{}") }, signed.clone(), key.public_hex()),
-            (request(b"{}"), SignedHeaders { agent_id: "agent-2".into(), ..signed.clone() }, key.public_hex()),
-            (request(b"{}"), SignedHeaders { nonce: "00".repeat(16), ..signed.clone() }, key.public_hex()),
-            (request(b"{}"), SignedHeaders { timestamp: NOW + 1, ..signed.clone() }, key.public_hex()),
+            (
+                RequestParts {
+                    path: "/api/v1/agent/inventory",
+                    ..request(b"{}")
+                },
+                signed.clone(),
+                key.public_hex(),
+            ),
+            (
+                RequestParts {
+                    query: "wait=1",
+                    ..request(b"{}")
+                },
+                signed.clone(),
+                key.public_hex(),
+            ),
+            (
+                RequestParts {
+                    method: "GET",
+                    ..request(b"{}")
+                },
+                signed.clone(),
+                key.public_hex(),
+            ),
+            (
+                request(b"{}"),
+                SignedHeaders {
+                    agent_id: "agent-2".into(),
+                    ..signed.clone()
+                },
+                key.public_hex(),
+            ),
+            (
+                request(b"{}"),
+                SignedHeaders {
+                    nonce: "00".repeat(16),
+                    ..signed.clone()
+                },
+                key.public_hex(),
+            ),
+            (
+                request(b"{}"),
+                SignedHeaders {
+                    timestamp: NOW + 1,
+                    ..signed.clone()
+                },
+                key.public_hex(),
+            ),
             (request(b"{}"), signed.clone(), other.public_hex()),
         ];
         for (req, headers, public) in changed {
-            assert_eq!(headers.verify(&public, &req, NOW), Err(Refusal::BadSignature), "{req:?} {headers:?}");
+            assert_eq!(
+                headers.verify(&public, &req, NOW),
+                Err(Refusal::BadSignature),
+                "{req:?} {headers:?}"
+            );
         }
     }
 
     #[test]
     fn clocks_more_than_five_minutes_off_are_refused() {
         let key = AgentKey::generate();
-        for (signed_at, ok) in [(NOW - 300, true), (NOW + 300, true), (NOW - 301, false), (NOW + 3600, false)] {
+        for (signed_at, ok) in [
+            (NOW - 300, true),
+            (NOW + 300, true),
+            (NOW - 301, false),
+            (NOW + 3600, false),
+        ] {
             let signed = key.sign_request("a", &request(b""), signed_at);
             let got = signed.verify(&key.public_hex(), &request(b""), NOW);
             assert_eq!(got.is_ok(), ok, "{signed_at}: {got:?}");
@@ -248,7 +316,8 @@ mod tests {
         let key = AgentKey::generate();
         let signed = key.sign_request("a", &request(b""), NOW);
         let pairs = signed.pairs();
-        let read = SignedHeaders::read(|n| pairs.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str()));
+        let read =
+            SignedHeaders::read(|n| pairs.iter().find(|(k, _)| *k == n).map(|(_, v)| v.as_str()));
         assert_eq!(read, Ok(signed));
         let missing = SignedHeaders::read(|n| (n != NONCE_HEADER).then_some("1"));
         assert_eq!(missing, Err(Refusal::MissingHeader(NONCE_HEADER)));

@@ -27,7 +27,12 @@ pub fn results_path(scan_id: &str) -> String {
 }
 
 /// The features a heartbeat answer can switch off (the seed's kill switch).
-pub const FEATURES: [&str; 4] = ["terminal", "file_browser", "remote_desktop", "script_execution"];
+pub const FEATURES: [&str; 4] = [
+    "terminal",
+    "file_browser",
+    "remote_desktop",
+    "script_execution",
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -23,11 +23,9 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Agent {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Self, Self::Rejection> {
-        parts
-            .extensions
-            .get::<Agent>()
-            .cloned()
-            .ok_or_else(|| AppError::Unauthorized("this endpoint takes signed agent requests".into()))
+        parts.extensions.get::<Agent>().cloned().ok_or_else(|| {
+            AppError::Unauthorized("this endpoint takes signed agent requests".into())
+        })
     }
 }
 

@@ -195,10 +195,7 @@ pub async fn login(
         SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?,
     );
-    Ok((
-        headers,
-        Json(LoggedIn { user, expires_at }),
-    ))
+    Ok((headers, Json(LoggedIn { user, expires_at })))
 }
 
 pub async fn logout(

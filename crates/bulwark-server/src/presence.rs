@@ -51,7 +51,10 @@ impl Presence {
     pub fn release(&self, host_id: &str, handle: Arc<Notify>) {
         let mut waiters = self.waiters.lock().expect("presence lock");
         drop(handle);
-        if waiters.get(host_id).is_some_and(|n| Arc::strong_count(n) == 1) {
+        if waiters
+            .get(host_id)
+            .is_some_and(|n| Arc::strong_count(n) == 1)
+        {
             waiters.remove(host_id);
         }
     }

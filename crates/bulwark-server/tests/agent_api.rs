@@ -23,7 +23,11 @@ async fn app() -> TestApp {
     let app = TestApp::new().await;
     app.state
         .store
-        .set_org_secret(&Scope::All, &app.a.id, &bulwark_server::auth::hash_secret(SECRET))
+        .set_org_secret(
+            &Scope::All,
+            &app.a.id,
+            &bulwark_server::auth::hash_secret(SECRET),
+        )
         .await
         .unwrap();
     app
@@ -66,12 +70,20 @@ fn enroll_body(agent: &Agent, secret: &str) -> Value {
 
 impl Agent {
     fn new(id: &str) -> Agent {
-        Agent { id: id.into(), key: AgentKey::generate() }
+        Agent {
+            id: id.into(),
+            key: AgentKey::generate(),
+        }
     }
 
     async fn enroll(&self, app: &TestApp) -> Value {
         let r = app
-            .send("POST", wire::ENROLL_PATH, None, Some(&enroll_body(self, SECRET).to_string()))
+            .send(
+                "POST",
+                wire::ENROLL_PATH,
+                None,
+                Some(&enroll_body(self, SECRET).to_string()),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.json()
@@ -79,8 +91,15 @@ impl Agent {
 
     /// A signed request, signed at `at` (Unix seconds).
     fn request(&self, method: &str, path_and_query: &str, body: &str, at: i64) -> Request<Body> {
-        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
-        let parts = RequestParts { method, path, query, body: body.as_bytes() };
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let parts = RequestParts {
+            method,
+            path,
+            query,
+            body: body.as_bytes(),
+        };
         let signed = self.key.sign_request(&self.id, &parts, at);
         let mut req = Request::builder()
             .method(method)
@@ -93,8 +112,13 @@ impl Agent {
     }
 
     async fn call(&self, app: &TestApp, method: &str, path: &str, body: Value) -> Reply {
-        let body = if method == "GET" { String::new() } else { body.to_string() };
-        app.dispatch(self.request(method, path, &body, bulwark_store::now())).await
+        let body = if method == "GET" {
+            String::new()
+        } else {
+            body.to_string()
+        };
+        app.dispatch(self.request(method, path, &body, bulwark_store::now()))
+            .await
     }
 
     async fn ok(&self, app: &TestApp, method: &str, path: &str, body: Value) -> Value {
@@ -109,41 +133,114 @@ async fn enrollment_checks_the_secret_the_id_and_the_key() {
     let app = app().await;
     let agent = Agent::new("6f1c2d1e-8b1a-4c53-9d2e-7f0a1b2c3d4e");
     let cases: Vec<(Value, StatusCode, Option<&str>, &str)> = vec![
-        (enroll_body(&agent, "wrong"), StatusCode::UNAUTHORIZED, None, "organization secret"),
-        ({ let mut b = enroll_body(&agent, SECRET); b["agent_id"] = json!("../../etc/passwd"); b },
-            StatusCode::UNPROCESSABLE_ENTITY, Some("agent_id"), "agent ids are"),
-        ({ let mut b = enroll_body(&agent, SECRET); b["public_key"] = json!("abcd"); b },
-            StatusCode::UNPROCESSABLE_ENTITY, Some("public_key"), "Ed25519"),
-        ({ let mut b = enroll_body(&agent, SECRET); b["system"]["os_kind"] = json!("plan9"); b },
-            StatusCode::UNPROCESSABLE_ENTITY, Some("system.os_kind"), "plan9"),
-        ({ let mut b = enroll_body(&agent, SECRET); b["surprise"] = json!(1); b },
-            StatusCode::UNPROCESSABLE_ENTITY, Some("surprise"), "unknown field"),
+        (
+            enroll_body(&agent, "wrong"),
+            StatusCode::UNAUTHORIZED,
+            None,
+            "organization secret",
+        ),
+        (
+            {
+                let mut b = enroll_body(&agent, SECRET);
+                b["agent_id"] = json!("../../etc/passwd");
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("agent_id"),
+            "agent ids are",
+        ),
+        (
+            {
+                let mut b = enroll_body(&agent, SECRET);
+                b["public_key"] = json!("abcd");
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("public_key"),
+            "Ed25519",
+        ),
+        (
+            {
+                let mut b = enroll_body(&agent, SECRET);
+                b["system"]["os_kind"] = json!("plan9");
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("system.os_kind"),
+            "plan9",
+        ),
+        (
+            {
+                let mut b = enroll_body(&agent, SECRET);
+                b["surprise"] = json!(1);
+                b
+            },
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("surprise"),
+            "unknown field",
+        ),
     ];
     for (body, status, field, words) in cases {
-        let r = app.send("POST", wire::ENROLL_PATH, None, Some(&body.to_string())).await;
-        assert_eq!((r.status, r.field().as_deref()), (status, field), "{}", r.text);
+        let r = app
+            .send("POST", wire::ENROLL_PATH, None, Some(&body.to_string()))
+            .await;
+        assert_eq!(
+            (r.status, r.field().as_deref()),
+            (status, field),
+            "{}",
+            r.text
+        );
         assert!(r.text.contains(words), "{words:?} in {}", r.text);
     }
-    assert!(app.state.store.agent(&agent.id).await.unwrap().is_none(), "nothing stored");
+    assert!(
+        app.state.store.agent(&agent.id).await.unwrap().is_none(),
+        "nothing stored"
+    );
 
     let first = agent.enroll(&app).await;
     let again = agent.enroll(&app).await;
-    assert_eq!(first["host_id"], again["host_id"], "re-enrolling with the same key keeps the host");
+    assert_eq!(
+        first["host_id"], again["host_id"],
+        "re-enrolling with the same key keeps the host"
+    );
     assert_eq!(first["heartbeat_secs"], 60);
 
-    let impostor = Agent { id: agent.id.clone(), key: AgentKey::generate() };
+    let impostor = Agent {
+        id: agent.id.clone(),
+        key: AgentKey::generate(),
+    };
     let r = app
-        .send("POST", wire::ENROLL_PATH, None, Some(&enroll_body(&impostor, SECRET).to_string()))
+        .send(
+            "POST",
+            wire::ENROLL_PATH,
+            None,
+            Some(&enroll_body(&impostor, SECRET).to_string()),
+        )
         .await;
-    assert_eq!((r.status, r.field().as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("agent_id")));
-    assert!(r.text.contains("delete its state directory's agent_id"), "says how to reset: {}", r.text);
+    assert_eq!(
+        (r.status, r.field().as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("agent_id"))
+    );
+    assert!(
+        r.text.contains("delete its state directory's agent_id"),
+        "says how to reset: {}",
+        r.text
+    );
 
     let host = app
-        .ok("GET", &format!("/api/v1/hosts/{}", first["host_id"].as_str().unwrap()), &app.root, None)
+        .ok(
+            "GET",
+            &format!("/api/v1/hosts/{}", first["host_id"].as_str().unwrap()),
+            &app.root,
+            None,
+        )
         .await;
     assert_eq!(host["host"]["status"], "online");
     assert_eq!(host["host"]["agent_id"], agent.id);
-    assert_eq!(host["inventory"]["network"]["interfaces"][0]["name"], "eth0", "enrollment's interfaces");
+    assert_eq!(
+        host["inventory"]["network"]["interfaces"][0]["name"], "eth0",
+        "enrollment's interfaces"
+    );
     assert_eq!(host["inventory"]["system"]["kernel"], "6.1.0-18-amd64");
 }
 
@@ -167,18 +264,31 @@ async fn signed_requests_are_refused_when_forged_replayed_skewed_or_unknown() {
     let r = app.dispatch(replayed).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(r.text.contains("replay"), "{}", r.text);
-    assert_eq!(app.dispatch(replay).await.status, StatusCode::OK, "a fresh nonce is fine");
+    assert_eq!(
+        app.dispatch(replay).await.status,
+        StatusCode::OK,
+        "a fresh nonce is fine"
+    );
 
     let mut forged = agent.request("POST", wire::HEARTBEAT_PATH, &beat, now);
     *forged.body_mut() = Body::from(json!({"agent_version": "6.6.6"}).to_string());
     let cases = [
         (forged, "signature does not match"),
-        (agent.request("POST", wire::HEARTBEAT_PATH, &beat, now - 3600), "clock is"),
-        (Agent::new("never-enrolled").request("POST", wire::HEARTBEAT_PATH, &beat, now), "not enrolled"),
         (
-            Request::builder().method("POST").uri(wire::HEARTBEAT_PATH)
+            agent.request("POST", wire::HEARTBEAT_PATH, &beat, now - 3600),
+            "clock is",
+        ),
+        (
+            Agent::new("never-enrolled").request("POST", wire::HEARTBEAT_PATH, &beat, now),
+            "not enrolled",
+        ),
+        (
+            Request::builder()
+                .method("POST")
+                .uri(wire::HEARTBEAT_PATH)
                 .header("authorization", format!("Bearer {}", app.root))
-                .body(Body::from(beat.clone())).unwrap(),
+                .body(Body::from(beat.clone()))
+                .unwrap(),
             "header",
         ),
     ];
@@ -189,41 +299,101 @@ async fn signed_requests_are_refused_when_forged_replayed_skewed_or_unknown() {
     }
 
     // A removed agent is unknown until it enrolls again with the secret.
-    let host = app.state.store.agent(&agent.id).await.unwrap().unwrap().host_id;
-    app.ok("DELETE", &format!("/api/v1/hosts/{host}"), &app.root, None).await;
-    let r = agent.call(&app, "POST", wire::HEARTBEAT_PATH, json!({"agent_version": "0.1.0"})).await;
+    let host = app
+        .state
+        .store
+        .agent(&agent.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .host_id;
+    app.ok("DELETE", &format!("/api/v1/hosts/{host}"), &app.root, None)
+        .await;
+    let r = agent
+        .call(
+            &app,
+            "POST",
+            wire::HEARTBEAT_PATH,
+            json!({"agent_version": "0.1.0"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert!(r.text.contains("enroll it again"), "{}", r.text);
     agent.enroll(&app).await;
-    agent.ok(&app, "POST", wire::HEARTBEAT_PATH, json!({"agent_version": "0.1.0"})).await;
+    agent
+        .ok(
+            &app,
+            "POST",
+            wire::HEARTBEAT_PATH,
+            json!({"agent_version": "0.1.0"}),
+        )
+        .await;
 }
 
 #[tokio::test]
 async fn heartbeat_answers_pending_jobs_and_feature_flags() {
     let app = app().await;
     let agent = Agent::new("agent-beat");
-    let host = agent.enroll(&app).await["host_id"].as_str().unwrap().to_owned();
+    let host = agent.enroll(&app).await["host_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let beat = json!({"agent_version": "0.2.0", "spool_dropped": 3});
-    let answer = agent.ok(&app, "POST", wire::HEARTBEAT_PATH, beat.clone()).await;
+    let answer = agent
+        .ok(&app, "POST", wire::HEARTBEAT_PATH, beat.clone())
+        .await;
     assert_eq!(answer["pending_jobs"], 0);
     assert_eq!(answer["features"]["terminal"], true, "no flag: enabled");
 
-    app.ok("PUT", "/api/v1/feature-flags", &app.root, Some(json!({"feature": "terminal", "enabled": false}))).await;
-    app.ok("PUT", "/api/v1/feature-flags", &app.root,
-        Some(json!({"org_id": app.a.id, "feature": "script_execution", "enabled": false}))).await;
-    let bad = app.call("PUT", "/api/v1/feature-flags", &app.root, Some(json!({"feature": "teleport", "enabled": false}))).await;
-    assert_eq!((bad.status, bad.field().as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some("feature")));
+    app.ok(
+        "PUT",
+        "/api/v1/feature-flags",
+        &app.root,
+        Some(json!({"feature": "terminal", "enabled": false})),
+    )
+    .await;
+    app.ok(
+        "PUT",
+        "/api/v1/feature-flags",
+        &app.root,
+        Some(json!({"org_id": app.a.id, "feature": "script_execution", "enabled": false})),
+    )
+    .await;
+    let bad = app
+        .call(
+            "PUT",
+            "/api/v1/feature-flags",
+            &app.root,
+            Some(json!({"feature": "teleport", "enabled": false})),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.field().as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("feature"))
+    );
 
     let policy = linux_policy(&app).await;
-    app.ok("POST", "/api/v1/compliance/scans", app.token("user"), Some(json!({"policy_id": policy, "host_id": host}))).await;
+    app.ok(
+        "POST",
+        "/api/v1/compliance/scans",
+        app.token("user"),
+        Some(json!({"policy_id": policy, "host_id": host})),
+    )
+    .await;
     let answer = agent.ok(&app, "POST", wire::HEARTBEAT_PATH, beat).await;
     assert_eq!(answer["pending_jobs"], 1);
     assert_eq!(answer["features"]["terminal"], false);
     assert_eq!(answer["features"]["script_execution"], false);
     assert_eq!(answer["features"]["file_browser"], true);
 
-    app.state.presence.flush(app.state.store.as_ref()).await.unwrap();
-    let h = app.ok("GET", &format!("/api/v1/hosts/{host}"), &app.root, None).await;
+    app.state
+        .presence
+        .flush(app.state.store.as_ref())
+        .await
+        .unwrap();
+    let h = app
+        .ok("GET", &format!("/api/v1/hosts/{host}"), &app.root, None)
+        .await;
     assert_eq!(h["host"]["agent_version"], "0.2.0");
     assert_eq!(h["host"]["spool_dropped"], 6, "dropped counts add up");
     assert_eq!(h["host"]["health"], "healthy");
@@ -242,44 +412,130 @@ async fn linux_policy(app: &TestApp) -> String {
 async fn inventory_is_differential_and_validated() {
     let app = app().await;
     let agent = Agent::new("agent-inv");
-    let host = agent.enroll(&app).await["host_id"].as_str().unwrap().to_owned();
+    let host = agent.enroll(&app).await["host_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut inventory = bulwark_core::HostInventory::default();
     inventory.system = system("db-7-renamed");
-    inventory.software = vec![bulwark_core::inventory::Software { name: "openssh-server".into(), version: "1:9.2p1-2".into() }];
+    inventory.software = vec![bulwark_core::inventory::Software {
+        name: "openssh-server".into(),
+        version: "1:9.2p1-2".into(),
+    }];
     let split = bulwark_protocol::inventory::categories(&inventory);
-    let hashes: serde_json::Map<String, Value> = split.iter().map(|(k, (h, _))| (k.clone(), json!(h))).collect();
-    let all: serde_json::Map<String, Value> = split.iter().map(|(k, (_, v))| (k.clone(), v.clone())).collect();
+    let hashes: serde_json::Map<String, Value> = split
+        .iter()
+        .map(|(k, (h, _))| (k.clone(), json!(h)))
+        .collect();
+    let all: serde_json::Map<String, Value> = split
+        .iter()
+        .map(|(k, (_, v))| (k.clone(), v.clone()))
+        .collect();
 
     // Only hashes: the server asks for everything it lacks (system and network came with
     // enrollment but hold other values).
-    let first = agent.ok(&app, "POST", wire::INVENTORY_PATH, json!({"hashes": hashes})).await;
+    let first = agent
+        .ok(
+            &app,
+            "POST",
+            wire::INVENTORY_PATH,
+            json!({"hashes": hashes}),
+        )
+        .await;
     assert_eq!(first["resend"].as_array().unwrap().len(), 11, "{first}");
-    let full = agent.ok(&app, "POST", wire::INVENTORY_PATH, json!({"hashes": hashes, "categories": all})).await;
+    let full = agent
+        .ok(
+            &app,
+            "POST",
+            wire::INVENTORY_PATH,
+            json!({"hashes": hashes, "categories": all}),
+        )
+        .await;
     assert_eq!(full["stored"].as_array().unwrap().len(), 11);
     assert_eq!(full["resend"], json!([]));
-    let steady = agent.ok(&app, "POST", wire::INVENTORY_PATH, json!({"hashes": hashes})).await;
-    assert_eq!((steady["stored"].clone(), steady["resend"].clone()), (json!([]), json!([])));
+    let steady = agent
+        .ok(
+            &app,
+            "POST",
+            wire::INVENTORY_PATH,
+            json!({"hashes": hashes}),
+        )
+        .await;
+    assert_eq!(
+        (steady["stored"].clone(), steady["resend"].clone()),
+        (json!([]), json!([]))
+    );
 
-    let software = app.ok("GET", &format!("/api/v1/hosts/{host}/software"), &app.root, None).await;
+    let software = app
+        .ok(
+            "GET",
+            &format!("/api/v1/hosts/{host}/software"),
+            &app.root,
+            None,
+        )
+        .await;
     assert_eq!(software[0]["name"], "openssh-server");
-    let h = app.ok("GET", &format!("/api/v1/hosts/{host}"), &app.root, None).await;
-    assert_eq!(h["host"]["hostname"], "db-7-renamed", "the host row follows the system category");
-    let r = app.call("GET", &format!("/api/v1/hosts/{host}/bogus"), &app.root, None).await;
+    let h = app
+        .ok("GET", &format!("/api/v1/hosts/{host}"), &app.root, None)
+        .await;
+    assert_eq!(
+        h["host"]["hostname"], "db-7-renamed",
+        "the host row follows the system category"
+    );
+    let r = app
+        .call(
+            "GET",
+            &format!("/api/v1/hosts/{host}/bogus"),
+            &app.root,
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
-    let r = app.call("GET", &format!("/api/v1/hosts/{host}/software"), &app.b_token, None).await;
+    let r = app
+        .call(
+            "GET",
+            &format!("/api/v1/hosts/{host}/software"),
+            &app.b_token,
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "another tenant");
 
     let cases = [
-        (json!({"hashes": {"software": "00"}, "categories": {"software": []}}), "hashes.software"),
-        (json!({"hashes": {}, "categories": {"software": [{"name": 5}]}}), "categories.software"),
-        (json!({"hashes": {}, "categories": {"bogus": {}}}), "categories.bogus"),
+        (
+            json!({"hashes": {"software": "00"}, "categories": {"software": []}}),
+            "hashes.software",
+        ),
+        (
+            json!({"hashes": {}, "categories": {"software": [{"name": 5}]}}),
+            "categories.software",
+        ),
+        (
+            json!({"hashes": {}, "categories": {"bogus": {}}}),
+            "categories.bogus",
+        ),
     ];
     for (body, field) in cases {
         let r = agent.call(&app, "POST", wire::INVENTORY_PATH, body).await;
-        assert_eq!((r.status, r.field().as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{}", r.text);
+        assert_eq!(
+            (r.status, r.field().as_deref()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{}",
+            r.text
+        );
     }
-    let software = app.ok("GET", &format!("/api/v1/hosts/{host}/software"), &app.root, None).await;
-    assert_eq!(software[0]["name"], "openssh-server", "a refused sync stored nothing");
+    let software = app
+        .ok(
+            "GET",
+            &format!("/api/v1/hosts/{host}/software"),
+            &app.root,
+            None,
+        )
+        .await;
+    assert_eq!(
+        software[0]["name"], "openssh-server",
+        "a refused sync stored nothing"
+    );
 
     let big = json!({"hashes": {}, "categories": {"processes": vec![json!({"pid": 1, "name": "x".repeat(100), "user": "root", "cpu_percent": 0.0, "memory_bytes": 1}); 1000]}});
     let r = agent.call(&app, "POST", wire::INVENTORY_PATH, big).await;
@@ -288,7 +544,10 @@ async fn inventory_is_differential_and_validated() {
 
 fn open(job: &Value, server_key: &str, agent: &Agent) -> bulwark_protocol::Job {
     let signed: SignedJob = serde_json::from_value(job.clone()).unwrap();
-    match signed.open(server_key, &agent.id, bulwark_store::now()).unwrap() {
+    match signed
+        .open(server_key, &agent.id, bulwark_store::now())
+        .unwrap()
+    {
         Opened::Job(job) => *job,
         Opened::Unreadable(why) => panic!("{why}"),
     }
@@ -305,48 +564,113 @@ async fn a_scan_goes_to_the_agent_as_a_signed_job_and_comes_back_once() {
 
     // A long poll waits, and wakes when a scan is triggered.
     let poll = {
-        let (app_router, req) = (app.router.clone(), agent.request("GET", "/api/v1/agent/jobs?wait=20", "", bulwark_store::now()));
+        let (app_router, req) = (
+            app.router.clone(),
+            agent.request(
+                "GET",
+                "/api/v1/agent/jobs?wait=20",
+                "",
+                bulwark_store::now(),
+            ),
+        );
         tokio::spawn(async move { tower::ServiceExt::oneshot(app_router, req).await.unwrap() })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     let scan = app
-        .ok("POST", "/api/v1/compliance/scans", app.token("user"), Some(json!({"policy_id": policy, "host_id": host})))
+        .ok(
+            "POST",
+            "/api/v1/compliance/scans",
+            app.token("user"),
+            Some(json!({"policy_id": policy, "host_id": host})),
+        )
         .await;
-    let res = tokio::time::timeout(Duration::from_secs(10), poll).await.expect("the poll woke").unwrap();
+    let res = tokio::time::timeout(Duration::from_secs(10), poll)
+        .await
+        .expect("the poll woke")
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
     let jobs: Value = serde_json::from_slice(&body).unwrap();
     let job = open(&jobs["jobs"][0], &server_key, &agent);
-    let JobKind::ComplianceScan { scan_id, checks, .. } = &job.kind;
+    let JobKind::ComplianceScan {
+        scan_id, checks, ..
+    } = &job.kind;
     assert_eq!(scan_id, scan["id"].as_str().unwrap());
-    assert!(checks.len() > 200 && checks.iter().all(|c| c.enabled), "the template's enabled checks");
+    assert!(
+        checks.len() > 200 && checks.iter().all(|c| c.enabled),
+        "the template's enabled checks"
+    );
 
     // Leased: a second poll gets nothing.
-    let again = agent.ok(&app, "GET", "/api/v1/agent/jobs", json!(null)).await;
+    let again = agent
+        .ok(&app, "GET", "/api/v1/agent/jobs", json!(null))
+        .await;
     assert_eq!(again["jobs"], json!([]));
-    agent.ok(&app, "POST", &wire::job_ack_path(&job.id), json!({})).await;
-    let running = app.ok("GET", &format!("/api/v1/compliance/scans/{scan_id}"), &app.root, None).await;
+    agent
+        .ok(&app, "POST", &wire::job_ack_path(&job.id), json!({}))
+        .await;
+    let running = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/scans/{scan_id}"),
+            &app.root,
+            None,
+        )
+        .await;
     assert_eq!(running["status"], "running");
 
     let results: Vec<AgentResult> = checks
         .iter()
-        .map(|c| AgentResult { check_id: c.id.clone(), outcome: CheckOutcome::judged(true, Some("ok".into()), "ok") })
+        .map(|c| AgentResult {
+            check_id: c.id.clone(),
+            outcome: CheckOutcome::judged(true, Some("ok".into()), "ok"),
+        })
         .collect();
     let body = json!({"results": results});
     let other = Agent::new("agent-other");
     other.enroll(&app).await;
-    let r = other.call(&app, "POST", &wire::results_path(scan_id), body.clone()).await;
+    let r = other
+        .call(&app, "POST", &wire::results_path(scan_id), body.clone())
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "another host's scan");
-    let done = agent.ok(&app, "POST", &wire::results_path(scan_id), body.clone()).await;
+    let done = agent
+        .ok(&app, "POST", &wire::results_path(scan_id), body.clone())
+        .await;
     assert_eq!(done["outcome"], "completed");
-    let retry = agent.ok(&app, "POST", &wire::results_path(scan_id), body).await;
+    let retry = agent
+        .ok(&app, "POST", &wire::results_path(scan_id), body)
+        .await;
     assert_eq!(retry["outcome"], "already_finished");
-    let completed = app.ok("GET", &format!("/api/v1/compliance/scans/{scan_id}"), &app.root, None).await;
+    let completed = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/scans/{scan_id}"),
+            &app.root,
+            None,
+        )
+        .await;
     assert_eq!(completed["status"], "completed");
     assert!(completed["score"].as_f64().unwrap() > 90.0, "{completed}");
-    let jobs = app.ok("GET", &format!("/api/v1/hosts/{host}/jobs"), &app.root, None).await;
+    let jobs = app
+        .ok(
+            "GET",
+            &format!("/api/v1/hosts/{host}/jobs"),
+            &app.root,
+            None,
+        )
+        .await;
     assert_eq!(jobs[0]["status"], "done");
-    let by_agent = app.ok("GET", &format!("/api/v1/compliance/score/agent/{}", agent.id), &app.root, None).await;
+    let by_agent = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/score/agent/{}", agent.id),
+            &app.root,
+            None,
+        )
+        .await;
     assert_eq!(by_agent["scan_id"], completed["id"], "{by_agent}");
 }
 
@@ -354,15 +678,44 @@ async fn a_scan_goes_to_the_agent_as_a_signed_job_and_comes_back_once() {
 async fn a_job_the_agent_cannot_run_fails_its_scan_with_the_reason() {
     let app = app().await;
     let agent = Agent::new("agent-fail");
-    let host = agent.enroll(&app).await["host_id"].as_str().unwrap().to_owned();
+    let host = agent.enroll(&app).await["host_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let policy = linux_policy(&app).await;
     let scan = app
-        .ok("POST", "/api/v1/compliance/scans", app.token("user"), Some(json!({"policy_id": policy, "host_id": host})))
+        .ok(
+            "POST",
+            "/api/v1/compliance/scans",
+            app.token("user"),
+            Some(json!({"policy_id": policy, "host_id": host})),
+        )
         .await;
-    let jobs = agent.ok(&app, "GET", "/api/v1/agent/jobs", json!(null)).await;
+    let jobs = agent
+        .ok(&app, "GET", "/api/v1/agent/jobs", json!(null))
+        .await;
     let id = jobs["jobs"][0]["id"].as_str().unwrap();
-    agent.ok(&app, "POST", &wire::job_fail_path(id), json!({"reason": "the agent cannot read this job: unknown variant"})).await;
-    let failed = app.ok("GET", &format!("/api/v1/compliance/scans/{}", scan["id"].as_str().unwrap()), &app.root, None).await;
+    agent
+        .ok(
+            &app,
+            "POST",
+            &wire::job_fail_path(id),
+            json!({"reason": "the agent cannot read this job: unknown variant"}),
+        )
+        .await;
+    let failed = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/scans/{}", scan["id"].as_str().unwrap()),
+            &app.root,
+            None,
+        )
+        .await;
     assert_eq!(failed["status"], "failed");
-    assert!(failed["message"].as_str().unwrap().contains("unknown variant"));
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown variant")
+    );
 }

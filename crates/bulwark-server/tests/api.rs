@@ -500,14 +500,23 @@ async fn openapi_describes_every_route_with_its_bodies() {
     // Bodies and answers are described field by field, from the types the server uses.
     let schema = |name: &str| doc["components"]["schemas"][name].clone();
     let policy_body = schema("PolicyBody");
-    assert_eq!(policy_body["additionalProperties"], false, "unknown fields are refused");
+    assert_eq!(
+        policy_body["additionalProperties"], false,
+        "unknown fields are refused"
+    );
     assert!(policy_body["properties"]["scan_interval_hours"].is_object());
     assert!(schema("Scan")["properties"]["score"].is_object());
     assert!(schema("Check")["properties"]["probe"].is_object());
-    let trigger = &doc["paths"]["/api/v1/compliance/scans"]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    let trigger = &doc["paths"]["/api/v1/compliance/scans"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"];
     assert_eq!(trigger["$ref"], "#/components/schemas/TriggerBody");
     let list = &doc["paths"]["/api/v1/compliance/scans"]["get"]["parameters"];
-    let names: Vec<&str> = list.as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
     for q in ["status", "host_id", "policy_id", "q", "limit"] {
         assert!(names.contains(&q), "query parameter {q} in {names:?}");
     }
@@ -594,4 +603,3 @@ impl TestApp {
         r.json()
     }
 }
-

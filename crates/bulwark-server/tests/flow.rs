@@ -313,11 +313,7 @@ async fn policy_to_scored_scan_with_exceptions_notifications_and_export() {
     assert_eq!(b_dash["total_scans"], 0, "another tenant sees none of it");
 
     // Cancelled and pending scans are not exported; CSV cells cannot start a formula.
-    let evil = new_host(
-        &app.state.store,
-        &app.a,
-        "=HYPERLINK(\"http://x\")")
-    .await;
+    let evil = new_host(&app.state.store, &app.a, "=HYPERLINK(\"http://x\")").await;
     let third = trigger(&app, &pid, &evil.id).await;
     ingest::submit(&app.state, &third, agent_results(&app, &tid, 0).await)
         .await
@@ -472,8 +468,16 @@ async fn server_evaluated_checks_use_the_inventory() {
         .store_inventory(
             &app.host_a.id,
             &[
-                ("software".into(), "h1".into(), json!([{"name": "OpenSSH-Server", "version": "9.2"}])),
-                ("services".into(), "h2".into(), json!([{"name": "auditd", "state": "running"}])),
+                (
+                    "software".into(),
+                    "h1".into(),
+                    json!([{"name": "OpenSSH-Server", "version": "9.2"}]),
+                ),
+                (
+                    "services".into(),
+                    "h2".into(),
+                    json!([{"name": "auditd", "state": "running"}]),
+                ),
             ],
         )
         .await

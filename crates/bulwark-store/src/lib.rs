@@ -175,7 +175,12 @@ pub trait AgentStore: Send + Sync {
     /// Last heartbeat times, written together.
     async fn record_seen(&self, seen: &[(String, i64)]) -> Result<()>;
     /// Records a new agent version and adds to the host's dropped-spool count.
-    async fn update_agent(&self, host_id: &str, agent_version: &str, spool_dropped: i64) -> Result<()>;
+    async fn update_agent(
+        &self,
+        host_id: &str,
+        agent_version: &str,
+        spool_dropped: i64,
+    ) -> Result<()>;
     /// The host row's copy of the system inventory (hostname, OS, kernel).
     async fn update_host_system(
         &self,
@@ -188,11 +193,23 @@ pub trait AgentStore: Send + Sync {
     /// Jobs waiting for the host: queued, or delivered with an expired lease.
     async fn pending_jobs(&self, host_id: &str, now: i64) -> Result<i64>;
     /// Leases up to `limit` pending jobs to the host until `now + lease_secs`.
-    async fn claim_jobs(&self, host_id: &str, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<AgentJob>>;
+    async fn claim_jobs(
+        &self,
+        host_id: &str,
+        now: i64,
+        lease_secs: i64,
+        limit: i64,
+    ) -> Result<Vec<AgentJob>>;
     /// The agent started the job: its scan is running.
     async fn ack_job(&self, host_id: &str, job_id: &str, now: i64) -> Result<AgentJob>;
     /// The agent could not run the job: it and its scan fail with the reason.
-    async fn fail_job(&self, host_id: &str, job_id: &str, reason: &str, now: i64) -> Result<AgentJob>;
+    async fn fail_job(
+        &self,
+        host_id: &str,
+        job_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<AgentJob>;
     /// Jobs delivered `max_deliveries` times whose last lease ran out fail, with their scans.
     async fn abandon_jobs(&self, now: i64, max_deliveries: i64) -> Result<u64>;
     async fn jobs_of_host(&self, scope: &Scope, host_id: &str) -> Result<Vec<AgentJob>>;
@@ -200,8 +217,19 @@ pub trait AgentStore: Send + Sync {
     /// every replica ends up with the first one written.
     async fn server_key(&self, name: &str, candidate: (&str, &str)) -> Result<(String, String)>;
     /// `org_id` None: the account-wide flag (needs a scope over all organizations).
-    async fn set_feature_flag(&self, scope: &Scope, org_id: Option<&str>, feature: &str, enabled: bool) -> Result<FeatureFlag>;
-    async fn delete_feature_flag(&self, scope: &Scope, org_id: Option<&str>, feature: &str) -> Result<()>;
+    async fn set_feature_flag(
+        &self,
+        scope: &Scope,
+        org_id: Option<&str>,
+        feature: &str,
+        enabled: bool,
+    ) -> Result<FeatureFlag>;
+    async fn delete_feature_flag(
+        &self,
+        scope: &Scope,
+        org_id: Option<&str>,
+        feature: &str,
+    ) -> Result<()>;
     async fn list_feature_flags(&self, scope: &Scope) -> Result<Vec<FeatureFlag>>;
     /// The account-wide flags and the organization's own.
     async fn feature_flags_for(&self, org_id: &str) -> Result<Vec<FeatureFlag>>;
@@ -245,7 +273,13 @@ pub trait ScanStore: Send + Sync {
     /// Hosts of the policy's organization and OS whose last completed scan for the policy
     /// is older than `before` (or that were never scanned), that are online as of `now` and
     /// not in maintenance, and that have no unfinished scan.
-    async fn hosts_due(&self, policy: &Policy, before: i64, now: i64, limit: i64) -> Result<Vec<Host>>;
+    async fn hosts_due(
+        &self,
+        policy: &Policy,
+        before: i64,
+        now: i64,
+        limit: i64,
+    ) -> Result<Vec<Host>>;
     /// The host's latest completed scan (the one the dashboard counts for it).
     async fn latest_scan(&self, scope: &Scope, host_id: &str) -> Result<Option<Scan>>;
     async fn host_history(&self, scope: &Scope, host_id: &str, limit: i64) -> Result<Vec<Scan>>;
@@ -318,6 +352,6 @@ impl<T> Store for T where
         + ReportStore
         + NotificationStore
         + LeaseStore
-    + AgentStore
+        + AgentStore
 {
 }

@@ -589,11 +589,36 @@ mod tests {
         let now = 10_000_000;
         let cases = [
             (Some(now), "active", "online", "healthy"),
-            (Some(now - ONLINE_WITHIN_SECS), "active", "online", "healthy"),
-            (Some(now - ONLINE_WITHIN_SECS - 1), "active", "offline", "healthy"),
-            (Some(now - HEALTHY_WITHIN_SECS), "active", "offline", "unhealthy"),
-            (Some(now - STALE_AFTER_SECS), "active", "offline", "unhealthy"),
-            (Some(now - STALE_AFTER_SECS - 1), "active", "offline", "stale"),
+            (
+                Some(now - ONLINE_WITHIN_SECS),
+                "active",
+                "online",
+                "healthy",
+            ),
+            (
+                Some(now - ONLINE_WITHIN_SECS - 1),
+                "active",
+                "offline",
+                "healthy",
+            ),
+            (
+                Some(now - HEALTHY_WITHIN_SECS),
+                "active",
+                "offline",
+                "unhealthy",
+            ),
+            (
+                Some(now - STALE_AFTER_SECS),
+                "active",
+                "offline",
+                "unhealthy",
+            ),
+            (
+                Some(now - STALE_AFTER_SECS - 1),
+                "active",
+                "offline",
+                "stale",
+            ),
             (None, "active", "offline", "unknown"),
             (Some(now), "maintenance", "maintenance", "healthy"),
         ];
@@ -614,7 +639,11 @@ mod tests {
                 spool_dropped: 0,
             }
             .at(now);
-            assert_eq!((host.status.as_str(), host.health.as_str()), (status, health), "{seen:?} {mode}");
+            assert_eq!(
+                (host.status.as_str(), host.health.as_str()),
+                (status, health),
+                "{seen:?} {mode}"
+            );
         }
     }
 }

@@ -760,7 +760,9 @@ async fn scheduler_due_hosts(s: Arc<dyn Store>) {
         })
         .await
         .unwrap();
-    s.set_maintenance(&w.only_a, &resting.id, true).await.unwrap();
+    s.set_maintenance(&w.only_a, &resting.id, true)
+        .await
+        .unwrap();
     let now = bulwark_store::now();
     let due = s.hosts_due(&p, 1_000, now, 50).await.unwrap();
     assert_eq!(
@@ -945,52 +947,117 @@ fn enrollment(agent_id: &str, key: &str) -> Enrollment {
 
 async fn agents_enroll_once_per_key(s: Arc<dyn Store>) {
     let w = world(&s).await;
-    let Enrolled::New(host) = s.enroll(&w.a.id, &enrollment("agent-1", "key-1")).await.unwrap() else {
+    let Enrolled::New(host) = s
+        .enroll(&w.a.id, &enrollment("agent-1", "key-1"))
+        .await
+        .unwrap()
+    else {
         panic!("first enrollment")
     };
-    assert_eq!((host.status.as_str(), host.health.as_str()), ("online", "healthy"));
+    assert_eq!(
+        (host.status.as_str(), host.health.as_str()),
+        ("online", "healthy")
+    );
     assert_eq!(host.agent_id.as_deref(), Some("agent-1"));
-    assert_eq!((host.os_id.as_str(), host.kernel.as_str()), ("rhel", "5.14.0"));
+    assert_eq!(
+        (host.os_id.as_str(), host.kernel.as_str()),
+        ("rhel", "5.14.0")
+    );
 
-    let again = s.enroll(&w.a.id, &enrollment("agent-1", "key-1")).await.unwrap();
-    assert!(matches!(&again, Enrolled::Again(h) if h.id == host.id), "{again:?}");
-    assert_eq!(s.enroll(&w.a.id, &enrollment("agent-1", "key-2")).await.unwrap(), Enrolled::Taken);
-    assert_eq!(s.enroll(&w.b.id, &enrollment("agent-1", "key-1")).await.unwrap(), Enrolled::Taken);
+    let again = s
+        .enroll(&w.a.id, &enrollment("agent-1", "key-1"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&again, Enrolled::Again(h) if h.id == host.id),
+        "{again:?}"
+    );
+    assert_eq!(
+        s.enroll(&w.a.id, &enrollment("agent-1", "key-2"))
+            .await
+            .unwrap(),
+        Enrolled::Taken
+    );
+    assert_eq!(
+        s.enroll(&w.b.id, &enrollment("agent-1", "key-1"))
+            .await
+            .unwrap(),
+        Enrolled::Taken
+    );
 
     let id = s.agent("agent-1").await.unwrap().unwrap();
-    assert_eq!((id.host_id.as_str(), id.public_key.as_str()), (host.id.as_str(), "key-1"));
-    assert_eq!(s.host_by_agent_id(&w.only_a, "agent-1").await.unwrap().id, host.id);
-    assert!(matches!(s.host_by_agent_id(&w.only_b, "agent-1").await, Err(StoreError::NotFound(_))));
+    assert_eq!(
+        (id.host_id.as_str(), id.public_key.as_str()),
+        (host.id.as_str(), "key-1")
+    );
+    assert_eq!(
+        s.host_by_agent_id(&w.only_a, "agent-1").await.unwrap().id,
+        host.id
+    );
+    assert!(matches!(
+        s.host_by_agent_id(&w.only_b, "agent-1").await,
+        Err(StoreError::NotFound(_))
+    ));
 
     // Removal forgets the agent: it can only come back by enrolling, even with a new key.
     s.delete_host(&w.only_a, &host.id).await.unwrap();
     assert_eq!(s.agent("agent-1").await.unwrap(), None);
-    assert!(matches!(s.enroll(&w.a.id, &enrollment("agent-1", "key-2")).await.unwrap(), Enrolled::New(_)));
+    assert!(matches!(
+        s.enroll(&w.a.id, &enrollment("agent-1", "key-2"))
+            .await
+            .unwrap(),
+        Enrolled::New(_)
+    ));
 }
 
 async fn nonces_are_used_once(s: Arc<dyn Store>) {
     assert!(s.use_nonce("a", "n1", 100).await.unwrap());
     assert!(!s.use_nonce("a", "n1", 100).await.unwrap(), "replay");
-    assert!(s.use_nonce("b", "n1", 100).await.unwrap(), "nonces are per agent");
+    assert!(
+        s.use_nonce("b", "n1", 100).await.unwrap(),
+        "nonces are per agent"
+    );
     assert_eq!(s.prune_nonces(101).await.unwrap(), 2);
 }
 
 async fn heartbeats_derive_status_and_health(s: Arc<dyn Store>) {
     let w = world(&s).await;
-    let Enrolled::New(host) = s.enroll(&w.a.id, &enrollment("agent-1", "k")).await.unwrap() else {
+    let Enrolled::New(host) = s
+        .enroll(&w.a.id, &enrollment("agent-1", "k"))
+        .await
+        .unwrap()
+    else {
         panic!("first enrollment")
     };
-    assert_eq!((host.status.as_str(), host.health.as_str()), ("online", "healthy"));
+    assert_eq!(
+        (host.status.as_str(), host.health.as_str()),
+        ("online", "healthy")
+    );
     let now = bulwark_store::now();
     // Beats of hosts removed since are skipped, in batches larger than one statement.
     let mut batch: Vec<(String, i64)> = (0..1_200).map(|i| (format!("gone-{i}"), now)).collect();
     batch.push((w.host_a.id.clone(), now + 5));
     s.record_seen(&batch).await.unwrap();
     s.record_seen(&[(w.host_a.id.clone(), now)]).await.unwrap();
-    assert_eq!(s.get_host(&w.only_a, &w.host_a.id).await.unwrap().last_seen_at, Some(now + 5), "never moves back");
-    s.set_maintenance(&w.only_a, &w.host_a.id, true).await.unwrap();
-    assert_eq!(s.get_host(&w.only_a, &w.host_a.id).await.unwrap().status, "maintenance");
-    assert!(matches!(s.set_maintenance(&w.only_b, &w.host_a.id, false).await, Err(StoreError::NotFound(_))));
+    assert_eq!(
+        s.get_host(&w.only_a, &w.host_a.id)
+            .await
+            .unwrap()
+            .last_seen_at,
+        Some(now + 5),
+        "never moves back"
+    );
+    s.set_maintenance(&w.only_a, &w.host_a.id, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_host(&w.only_a, &w.host_a.id).await.unwrap().status,
+        "maintenance"
+    );
+    assert!(matches!(
+        s.set_maintenance(&w.only_b, &w.host_a.id, false).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 async fn jobs_are_delivered_at_least_once(s: Arc<dyn Store>) {
@@ -999,32 +1066,66 @@ async fn jobs_are_delivered_at_least_once(s: Arc<dyn Store>) {
     let p = s.create_policy(&w.only_a, &policy(&w.a, &t)).await.unwrap();
     let scan = new_scan(&s, &w, &p.id, &t).await;
     let h = &w.host_a.id;
-    assert_eq!(s.pending_jobs(h, 1_000).await.unwrap(), 1, "a scan comes with its job");
+    assert_eq!(
+        s.pending_jobs(h, 1_000).await.unwrap(),
+        1,
+        "a scan comes with its job"
+    );
     assert_eq!(s.pending_jobs(&w.host_b.id, 1_000).await.unwrap(), 0);
 
     let first = s.claim_jobs(h, 1_000, 600, 10).await.unwrap();
     assert_eq!(first.len(), 1);
-    assert_eq!((first[0].scan_id.as_deref(), first[0].deliveries), (Some(scan.id.as_str()), 1));
-    assert!(s.claim_jobs(h, 1_001, 600, 10).await.unwrap().is_empty(), "leased");
+    assert_eq!(
+        (first[0].scan_id.as_deref(), first[0].deliveries),
+        (Some(scan.id.as_str()), 1)
+    );
+    assert!(
+        s.claim_jobs(h, 1_001, 600, 10).await.unwrap().is_empty(),
+        "leased"
+    );
     assert_eq!(s.pending_jobs(h, 1_599).await.unwrap(), 0);
     let again = s.claim_jobs(h, 1_600, 600, 10).await.unwrap();
     assert_eq!(again.len(), 1, "redelivered when the lease ran out");
     assert_eq!(again[0].deliveries, 2);
 
-    assert!(matches!(s.ack_job(&w.host_b.id, &first[0].id, 1_601).await, Err(StoreError::NotFound(_))), "another host's job");
+    assert!(
+        matches!(
+            s.ack_job(&w.host_b.id, &first[0].id, 1_601).await,
+            Err(StoreError::NotFound(_))
+        ),
+        "another host's job"
+    );
     s.ack_job(h, &first[0].id, 1_601).await.unwrap();
-    assert_eq!(s.get_scan(&w.only_a, &scan.id).await.unwrap().status, "running");
+    assert_eq!(
+        s.get_scan(&w.only_a, &scan.id).await.unwrap().status,
+        "running"
+    );
 
     let results = vec![result("C-1", "Services", Severity::Low, Status::Pass)];
-    s.complete_scan(&scan.id, &results, &summary(&results), 1_700).await.unwrap();
+    s.complete_scan(&scan.id, &results, &summary(&results), 1_700)
+        .await
+        .unwrap();
     let jobs = s.jobs_of_host(&w.only_a, h).await.unwrap();
     assert_eq!(jobs[0].status, "done");
-    assert_eq!(s.pending_jobs(h, 99_999).await.unwrap(), 0, "a finished job is never redelivered");
+    assert_eq!(
+        s.pending_jobs(h, 99_999).await.unwrap(),
+        0,
+        "a finished job is never redelivered"
+    );
 
     let cancelled = new_scan(&s, &w, &p.id, &t).await;
-    s.cancel_scan(&w.only_a, &cancelled.id, 1_800).await.unwrap();
-    assert_eq!(s.pending_jobs(h, 1_800).await.unwrap(), 0, "a cancelled scan's job goes with it");
-    assert!(matches!(s.jobs_of_host(&w.only_b, h).await, Err(StoreError::NotFound(_))));
+    s.cancel_scan(&w.only_a, &cancelled.id, 1_800)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.pending_jobs(h, 1_800).await.unwrap(),
+        0,
+        "a cancelled scan's job goes with it"
+    );
+    assert!(matches!(
+        s.jobs_of_host(&w.only_b, h).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 async fn failed_and_abandoned_jobs_fail_their_scans(s: Arc<dyn Store>) {
@@ -1035,10 +1136,16 @@ async fn failed_and_abandoned_jobs_fail_their_scans(s: Arc<dyn Store>) {
 
     let scan = new_scan(&s, &w, &p.id, &t).await;
     let job = s.claim_jobs(h, 1_000, 600, 10).await.unwrap().remove(0);
-    let failed = s.fail_job(h, &job.id, "the agent cannot read this job", 1_001).await.unwrap();
+    let failed = s
+        .fail_job(h, &job.id, "the agent cannot read this job", 1_001)
+        .await
+        .unwrap();
     assert_eq!(failed.status, "failed");
     let scan = s.get_scan(&w.only_a, &scan.id).await.unwrap();
-    assert_eq!((scan.status.as_str(), scan.message.as_deref()), ("failed", Some("the agent cannot read this job")));
+    assert_eq!(
+        (scan.status.as_str(), scan.message.as_deref()),
+        ("failed", Some("the agent cannot read this job"))
+    );
 
     let stuck = new_scan(&s, &w, &p.id, &t).await;
     for at in [2_000, 2_600, 3_200] {
@@ -1055,46 +1162,79 @@ async fn inventory_keeps_the_latest_per_category(s: Arc<dyn Store>) {
     let w = world(&s).await;
     let h = &w.host_a.id;
     let v = |n: i64| serde_json::json!([{"name": "openssh-server", "version": n.to_string()}]);
-    s.store_inventory(h, &[("software".into(), "h1".into(), v(1)), ("services".into(), "h2".into(), v(2))])
+    s.store_inventory(
+        h,
+        &[
+            ("software".into(), "h1".into(), v(1)),
+            ("services".into(), "h2".into(), v(2)),
+        ],
+    )
+    .await
+    .unwrap();
+    s.store_inventory(h, &[("software".into(), "h3".into(), v(3))])
         .await
         .unwrap();
-    s.store_inventory(h, &[("software".into(), "h3".into(), v(3))]).await.unwrap();
     assert_eq!(
         s.inventory_hashes(h).await.unwrap(),
-        vec![("services".to_owned(), "h2".to_owned()), ("software".to_owned(), "h3".to_owned())]
+        vec![
+            ("services".to_owned(), "h2".to_owned()),
+            ("software".to_owned(), "h3".to_owned())
+        ]
     );
     assert_eq!(s.inventory(h, "software").await.unwrap(), Some(v(3)));
     assert_eq!(s.inventory(h, "drives").await.unwrap(), None);
 }
 
 async fn the_first_server_key_wins(s: Arc<dyn Store>) {
-    let first = s.server_key("jobs", ("secret-1", "public-1")).await.unwrap();
-    let second = s.server_key("jobs", ("secret-2", "public-2")).await.unwrap();
+    let first = s
+        .server_key("jobs", ("secret-1", "public-1"))
+        .await
+        .unwrap();
+    let second = s
+        .server_key("jobs", ("secret-2", "public-2"))
+        .await
+        .unwrap();
     assert_eq!(first, ("secret-1".to_owned(), "public-1".to_owned()));
     assert_eq!(second, first);
 }
 
 async fn feature_flags_account_wide_and_per_org(s: Arc<dyn Store>) {
     let w = world(&s).await;
-    s.set_feature_flag(&Scope::All, None, "terminal", false).await.unwrap();
-    s.set_feature_flag(&w.only_a, Some(&w.a.id), "terminal", true).await.unwrap();
+    s.set_feature_flag(&Scope::All, None, "terminal", false)
+        .await
+        .unwrap();
+    s.set_feature_flag(&w.only_a, Some(&w.a.id), "terminal", true)
+        .await
+        .unwrap();
     assert!(matches!(
-        s.set_feature_flag(&w.only_a, None, "file_browser", false).await,
+        s.set_feature_flag(&w.only_a, None, "file_browser", false)
+            .await,
         Err(StoreError::Forbidden(_))
     ));
     assert!(matches!(
-        s.set_feature_flag(&w.only_a, Some(&w.b.id), "terminal", false).await,
+        s.set_feature_flag(&w.only_a, Some(&w.b.id), "terminal", false)
+            .await,
         Err(StoreError::NotFound(_))
     ));
     let for_a = s.feature_flags_for(&w.a.id).await.unwrap();
     assert_eq!(
-        for_a.iter().map(|f| (f.org_id.as_str(), f.enabled)).collect::<Vec<_>>(),
+        for_a
+            .iter()
+            .map(|f| (f.org_id.as_str(), f.enabled))
+            .collect::<Vec<_>>(),
         vec![("", false), (w.a.id.as_str(), true)]
     );
-    assert_eq!(s.list_feature_flags(&w.only_b).await.unwrap().len(), 1, "b sees the account-wide flag only");
-    s.delete_feature_flag(&w.only_a, Some(&w.a.id), "terminal").await.unwrap();
+    assert_eq!(
+        s.list_feature_flags(&w.only_b).await.unwrap().len(),
+        1,
+        "b sees the account-wide flag only"
+    );
+    s.delete_feature_flag(&w.only_a, Some(&w.a.id), "terminal")
+        .await
+        .unwrap();
     assert!(matches!(
-        s.delete_feature_flag(&w.only_a, Some(&w.a.id), "terminal").await,
+        s.delete_feature_flag(&w.only_a, Some(&w.a.id), "terminal")
+            .await,
         Err(StoreError::NotFound(_))
     ));
 }

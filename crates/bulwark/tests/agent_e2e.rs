@@ -25,8 +25,16 @@ struct Api {
 }
 
 impl Api {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
-        let mut req = self.http.request(method, format!("{}{path}", self.url)).bearer_auth(&self.token);
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -40,11 +48,15 @@ impl Api {
     }
 
     async fn get(&self, path: &str) -> Value {
-        self.call(reqwest::Method::GET, path, None).await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        self.call(reqwest::Method::GET, path, None)
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
     async fn post(&self, path: &str, body: Value) -> Value {
-        self.call(reqwest::Method::POST, path, Some(body)).await.unwrap_or_else(|e| panic!("POST {path}: {e}"))
+        self.call(reqwest::Method::POST, path, Some(body))
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
     }
 }
 
@@ -82,8 +94,14 @@ fn start_agent(config: &Path, log: &Path) -> Agent {
 }
 
 fn enroll_once(config: &Path) -> (bool, String) {
-    let out = Command::new(agent_binary()).args(["enroll", "--config", config.to_str().unwrap()]).output().unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = Command::new(agent_binary())
+        .args(["enroll", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 fn debian_root() -> FixtureRoot {
@@ -101,14 +119,25 @@ fn admin(db: &str, args: &[&str], stdin: Option<&str>) -> String {
 async fn online_host(api: &Api, org: &str) -> Value {
     eventually(60, "the agent's host to be online", || async {
         let hosts = api.get("/api/v1/hosts?status=online").await;
-        hosts.as_array()?.iter().find(|h| h["org_id"] == org).cloned()
+        hosts
+            .as_array()?
+            .iter()
+            .find(|h| h["org_id"] == org)
+            .cloned()
     })
     .await
 }
 
 async fn scan_reaches(api: &Api, scan: &str, status: &str, secs: u64) -> Value {
     eventually(secs, &format!("scan {scan} to be {status}"), || async {
-        let s = api.call(reqwest::Method::GET, &format!("/api/v1/compliance/scans/{scan}"), None).await.ok()?;
+        let s = api
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/compliance/scans/{scan}"),
+                None,
+            )
+            .await
+            .ok()?;
         (s["status"] == status).then_some(s)
     })
     .await
@@ -120,51 +149,108 @@ async fn agents_enroll_scan_and_survive_a_server_crash() {
     let db = format!("sqlite://{}/bulwark.db", dir.path().display());
     let acme = admin(&db, &["org", "create", "--name", "Acme"], None);
     let slow = admin(&db, &["org", "create", "--name", "Slowco"], None);
-    admin(&db, &["user", "create", "--username", "root", "--role", "admin"], Some("a long enough password\n"));
-    let token = field(&admin(&db, &["token", "create", "--user", "root"], None), "token");
+    admin(
+        &db,
+        &["user", "create", "--username", "root", "--role", "admin"],
+        Some("a long enough password\n"),
+    );
+    let token = field(
+        &admin(&db, &["token", "create", "--user", "root"], None),
+        "token",
+    );
     let (mut server, url) = serve(&db);
-    let api = Api { http: reqwest::Client::new(), url: url.clone(), token };
+    let api = Api {
+        http: reqwest::Client::new(),
+        url: url.clone(),
+        token,
+    };
 
     // An agent on a Debian 12 root enrolls; its host appears online with its inventory.
     let fixture = debian_root();
     let acme_dir = dir.path().join("acme");
     std::fs::create_dir_all(&acme_dir).unwrap();
-    let acme_config = write_config(&acme_dir, &url, &field(&acme, "enrollment_secret"), &fixture.path());
+    let acme_config = write_config(
+        &acme_dir,
+        &url,
+        &field(&acme, "enrollment_secret"),
+        &fixture.path(),
+    );
     let _acme_agent = start_agent(&acme_config, &acme_dir.join("agent.log"));
     let host = online_host(&api, &field(&acme, "org_id")).await;
     let host_id = host["id"].as_str().unwrap().to_owned();
-    assert_eq!((host["os_id"].as_str(), host["health"].as_str()), (Some("debian"), Some("healthy")));
+    assert_eq!(
+        (host["os_id"].as_str(), host["health"].as_str()),
+        (Some("debian"), Some("healthy"))
+    );
     let software = eventually(30, "the software inventory", || async {
-        api.call(reqwest::Method::GET, &format!("/api/v1/hosts/{host_id}/software"), None).await.ok()
+        api.call(
+            reqwest::Method::GET,
+            &format!("/api/v1/hosts/{host_id}/software"),
+            None,
+        )
+        .await
+        .ok()
     })
     .await;
-    assert!(software.as_array().unwrap().iter().any(|p| p["name"] == "openssh-server"), "{software}");
+    assert!(
+        software
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "openssh-server"),
+        "{software}"
+    );
 
     // An on-demand scan completes with the score the local scan of this root gives.
     let policy = api
-        .post("/api/v1/compliance/policies", json!({
-            "org_id": field(&acme, "org_id"), "name": "Linux", "os_type": "linux",
-            "template_id": "cis-linux-l1", "scan_interval_hours": 24
-        }))
+        .post(
+            "/api/v1/compliance/policies",
+            json!({
+                "org_id": field(&acme, "org_id"), "name": "Linux", "os_type": "linux",
+                "template_id": "cis-linux-l1", "scan_interval_hours": 24
+            }),
+        )
         .await;
-    let scan = api.post("/api/v1/compliance/scans", json!({"policy_id": policy["id"], "host_id": host_id})).await;
+    let scan = api
+        .post(
+            "/api/v1/compliance/scans",
+            json!({"policy_id": policy["id"], "host_id": host_id}),
+        )
+        .await;
     let done = scan_reaches(&api, scan["id"].as_str().unwrap(), "completed", 60).await;
-    assert_eq!((done["passed"].as_i64(), done["failed"].as_i64(), done["skipped"].as_i64()), (Some(132), Some(125), Some(39)), "{done}");
+    assert_eq!(
+        (
+            done["passed"].as_i64(),
+            done["failed"].as_i64(),
+            done["skipped"].as_i64()
+        ),
+        (Some(132), Some(125), Some(39)),
+        "{done}"
+    );
     assert!(done["score"].as_f64().unwrap() > 0.0);
 
     // This machine's agent runs a slow custom check; the server is killed mid-scan.
     let slow_org = field(&slow, "org_id");
     let copy = api
-        .post("/api/v1/compliance/templates/cis-linux-l1/copy", json!({"name": "Slow", "org_id": slow_org}))
+        .post(
+            "/api/v1/compliance/templates/cis-linux-l1/copy",
+            json!({"name": "Slow", "org_id": slow_org}),
+        )
         .await;
     let tid = copy["id"].as_str().unwrap().to_owned();
-    let all: Vec<Value> = api.get(&format!("/api/v1/compliance/templates/{tid}")).await["checks"]
+    let all: Vec<Value> = api
+        .get(&format!("/api/v1/compliance/templates/{tid}"))
+        .await["checks"]
         .as_array()
         .unwrap()
         .iter()
         .map(|c| c["id"].clone())
         .collect();
-    api.post(&format!("/api/v1/compliance/templates/{tid}/checks/bulk-toggle"), json!({"check_ids": all, "enabled": false})).await;
+    api.post(
+        &format!("/api/v1/compliance/templates/{tid}/checks/bulk-toggle"),
+        json!({"check_ids": all, "enabled": false}),
+    )
+    .await;
     let custom = |id: &str, argv: [&str; 2], timeout: u64| {
         json!({
             "id": id, "title": id, "category": "Services", "severity": "low", "description": "d", "rationale": "r",
@@ -173,8 +259,16 @@ async fn agents_enroll_scan_and_survive_a_server_crash() {
             "expect": {"op": "equals", "value": "0"},
         })
     };
-    api.post(&format!("/api/v1/compliance/templates/{tid}/checks"), custom("SLOW-1", ["/bin/sleep", "4"], 30)).await;
-    api.post(&format!("/api/v1/compliance/templates/{tid}/checks"), custom("HANG-1", ["/bin/sleep", "600"], 1)).await;
+    api.post(
+        &format!("/api/v1/compliance/templates/{tid}/checks"),
+        custom("SLOW-1", ["/bin/sleep", "4"], 30),
+    )
+    .await;
+    api.post(
+        &format!("/api/v1/compliance/templates/{tid}/checks"),
+        custom("HANG-1", ["/bin/sleep", "600"], 1),
+    )
+    .await;
     let slow_policy = api
         .post("/api/v1/compliance/policies", json!({
             "org_id": slow_org, "name": "Slow", "os_type": "linux", "template_id": tid, "scan_interval_hours": 24
@@ -182,11 +276,19 @@ async fn agents_enroll_scan_and_survive_a_server_crash() {
         .await;
     let slow_dir = dir.path().join("slow");
     std::fs::create_dir_all(&slow_dir).unwrap();
-    let slow_config = write_config(&slow_dir, &url, &field(&slow, "enrollment_secret"), Path::new("/"));
+    let slow_config = write_config(
+        &slow_dir,
+        &url,
+        &field(&slow, "enrollment_secret"),
+        Path::new("/"),
+    );
     let _slow_agent = start_agent(&slow_config, &slow_dir.join("agent.log"));
     let live_host = online_host(&api, &slow_org).await;
     let scan = api
-        .post("/api/v1/compliance/scans", json!({"policy_id": slow_policy["id"], "host_id": live_host["id"]}))
+        .post(
+            "/api/v1/compliance/scans",
+            json!({"policy_id": slow_policy["id"], "host_id": live_host["id"]}),
+        )
         .await;
     let scan_id = scan["id"].as_str().unwrap().to_owned();
     scan_reaches(&api, &scan_id, "running", 60).await;
@@ -196,27 +298,52 @@ async fn agents_enroll_scan_and_survive_a_server_crash() {
     // The agent finishes the scan while the server is down and spools the results.
     let spool = slow_dir.join("state/spool");
     eventually(30, "the results to be spooled", || async {
-        let items = std::fs::read_dir(&spool).ok()?.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count();
+        let items = std::fs::read_dir(&spool)
+            .ok()?
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .count();
         (items > 0).then_some(())
     })
     .await;
     let listen = url.trim_start_matches("http://").to_owned();
     let (server, _) = serve_on(&db, &listen);
     let done = scan_reaches(&api, &scan_id, "completed", 60).await;
-    let results = api.get(&format!("/api/v1/compliance/scans/{scan_id}/results")).await;
+    let results = api
+        .get(&format!("/api/v1/compliance/scans/{scan_id}/results"))
+        .await;
     let results = results.as_array().unwrap();
     assert_eq!(results.len(), 2, "each check once: {results:?}");
-    let status = |id: &str| results.iter().find(|r| r["check_id"] == id).map(|r| (r["status"].clone(), r["reason"].clone()));
+    let status = |id: &str| {
+        results
+            .iter()
+            .find(|r| r["check_id"] == id)
+            .map(|r| (r["status"].clone(), r["reason"].clone()))
+    };
     assert_eq!(status("SLOW-1").unwrap().0, "pass");
     let (hang, why) = status("HANG-1").unwrap();
     assert_eq!(hang, "error", "a hanging check is killed at its timeout");
     assert!(why.as_str().unwrap().contains("timed out"), "{why}");
-    let scans = api.get(&format!("/api/v1/compliance/scans?host_id={}", live_host["id"].as_str().unwrap())).await;
-    let completed: Vec<&Value> = scans.as_array().unwrap().iter().filter(|s| s["status"] == "completed").collect();
+    let scans = api
+        .get(&format!(
+            "/api/v1/compliance/scans?host_id={}",
+            live_host["id"].as_str().unwrap()
+        ))
+        .await;
+    let completed: Vec<&Value> = scans
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "completed")
+        .collect();
     assert_eq!(completed.len(), 1, "exactly one completed scan: {scans}");
     assert_eq!(done["total"], 2);
     eventually(30, "the spool to empty", || async {
-        let left = std::fs::read_dir(&spool).ok()?.flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".json")).count();
+        let left = std::fs::read_dir(&spool)
+            .ok()?
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .count();
         (left == 0).then_some(())
     })
     .await;
@@ -231,14 +358,20 @@ async fn refusals(url: &str, secret: &str, enrolled_dir: &Path) {
     // A wrong organization secret: the agent says what to check.
     let config = write_config(dir.path(), url, "bwe_wrong", Path::new("/"));
     let (ok, stderr) = enroll_once(&config);
-    assert!(!ok && stderr.contains("organization secret") && stderr.contains("org_secret"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("organization secret") && stderr.contains("org_secret"),
+        "{stderr}"
+    );
     // An agent id already enrolled, with another key: 422 and how to reset the agent.
     let state = dir.path().join("state");
     std::fs::create_dir_all(&state).unwrap();
     std::fs::copy(enrolled_dir.join("state/agent_id"), state.join("agent_id")).unwrap();
     let config = write_config(dir.path(), url, secret, Path::new("/"));
     let (ok, stderr) = enroll_once(&config);
-    assert!(!ok && stderr.contains("already enrolled with another key") && stderr.contains("delete"), "{stderr}");
+    assert!(
+        !ok && stderr.contains("already enrolled with another key") && stderr.contains("delete"),
+        "{stderr}"
+    );
 
     // A fresh identity enrolled over HTTP, then forged, replayed and skewed requests.
     let http = reqwest::Client::new();
@@ -249,15 +382,27 @@ async fn refusals(url: &str, secret: &str, enrolled_dir: &Path) {
         "system": {"hostname": "probe", "os_kind": "linux", "os_id": "debian", "os_version": "12", "os_name": "",
                    "kernel": "", "architecture": "", "uptime_secs": null},
     });
-    let r = http.post(format!("{url}{}", wire::ENROLL_PATH)).json(&enroll).send().await.unwrap();
+    let r = http
+        .post(format!("{url}{}", wire::ENROLL_PATH))
+        .json(&enroll)
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     let body = json!({"agent_version": "test"}).to_string();
     let signed = |key: &AgentKey, at: i64, body: &str| {
-        let parts = RequestParts { method: "POST", path: wire::HEARTBEAT_PATH, query: "", body: body.as_bytes() };
+        let parts = RequestParts {
+            method: "POST",
+            path: wire::HEARTBEAT_PATH,
+            query: "",
+            body: body.as_bytes(),
+        };
         key.sign_request(agent_id, &parts, at)
     };
     let send = |headers: bulwark_protocol::SignedHeaders, body: String| {
-        let mut req = http.post(format!("{url}{}", wire::HEARTBEAT_PATH)).header("content-type", "application/json");
+        let mut req = http
+            .post(format!("{url}{}", wire::HEARTBEAT_PATH))
+            .header("content-type", "application/json");
         for (k, v) in headers.pairs() {
             req = req.header(k, v);
         }
@@ -271,8 +416,16 @@ async fn refusals(url: &str, secret: &str, enrolled_dir: &Path) {
     assert_eq!(send(good.clone(), body.clone()).await.0, 200);
     let cases = [
         (good, body.clone(), "replay"),
-        (signed(&AgentKey::generate(), now, &body), body.clone(), "signature does not match"),
-        (signed(&key, now, &body), json!({"agent_version": "evil"}).to_string(), "signature does not match"),
+        (
+            signed(&AgentKey::generate(), now, &body),
+            body.clone(),
+            "signature does not match",
+        ),
+        (
+            signed(&key, now, &body),
+            json!({"agent_version": "evil"}).to_string(),
+            "signature does not match",
+        ),
         (signed(&key, now - 3600, &body), body.clone(), "clock is"),
     ];
     for (headers, body, words) in cases {

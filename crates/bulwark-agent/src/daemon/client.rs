@@ -47,13 +47,20 @@ pub struct Client {
     key: AgentKey,
 }
 
-async fn answer<R: DeserializeOwned>(res: Result<reqwest::Response, reqwest::Error>) -> Result<R, CallError> {
+async fn answer<R: DeserializeOwned>(
+    res: Result<reqwest::Response, reqwest::Error>,
+) -> Result<R, CallError> {
     let res = res.map_err(|e| CallError::Unreachable(e.to_string()))?;
     let status = res.status();
-    let bytes = res.bytes().await.map_err(|e| CallError::Unreachable(e.to_string()))?;
+    let bytes = res
+        .bytes()
+        .await
+        .map_err(|e| CallError::Unreachable(e.to_string()))?;
     if status.is_success() {
-        return serde_json::from_slice(&bytes)
-            .map_err(|e| CallError::Refused { status: status.as_u16(), message: format!("unreadable answer: {e}") });
+        return serde_json::from_slice(&bytes).map_err(|e| CallError::Refused {
+            status: status.as_u16(),
+            message: format!("unreadable answer: {e}"),
+        });
     }
     let message = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
@@ -66,13 +73,28 @@ async fn answer<R: DeserializeOwned>(res: Result<reqwest::Response, reqwest::Err
     })
 }
 
-pub async fn enroll(http: &reqwest::Client, base: &str, req: &EnrollRequest) -> Result<EnrollResponse, CallError> {
-    answer(http.post(format!("{base}{ENROLL_PATH}")).json(req).send().await).await
+pub async fn enroll(
+    http: &reqwest::Client,
+    base: &str,
+    req: &EnrollRequest,
+) -> Result<EnrollResponse, CallError> {
+    answer(
+        http.post(format!("{base}{ENROLL_PATH}"))
+            .json(req)
+            .send()
+            .await,
+    )
+    .await
 }
 
 impl Client {
     pub fn new(http: reqwest::Client, base: &str, agent_id: &str, key: AgentKey) -> Self {
-        Client { http, base: base.to_owned(), agent_id: agent_id.to_owned(), key }
+        Client {
+            http,
+            base: base.to_owned(),
+            agent_id: agent_id.to_owned(),
+            key,
+        }
     }
 
     pub async fn call<R: DeserializeOwned>(
@@ -85,10 +107,19 @@ impl Client {
             Some(b) => serde_json::to_vec(b).expect("request bodies serialize"),
             None => Vec::new(),
         };
-        let (path, query) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
-        let parts = RequestParts { method: method.as_str(), path, query, body: &bytes };
+        let (path, query) = path_and_query
+            .split_once('?')
+            .unwrap_or((path_and_query, ""));
+        let parts = RequestParts {
+            method: method.as_str(),
+            path,
+            query,
+            body: &bytes,
+        };
         let signed = self.key.sign_request(&self.agent_id, &parts, now());
-        let mut req = self.http.request(method, format!("{}{path_and_query}", self.base));
+        let mut req = self
+            .http
+            .request(method, format!("{}{path_and_query}", self.base));
         for (name, value) in signed.pairs() {
             req = req.header(name, value);
         }
@@ -98,7 +129,11 @@ impl Client {
         answer(req.send().await).await
     }
 
-    pub async fn post<R: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<R, CallError> {
+    pub async fn post<R: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<R, CallError> {
         self.call(Method::POST, path, Some(body)).await
     }
 

@@ -74,7 +74,8 @@ impl AgentConfig {
         let mut config: AgentConfig = toml::from_str(&text)
             .with_context(|| format!("{} is not a valid agent configuration", path.display()))?;
         config.server_url = config.server_url.trim_end_matches('/').to_owned();
-        if !(config.server_url.starts_with("http://") || config.server_url.starts_with("https://")) {
+        if !(config.server_url.starts_with("http://") || config.server_url.starts_with("https://"))
+        {
             anyhow::bail!(
                 "{}: server_url must start with http:// or https://, not {:?}",
                 path.display(),
@@ -112,10 +113,19 @@ mod tests {
     fn bad_files_say_what_is_wrong() {
         let dir = tempfile::tempdir().unwrap();
         let cases = [
-            ("server_url = \"ftp://x\"\norg_secret = \"s\"\n", "must start with http"),
-            ("server_url = \"http://x\"\norg_secret = \"\"\n", "org_secret is empty"),
+            (
+                "server_url = \"ftp://x\"\norg_secret = \"s\"\n",
+                "must start with http",
+            ),
+            (
+                "server_url = \"http://x\"\norg_secret = \"\"\n",
+                "org_secret is empty",
+            ),
             ("server_url = \"http://x\"\n", "org_secret"),
-            ("server_url = \"http://x\"\norg_secret = \"s\"\ncolour = 1\n", "colour"),
+            (
+                "server_url = \"http://x\"\norg_secret = \"s\"\ncolour = 1\n",
+                "colour",
+            ),
         ];
         for (text, words) in cases {
             let path = dir.path().join("agent.toml");

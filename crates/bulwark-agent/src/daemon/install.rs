@@ -57,7 +57,10 @@ pub fn install(args: InstallArgs) -> anyhow::Result<()> {
     let mut config = AgentConfig::new(&args.server_url, &args.org_secret, &args.state_dir);
     config.root = args.root;
     if !(config.server_url.starts_with("http://") || config.server_url.starts_with("https://")) {
-        anyhow::bail!("--server-url must start with http:// or https://, not {:?}", args.server_url);
+        anyhow::bail!(
+            "--server-url must start with http:// or https://, not {:?}",
+            args.server_url
+        );
     }
     if let Some(dir) = args.config.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -65,7 +68,8 @@ pub fn install(args: InstallArgs) -> anyhow::Result<()> {
     write_atomic(&args.config, config.to_toml().as_bytes(), 0o600)
         .with_context(|| format!("cannot write {}", args.config.display()))?;
     super::state::State::open(&args.state_dir)?;
-    std::fs::create_dir_all(&args.unit_dir).with_context(|| format!("cannot create {}", args.unit_dir.display()))?;
+    std::fs::create_dir_all(&args.unit_dir)
+        .with_context(|| format!("cannot create {}", args.unit_dir.display()))?;
     let exe = std::env::current_exe().context("cannot tell where this binary is")?;
     let unit_path = args.unit_dir.join("bulwark-agent.service");
     write_atomic(&unit_path, unit(&exe, &args.config).as_bytes(), 0o644)
@@ -74,6 +78,10 @@ pub fn install(args: InstallArgs) -> anyhow::Result<()> {
     println!("wrote {}", unit_path.display());
     println!("state directory {}", args.state_dir.display());
     println!("start it with: systemctl daemon-reload && systemctl enable --now bulwark-agent");
-    println!("or in the foreground: {} run --config {}", exe.display(), args.config.display());
+    println!(
+        "or in the foreground: {} run --config {}",
+        exe.display(),
+        args.config.display()
+    );
     Ok(())
 }

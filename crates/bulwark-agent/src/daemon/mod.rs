@@ -70,18 +70,33 @@ pub enum EnrollError {
 }
 
 /// One enrollment attempt; on success the state directory remembers it.
-pub async fn enroll_once(config: &AgentConfig, state: &State, http: &reqwest::Client) -> Result<Enrollment, EnrollError> {
-    let req = enroll_request(config, state).map_err(|e| EnrollError::NeedsOperator(format!("{e:#}")))?;
+pub async fn enroll_once(
+    config: &AgentConfig,
+    state: &State,
+    http: &reqwest::Client,
+) -> Result<Enrollment, EnrollError> {
+    let req =
+        enroll_request(config, state).map_err(|e| EnrollError::NeedsOperator(format!("{e:#}")))?;
     match client::enroll(http, &config.server_url, &req).await {
         Ok(answer) => {
-            let enrollment = Enrollment { host_id: answer.host_id, server_public_key: answer.server_public_key };
-            state.save_enrollment(&enrollment).map_err(|e| EnrollError::NeedsOperator(format!("{e:#}")))?;
+            let enrollment = Enrollment {
+                host_id: answer.host_id,
+                server_public_key: answer.server_public_key,
+            };
+            state
+                .save_enrollment(&enrollment)
+                .map_err(|e| EnrollError::NeedsOperator(format!("{e:#}")))?;
             Ok(enrollment)
         }
-        Err(CallError::Refused { status: 401, message }) => Err(EnrollError::NeedsOperator(format!(
+        Err(CallError::Refused {
+            status: 401,
+            message,
+        }) => Err(EnrollError::NeedsOperator(format!(
             "enrollment refused: {message} (check org_secret in the agent configuration)"
         ))),
-        Err(CallError::Refused { message, .. }) => Err(EnrollError::NeedsOperator(format!("enrollment refused: {message}"))),
+        Err(CallError::Refused { message, .. }) => Err(EnrollError::NeedsOperator(format!(
+            "enrollment refused: {message}"
+        ))),
         Err(e) => Err(EnrollError::Retry(e.to_string())),
     }
 }
@@ -95,14 +110,23 @@ impl Daemon {
     /// Opens the state and enrolls if needed, retrying while the server is unreachable.
     pub async fn start(config: AgentConfig) -> anyhow::Result<Arc<Daemon>> {
         let state = State::open(&config.state_dir)?;
-        let spool = Spool::open(&config.state_dir.join("spool"), config.spool_max_items, config.spool_max_bytes)?;
+        let spool = Spool::open(
+            &config.state_dir.join("spool"),
+            config.spool_max_items,
+            config.spool_max_bytes,
+        )?;
         let http = client::http_client();
         let enrollment = match state.enrollment() {
             Some(e) => e,
             None => enroll_until_done(&config, &state, &http).await?,
         };
         tracing::info!(agent = %state.agent_id, host = %enrollment.host_id, server = %config.server_url, "agent enrolled");
-        let client = Client::new(http.clone(), &config.server_url, &state.agent_id, state.key.clone());
+        let client = Client::new(
+            http.clone(),
+            &config.server_url,
+            &state.agent_id,
+            state.key.clone(),
+        );
         Ok(Arc::new(Daemon {
             config,
             state,
@@ -116,7 +140,11 @@ impl Daemon {
     }
 
     fn server_key(&self) -> String {
-        self.enrollment.lock().expect("enrollment lock").server_public_key.clone()
+        self.enrollment
+            .lock()
+            .expect("enrollment lock")
+            .server_public_key
+            .clone()
     }
 
     /// After the server forgot this agent (it was removed): enroll again with the secret.
@@ -146,10 +174,18 @@ impl Daemon {
             let spool = self.spool.lock().expect("spool lock");
             (spool.dropped(), spool.len() as u64)
         };
-        let beat = HeartbeatRequest { agent_version: VERSION.into(), spool_dropped: dropped, spool_pending: pending };
+        let beat = HeartbeatRequest {
+            agent_version: VERSION.into(),
+            spool_dropped: dropped,
+            spool_pending: pending,
+        };
         let answer: HeartbeatResponse = self.client.post(wire::HEARTBEAT_PATH, &beat).await?;
         if dropped > 0 {
-            let _ = self.spool.lock().expect("spool lock").reported_dropped(dropped);
+            let _ = self
+                .spool
+                .lock()
+                .expect("spool lock")
+                .reported_dropped(dropped);
         }
         Ok(answer)
     }
@@ -178,18 +214,27 @@ impl Daemon {
     /// Collects the inventory and sends what changed since the server's last accepted sync.
     async fn sync_inventory(&self) -> anyhow::Result<()> {
         let root = self.config.root.clone();
-        let inventory = tokio::task::spawn_blocking(move || bulwark_engine::inventory::collect(&HostRoot::at(root)))
-            .await??;
+        let inventory = tokio::task::spawn_blocking(move || {
+            bulwark_engine::inventory::collect(&HostRoot::at(root))
+        })
+        .await??;
         let split = bulwark_protocol::inventory::categories(&inventory);
-        let hashes: BTreeMap<String, String> = split.iter().map(|(k, (h, _))| (k.clone(), h.clone())).collect();
+        let hashes: BTreeMap<String, String> = split
+            .iter()
+            .map(|(k, (h, _))| (k.clone(), h.clone()))
+            .collect();
         let accepted = self.state.inventory_hashes();
         let changed = split
             .iter()
             .filter(|(k, (h, _))| accepted.get(*k) != Some(h))
             .map(|(k, (_, v))| (k.clone(), v.clone()))
             .collect();
-        let request = InventoryRequest { hashes: hashes.clone(), categories: changed };
-        let answer: InventoryResponse = match self.client.post(wire::INVENTORY_PATH, &request).await {
+        let request = InventoryRequest {
+            hashes: hashes.clone(),
+            categories: changed,
+        };
+        let answer: InventoryResponse = match self.client.post(wire::INVENTORY_PATH, &request).await
+        {
             Ok(a) => a,
             Err(e @ CallError::Unreachable(_)) => {
                 // Spooled whole, so it stands on its own whenever it is sent.
@@ -197,7 +242,10 @@ impl Daemon {
                     hashes,
                     categories: split.into_iter().map(|(k, (_, v))| (k, v)).collect(),
                 };
-                self.spool.lock().expect("spool lock").push(&Item::Inventory { request: full })?;
+                self.spool
+                    .lock()
+                    .expect("spool lock")
+                    .push(&Item::Inventory { request: full })?;
                 return Err(e.into());
             }
             Err(e) => {
@@ -217,7 +265,11 @@ impl Daemon {
             let _: InventoryResponse = self.client.post(wire::INVENTORY_PATH, &again).await?;
         }
         self.state.save_inventory_hashes(&hashes)?;
-        tracing::debug!(stored = answer.stored.len(), resent = answer.resend.len(), "inventory synced");
+        tracing::debug!(
+            stored = answer.stored.len(),
+            resent = answer.resend.len(),
+            "inventory synced"
+        );
         Ok(())
     }
 
@@ -272,13 +324,23 @@ impl Daemon {
     async fn send_item(&self, item: &Item) -> Result<(), CallError> {
         match item {
             Item::Results { scan_id, results } => {
-                let body = ResultsRequest { results: results.clone() };
-                let answer: ResultsResponse = self.client.post(&wire::results_path(scan_id), &body).await?;
+                let body = ResultsRequest {
+                    results: results.clone(),
+                };
+                let answer: ResultsResponse = self
+                    .client
+                    .post(&wire::results_path(scan_id), &body)
+                    .await?;
                 tracing::info!(scan = %scan_id, outcome = %answer.outcome, "results delivered");
             }
             Item::JobFailed { job_id, reason } => {
-                let body = FailRequest { reason: reason.clone() };
-                let _: serde_json::Value = self.client.post(&wire::job_fail_path(job_id), &body).await?;
+                let body = FailRequest {
+                    reason: reason.clone(),
+                };
+                let _: serde_json::Value = self
+                    .client
+                    .post(&wire::job_fail_path(job_id), &body)
+                    .await?;
             }
             Item::Inventory { request } => {
                 let _: InventoryResponse = self.client.post(wire::INVENTORY_PATH, request).await?;
@@ -293,7 +355,11 @@ impl Daemon {
             Ok(Opened::Job(job)) => *job,
             Ok(Opened::Unreadable(reason)) => {
                 tracing::warn!(job = %signed.id, reason = %reason, "cannot read a job");
-                self.deliver(Item::JobFailed { job_id: signed.id, reason }).await;
+                self.deliver(Item::JobFailed {
+                    job_id: signed.id,
+                    reason,
+                })
+                .await;
                 return;
             }
             Err(refusal) => {
@@ -302,20 +368,36 @@ impl Daemon {
                 return;
             }
         };
-        if let Err(e) = self.client.post::<serde_json::Value>(&wire::job_ack_path(&job.id), &serde_json::json!({})).await {
+        if let Err(e) = self
+            .client
+            .post::<serde_json::Value>(&wire::job_ack_path(&job.id), &serde_json::json!({}))
+            .await
+        {
             tracing::warn!(job = %job.id, error = %e, "acknowledging a job failed; running it anyway");
         }
         let Job { id, kind, .. } = job;
         match kind {
-            JobKind::ComplianceScan { scan_id, template_id, template_name, checks } => {
+            JobKind::ComplianceScan {
+                scan_id,
+                template_id,
+                template_name,
+                checks,
+            } => {
                 tracing::info!(scan = %scan_id, template = %template_id, checks = checks.len(), "scan started");
                 let root = self.config.root.clone();
-                let outcome = tokio::task::spawn_blocking(move || run_scan(&root, template_id, template_name, checks)).await;
+                let outcome = tokio::task::spawn_blocking(move || {
+                    run_scan(&root, template_id, template_name, checks)
+                })
+                .await;
                 match outcome {
                     Ok(Ok(results)) => self.deliver(Item::Results { scan_id, results }).await,
                     Ok(Err(reason)) => self.deliver(Item::JobFailed { job_id: id, reason }).await,
                     Err(panic) => {
-                        self.deliver(Item::JobFailed { job_id: id, reason: format!("the scan crashed: {panic}") }).await
+                        self.deliver(Item::JobFailed {
+                            job_id: id,
+                            reason: format!("the scan crashed: {panic}"),
+                        })
+                        .await
                     }
                 }
             }
@@ -351,18 +433,26 @@ impl Daemon {
     }
 }
 
-async fn enroll_until_done(config: &AgentConfig, state: &State, http: &reqwest::Client) -> anyhow::Result<Enrollment> {
+async fn enroll_until_done(
+    config: &AgentConfig,
+    state: &State,
+    http: &reqwest::Client,
+) -> anyhow::Result<Enrollment> {
     let mut wait = 1;
     loop {
         match enroll_once(config, state, http).await {
             Ok(e) => return Ok(e),
-            Err(EnrollError::NeedsOperator(message)) if message.contains("already enrolled") => bail!(message),
+            Err(EnrollError::NeedsOperator(message)) if message.contains("already enrolled") => {
+                bail!(message)
+            }
             Err(EnrollError::NeedsOperator(message)) => {
                 // A wrong secret may be fixed in the configuration; keep trying, slowly.
                 tracing::error!("{message}");
                 wait = 60;
             }
-            Err(EnrollError::Retry(why)) => tracing::warn!(reason = %why, "cannot reach the server to enroll"),
+            Err(EnrollError::Retry(why)) => {
+                tracing::warn!(reason = %why, "cannot reach the server to enroll")
+            }
         }
         tokio::time::sleep(Duration::from_secs(wait)).await;
         wait = (wait * 2).min(60);
@@ -370,7 +460,12 @@ async fn enroll_until_done(config: &AgentConfig, state: &State, http: &reqwest::
 }
 
 /// Evaluates the job's checks on the host; the engine skips the server-evaluated kinds.
-fn run_scan(root: &Path, id: String, name: String, checks: Vec<bulwark_core::Check>) -> Result<Vec<AgentResult>, String> {
+fn run_scan(
+    root: &Path,
+    id: String,
+    name: String,
+    checks: Vec<bulwark_core::Check>,
+) -> Result<Vec<AgentResult>, String> {
     let host = HostRoot::at(root);
     let os = host.detect_os().map_err(|e| e.to_string())?;
     let template = Template {
@@ -386,7 +481,10 @@ fn run_scan(root: &Path, id: String, name: String, checks: Vec<bulwark_core::Che
     Ok(report
         .results
         .into_iter()
-        .map(|r| AgentResult { check_id: r.id, outcome: r.outcome })
+        .map(|r| AgentResult {
+            check_id: r.id,
+            outcome: r.outcome,
+        })
         .collect())
 }
 

@@ -18,10 +18,18 @@ use super::files::{is_leftover, write_atomic};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Item {
-    Results { scan_id: String, results: Vec<AgentResult> },
-    JobFailed { job_id: String, reason: String },
+    Results {
+        scan_id: String,
+        results: Vec<AgentResult>,
+    },
+    JobFailed {
+        job_id: String,
+        reason: String,
+    },
     /// Only the newest inventory is kept: an older one describes a host that no longer is.
-    Inventory { request: InventoryRequest },
+    Inventory {
+        request: InventoryRequest,
+    },
 }
 
 pub struct Spool {
@@ -39,7 +47,8 @@ fn seq_of(name: &str) -> Option<u64> {
 
 impl Spool {
     pub fn open(dir: &Path, max_items: usize, max_bytes: u64) -> anyhow::Result<Spool> {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create the spool {}", dir.display()))?;
+        fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the spool {}", dir.display()))?;
         let mut next_seq = 0;
         for entry in fs::read_dir(dir)?.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -49,7 +58,12 @@ impl Spool {
                 next_seq = next_seq.max(seq + 1);
             }
         }
-        Ok(Spool { dir: dir.to_owned(), max_items: max_items.max(1), max_bytes, next_seq })
+        Ok(Spool {
+            dir: dir.to_owned(),
+            max_items: max_items.max(1),
+            max_bytes,
+            next_seq,
+        })
     }
 
     /// The spooled files, oldest first, with their sizes.
@@ -112,7 +126,10 @@ impl Spool {
     pub fn items(&self) -> Vec<(PathBuf, Item)> {
         let mut out = Vec::new();
         for (path, _) in self.files() {
-            match fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()) {
+            match fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+            {
                 Some(item) => out.push((path, item)),
                 None => {
                     tracing::warn!(path = %path.display(), "dropping a spool item that does not parse");
@@ -155,7 +172,10 @@ mod tests {
     use super::*;
 
     fn results(scan: &str) -> Item {
-        Item::Results { scan_id: scan.into(), results: vec![] }
+        Item::Results {
+            scan_id: scan.into(),
+            results: vec![],
+        }
     }
 
     #[test]
@@ -196,7 +216,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut spool = Spool::open(dir.path(), 10, 1 << 20).unwrap();
         let inv = |h: &str| Item::Inventory {
-            request: InventoryRequest { hashes: [("system".to_owned(), h.to_owned())].into(), ..Default::default() },
+            request: InventoryRequest {
+                hashes: [("system".to_owned(), h.to_owned())].into(),
+                ..Default::default()
+            },
         };
         spool.push(&inv("1")).unwrap();
         spool.push(&results("a")).unwrap();
@@ -212,13 +235,21 @@ mod tests {
         let mut spool = Spool::open(dir.path(), 10, 1 << 20).unwrap();
         spool.push(&results("a")).unwrap();
         // What an interrupted write leaves: a temporary file, never a half item file.
-        fs::write(dir.path().join(".tmp-00000000000000000001.json-42"), b"{\"kind\":\"resu").unwrap();
+        fs::write(
+            dir.path().join(".tmp-00000000000000000001.json-42"),
+            b"{\"kind\":\"resu",
+        )
+        .unwrap();
         // And a damaged item (a disk error) is dropped and counted rather than stopping the spool.
         fs::write(dir.path().join("00000000000000000007.json"), b"{\"kind\":").unwrap();
         let spool = Spool::open(dir.path(), 10, 1 << 20).unwrap();
         let kept: Vec<Item> = spool.items().into_iter().map(|(_, i)| i).collect();
         assert_eq!(kept, vec![results("a")]);
         assert_eq!(spool.dropped(), 1);
-        assert!(!dir.path().join(".tmp-00000000000000000001.json-42").exists());
+        assert!(
+            !dir.path()
+                .join(".tmp-00000000000000000001.json-42")
+                .exists()
+        );
     }
 }

@@ -28,7 +28,8 @@ pub struct State {
 impl State {
     /// Opens the state directory, creating the id and key on first start.
     pub fn open(dir: &Path) -> anyhow::Result<State> {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create the state directory {}", dir.display()))?;
+        fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
             .with_context(|| format!("cannot restrict {}", dir.display()))?;
         let id_path = dir.join("agent_id");
@@ -49,16 +50,28 @@ impl State {
         }
         let key_path = dir.join("agent.key");
         let key = match fs::read_to_string(&key_path) {
-            Ok(text) => AgentKey::from_secret_hex(&text)
-                .map_err(|e| anyhow::anyhow!("{}: {e}; delete it and agent_id to enroll afresh", key_path.display()))?,
+            Ok(text) => AgentKey::from_secret_hex(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {e}; delete it and agent_id to enroll afresh",
+                    key_path.display()
+                )
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = AgentKey::generate();
-                write_atomic(&key_path, format!("{}\n", key.secret_hex()).as_bytes(), 0o600)?;
+                write_atomic(
+                    &key_path,
+                    format!("{}\n", key.secret_hex()).as_bytes(),
+                    0o600,
+                )?;
                 key
             }
             Err(e) => return Err(e).with_context(|| format!("cannot read {}", key_path.display())),
         };
-        Ok(State { dir: dir.to_owned(), agent_id, key })
+        Ok(State {
+            dir: dir.to_owned(),
+            agent_id,
+            key,
+        })
     }
 
     fn read_json<T: for<'de> Deserialize<'de>>(&self, name: &str) -> Option<T> {
@@ -68,7 +81,8 @@ impl State {
 
     fn write_json<T: Serialize>(&self, name: &str, value: &T) -> anyhow::Result<()> {
         let bytes = serde_json::to_vec_pretty(value)?;
-        write_atomic(&self.dir.join(name), &bytes, 0o600).with_context(|| format!("cannot write {name}"))
+        write_atomic(&self.dir.join(name), &bytes, 0o600)
+            .with_context(|| format!("cannot write {name}"))
     }
 
     pub fn enrollment(&self) -> Option<Enrollment> {
@@ -105,7 +119,10 @@ mod tests {
         let again = State::open(dir.path()).unwrap();
         assert_eq!(first.agent_id, again.agent_id);
         assert_eq!(first.key.public_hex(), again.key.public_hex());
-        let mode = fs::metadata(dir.path().join("agent.key")).unwrap().permissions().mode();
+        let mode = fs::metadata(dir.path().join("agent.key"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 

@@ -61,7 +61,10 @@ fn enrollment_of(req: &EnrollRequest) -> ApiResult<Enrollment> {
     }
     let s = &req.system;
     if s.hostname.trim().is_empty() {
-        return Err(AppError::invalid("system.hostname", "hostname must not be empty"));
+        return Err(AppError::invalid(
+            "system.hostname",
+            "hostname must not be empty",
+        ));
     }
     if bulwark_core::OsKind::parse(&s.os_kind).is_none() {
         return Err(AppError::invalid(
@@ -127,7 +130,10 @@ pub async fn enroll(
     let missing: Vec<(String, String, serde_json::Value)> = first
         .into_iter()
         .filter(|(name, _)| !have.iter().any(|(c, _)| c == name))
-        .filter_map(|(name, v)| v.ok().map(|v| (name.to_owned(), sha256_hex(v.to_string().as_bytes()), v)))
+        .filter_map(|(name, v)| {
+            v.ok()
+                .map(|v| (name.to_owned(), sha256_hex(v.to_string().as_bytes()), v))
+        })
         .collect();
     state.store.store_inventory(&host.id, &missing).await?;
     Ok(Json(EnrollResponse {
@@ -189,7 +195,10 @@ fn validate_category(name: &str, value: &serde_json::Value) -> ApiResult<()> {
         "startup" => check_shape::<Vec<inventory::StartupItem>>(name, value),
         _ => Err(AppError::invalid(
             &format!("categories.{name}"),
-            format!("unknown inventory category {name:?}; known: {}", CATEGORIES.join(", ")),
+            format!(
+                "unknown inventory category {name:?}; known: {}",
+                CATEGORIES.join(", ")
+            ),
         )),
     }
 }
@@ -211,13 +220,22 @@ pub async fn inventory(
         }
         changed.push((name.clone(), hash, value.clone()));
     }
-    state.store.store_inventory(&agent.host_id, &changed).await?;
+    state
+        .store
+        .store_inventory(&agent.host_id, &changed)
+        .await?;
     if let Some(system) = req.categories.get("system") {
         let s: inventory::SystemInfo = serde_json::from_value(system.clone())
             .map_err(|e| AppError::invalid("categories.system", e.to_string()))?;
         state
             .store
-            .update_host_system(&agent.host_id, &s.hostname, &s.os_id, &s.os_version, &s.kernel)
+            .update_host_system(
+                &agent.host_id,
+                &s.hostname,
+                &s.os_id,
+                &s.os_version,
+                &s.kernel,
+            )
             .await?;
     }
     let held: BTreeMap<String, String> = state
@@ -229,7 +247,9 @@ pub async fn inventory(
     let resend = req
         .hashes
         .iter()
-        .filter(|(name, hash)| CATEGORIES.contains(&name.as_str()) && held.get(*name) != Some(*hash))
+        .filter(|(name, hash)| {
+            CATEGORIES.contains(&name.as_str()) && held.get(*name) != Some(*hash)
+        })
         .map(|(name, _)| name.clone())
         .collect();
     Ok(Json(InventoryResponse {
@@ -247,17 +267,30 @@ pub struct PollQuery {
 }
 
 /// Builds the signed job the agent runs; a job whose scan or template is gone fails.
-async fn signed(state: &AppState, agent: &bulwark_store::AgentIdentity, job: &AgentJob) -> ApiResult<Option<SignedJob>> {
+async fn signed(
+    state: &AppState,
+    agent: &bulwark_store::AgentIdentity,
+    job: &AgentJob,
+) -> ApiResult<Option<SignedJob>> {
     let Some(scan_id) = &job.scan_id else {
         return Ok(None);
     };
     let scan = state.store.get_scan(&Scope::All, scan_id).await?;
-    let template = match state.store.get_template(&Scope::All, &scan.template_id).await {
+    let template = match state
+        .store
+        .get_template(&Scope::All, &scan.template_id)
+        .await
+    {
         Ok(t) => t,
         Err(bulwark_store::StoreError::NotFound(_)) => {
             state
                 .store
-                .fail_job(&agent.host_id, &job.id, "the scan's template was deleted", bulwark_store::now())
+                .fail_job(
+                    &agent.host_id,
+                    &job.id,
+                    "the scan's template was deleted",
+                    bulwark_store::now(),
+                )
                 .await?;
             return Ok(None);
         }
@@ -272,7 +305,11 @@ async fn signed(state: &AppState, agent: &bulwark_store::AgentIdentity, job: &Ag
             scan_id: scan.id.clone(),
             template_id: template.id.clone(),
             template_name: template.name.clone(),
-            checks: checks.iter().filter(|c| c.enabled).map(|c| c.check.clone()).collect(),
+            checks: checks
+                .iter()
+                .filter(|c| c.enabled)
+                .map(|c| c.check.clone())
+                .collect(),
         },
     };
     Ok(Some(SignedJob::sign(&job, job_key(state).await?)))
@@ -290,12 +327,20 @@ pub async fn jobs(
         let now = bulwark_store::now();
         let claimed = state
             .store
-            .claim_jobs(&agent.host_id, now, state.config.job_lease_secs, JOBS_PER_POLL)
+            .claim_jobs(
+                &agent.host_id,
+                now,
+                state.config.job_lease_secs,
+                JOBS_PER_POLL,
+            )
             .await;
         match claimed {
             Ok(c) if !c.is_empty() || tokio::time::Instant::now() >= deadline => break Ok(c),
             Ok(_) => {
-                if tokio::time::timeout_at(deadline, wake.notified()).await.is_err() {
+                if tokio::time::timeout_at(deadline, wake.notified())
+                    .await
+                    .is_err()
+                {
                     break Ok(Vec::new());
                 }
             }

@@ -126,7 +126,10 @@ pub async fn agent_history(
             policy_id: x.policy_id,
         })
         .collect();
-    Ok(Json(History { host_id: id, history }))
+    Ok(Json(History {
+        host_id: id,
+        history,
+    }))
 }
 
 #[derive(Serialize, JsonSchema)]

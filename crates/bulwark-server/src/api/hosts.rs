@@ -74,7 +74,9 @@ pub async fn category(
         .store
         .inventory(&host.id, &category)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("{category} inventory of this host (not sent yet)")))?;
+        .ok_or_else(|| {
+            AppError::NotFound(format!("{category} inventory of this host (not sent yet)"))
+        })?;
     Ok(Json(data))
 }
 

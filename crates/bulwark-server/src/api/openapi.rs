@@ -14,7 +14,10 @@ const SCHEMAS: &str = "#/components/schemas/";
 
 /// The query parameters a query type's schema (a `$ref` into `definitions`) describes.
 fn parameters(query: &Value, definitions: &Map<String, Value>) -> Vec<Value> {
-    let name = query["$ref"].as_str().and_then(|r| r.strip_prefix(SCHEMAS)).unwrap_or_default();
+    let name = query["$ref"]
+        .as_str()
+        .and_then(|r| r.strip_prefix(SCHEMAS))
+        .unwrap_or_default();
     let Some(def) = definitions.get(name) else {
         return Vec::new();
     };
@@ -52,7 +55,11 @@ pub fn build() -> Value {
         .iter()
         .map(|r| {
             let mut schema = |f: super::SchemaFn| Value::from(f(&mut generator));
-            (r.query.map(&mut schema), r.body.map(&mut schema), schema(r.answer))
+            (
+                r.query.map(&mut schema),
+                r.body.map(&mut schema),
+                schema(r.answer),
+            )
         })
         .collect();
     let definitions = generator.take_definitions(true);

@@ -8,7 +8,6 @@ use bulwark_store::{Policy, PolicyOverride, ScheduleType};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-
 use super::answers::Deleted;
 use crate::AppState;
 use crate::auth::Caller;

@@ -184,7 +184,10 @@ fn known_feature(feature: &str) -> ApiResult<()> {
     } else {
         Err(AppError::invalid(
             "feature",
-            format!("unknown feature {feature:?}; known: {}", FEATURES.join(", ")),
+            format!(
+                "unknown feature {feature:?}; known: {}",
+                FEATURES.join(", ")
+            ),
         ))
     }
 }

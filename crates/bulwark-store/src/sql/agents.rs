@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 
 use super::scans::fail_scan_in;
-use crate::db::Arg;
 use super::{SqlStore, scope_clause, visible};
+use crate::db::Arg;
 use crate::{
     AgentIdentity, AgentJob, AgentStore, Enrolled, Enrollment, FeatureFlag, Result, Scope,
     StoreError, args, new_id, now,
@@ -72,7 +72,9 @@ impl AgentStore for SqlStore {
                 .await?;
             self.record_seen(&[(known.host_id.clone(), now())]).await?;
             let host = self.host_where("h.id = $1", &known.host_id).await?;
-            return host.map(Enrolled::Again).ok_or(StoreError::NotFound("host"));
+            return host
+                .map(Enrolled::Again)
+                .ok_or(StoreError::NotFound("host"));
         }
         let id = new_id();
         let at = now();
@@ -154,7 +156,12 @@ impl AgentStore for SqlStore {
         tx.commit().await
     }
 
-    async fn update_agent(&self, host_id: &str, agent_version: &str, spool_dropped: i64) -> Result<()> {
+    async fn update_agent(
+        &self,
+        host_id: &str,
+        agent_version: &str,
+        spool_dropped: i64,
+    ) -> Result<()> {
         self.db
             .execute(
                 "UPDATE hosts SET agent_version = $1, spool_dropped = spool_dropped + $2 WHERE id = $3",
@@ -192,7 +199,13 @@ impl AgentStore for SqlStore {
         Ok(c.n)
     }
 
-    async fn claim_jobs(&self, host_id: &str, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<AgentJob>> {
+    async fn claim_jobs(
+        &self,
+        host_id: &str,
+        now: i64,
+        lease_secs: i64,
+        limit: i64,
+    ) -> Result<Vec<AgentJob>> {
         let candidates: Vec<AgentJob> = self
             .db
             .fetch_all(
@@ -242,7 +255,13 @@ impl AgentStore for SqlStore {
         Ok(job)
     }
 
-    async fn fail_job(&self, host_id: &str, job_id: &str, reason: &str, now: i64) -> Result<AgentJob> {
+    async fn fail_job(
+        &self,
+        host_id: &str,
+        job_id: &str,
+        reason: &str,
+        now: i64,
+    ) -> Result<AgentJob> {
         let job = self.job_of_host(host_id, job_id).await?;
         let mut tx = self.db.begin().await?;
         match &job.scan_id {
@@ -329,7 +348,12 @@ impl AgentStore for SqlStore {
         Ok(flag)
     }
 
-    async fn delete_feature_flag(&self, scope: &Scope, org_id: Option<&str>, feature: &str) -> Result<()> {
+    async fn delete_feature_flag(
+        &self,
+        scope: &Scope,
+        org_id: Option<&str>,
+        feature: &str,
+    ) -> Result<()> {
         let org = flag_org(scope, org_id)?;
         let n = self
             .db

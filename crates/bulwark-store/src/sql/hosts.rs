@@ -56,7 +56,10 @@ impl HostStore for SqlStore {
         )
         .await?;
         tx.commit().await?;
-        Ok(self.host_where("h.id = $1", &id).await?.expect("the host was just written"))
+        Ok(self
+            .host_where("h.id = $1", &id)
+            .await?
+            .expect("the host was just written"))
     }
 
     async fn get_host(&self, scope: &Scope, id: &str) -> Result<Host> {
@@ -94,7 +97,10 @@ impl HostStore for SqlStore {
         self.get_host(scope, id).await?;
         let mode = if maintenance { "maintenance" } else { "active" };
         self.db
-            .execute("UPDATE hosts SET status = $1 WHERE id = $2", args![mode, id])
+            .execute(
+                "UPDATE hosts SET status = $1 WHERE id = $2",
+                args![mode, id],
+            )
             .await?;
         Ok(())
     }
@@ -103,8 +109,10 @@ impl HostStore for SqlStore {
         self.get_host(scope, id).await?;
         let mut tx = self.db.begin().await?;
         // host_compliance and exceptions reference the host too; everything goes with it.
-        tx.execute("DELETE FROM host_compliance WHERE host_id = $1", args![id]).await?;
-        tx.execute("DELETE FROM hosts WHERE id = $1", args![id]).await?;
+        tx.execute("DELETE FROM host_compliance WHERE host_id = $1", args![id])
+            .await?;
+        tx.execute("DELETE FROM hosts WHERE id = $1", args![id])
+            .await?;
         tx.commit().await
     }
 

@@ -4,8 +4,8 @@
 use async_trait::async_trait;
 use bulwark_core::{CheckOutcome, ScoreSummary, Severity, Status};
 
-use super::{SqlStore, scope_clause, visible};
 use super::hosts::HOST_SELECT;
+use super::{SqlStore, scope_clause, visible};
 use crate::db::{Arg, Tx};
 use crate::model::{HostRow, ONLINE_WITHIN_SECS};
 use crate::{

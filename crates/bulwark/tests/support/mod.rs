@@ -77,7 +77,6 @@ pub fn serve_on(database_url: &str, listen: &str) -> (Server, String) {
     (server, url)
 }
 
-
 /// The `bulwark-agent` binary, which cargo builds beside `bulwark` when the workspace's
 /// tests are built (`cargo nextest run --workspace`).
 pub fn agent_binary() -> std::path::PathBuf {
@@ -101,7 +100,10 @@ where
         if let Some(v) = probe().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {secs}s waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
