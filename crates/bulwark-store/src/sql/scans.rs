@@ -9,7 +9,7 @@ use super::{SqlStore, scope_clause, visible};
 use crate::db::{Arg, Tx};
 use crate::model::{HostRow, ONLINE_WITHIN_SECS};
 use crate::{
-    Completion, Host, NewScan, Policy, Result, Scan, ScanFilter, ScanResult, ScanStatus, ScanStore,
+    Completion, Host, NewScan, Policy, Result, Scan, ScanFilter, ScanResult, ScanStore,
     Scope, StoreError, args, new_id, now,
 };
 
@@ -60,7 +60,6 @@ struct ScanState {
     org_id: String,
     host_id: String,
     policy_id: Option<String>,
-    status: String,
     passing_threshold: f64,
 }
 
@@ -188,17 +187,37 @@ impl ScanStore for SqlStore {
         summary: &ScoreSummary,
         now: i64,
     ) -> Result<Completion> {
+        let c = &summary.counts;
+        let summary_json =
+            serde_json::to_string(summary).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut tx = self.db.begin().await?;
-        let state: ScanState = tx
+        // The status change comes first and only from pending or running: a retried
+        // submission matches no row and writes nothing.
+        let state: Option<ScanState> = tx
             .fetch_optional(
-                "SELECT org_id, host_id, policy_id, status, passing_threshold FROM scans WHERE id = $1",
-                args![id],
+                "UPDATE scans SET status = 'completed', started_at = COALESCE(started_at, $2), completed_at = $2, score = $3, \
+                 weighted_score = $4, risk = $5, passed = $6, failed = $7, errors = $8, skipped = $9, waived = $10, total = $11, \
+                 summary = $12 WHERE id = $1 AND status IN ('pending', 'running') \
+                 RETURNING org_id, host_id, policy_id, passing_threshold",
+                args![id, now, summary.score, summary.weighted_score, summary.risk.as_str(), c.pass, c.fail, c.error, c.skip,
+                    c.waived, c.total(), summary_json],
             )
-            .await?
-            .ok_or(StoreError::NotFound("scan"))?;
-        if ScanStatus::parse(&state.status).is_some_and(ScanStatus::is_final) {
-            return Ok(Completion::AlreadyFinished);
-        }
+            .await?;
+        let Some(state) = state else {
+            drop(tx);
+            #[derive(sqlx::FromRow)]
+            struct Found {
+                n: i64,
+            }
+            let found: Found = self
+                .db
+                .fetch_one("SELECT COUNT(*) AS n FROM scans WHERE id = $1", args![id])
+                .await?;
+            return match found.n {
+                0 => Err(StoreError::NotFound("scan")),
+                _ => Ok(Completion::AlreadyFinished),
+            };
+        };
         for chunk in results.chunks(RESULTS_PER_INSERT) {
             let mut sql = String::from(
                 "INSERT INTO scan_results (scan_id, check_id, status, severity, category, title, actual, expected, reason) VALUES ",
@@ -240,17 +259,6 @@ impl ScanStore for SqlStore {
                 e => e,
             })?;
         }
-        let c = &summary.counts;
-        let summary_json =
-            serde_json::to_string(summary).map_err(|e| StoreError::Invalid(e.to_string()))?;
-        tx.execute(
-            "UPDATE scans SET status = 'completed', started_at = COALESCE(started_at, $2), completed_at = $2, score = $3, \
-             weighted_score = $4, risk = $5, passed = $6, failed = $7, errors = $8, skipped = $9, waived = $10, total = $11, \
-             summary = $12 WHERE id = $1",
-            args![id, now, summary.score, summary.weighted_score, summary.risk.as_str(), c.pass, c.fail, c.error, c.skip,
-                c.waived, c.total(), summary_json],
-        )
-        .await?;
         let policy = state.policy_id.clone().unwrap_or_default();
         if !policy.is_empty() {
             let passing = summary.meets(state.passing_threshold);
