@@ -9,8 +9,8 @@ use super::{SqlStore, scope_clause, visible};
 use crate::db::{Arg, Tx};
 use crate::model::{HostRow, ONLINE_WITHIN_SECS};
 use crate::{
-    Completion, Host, NewScan, Policy, Result, Scan, ScanFilter, ScanResult, ScanStore,
-    Scope, StoreError, args, new_id, now,
+    Completion, Host, NewScan, Policy, Result, Scan, ScanFilter, ScanResult, ScanStore, Scope,
+    StoreError, args, new_id, now,
 };
 
 pub(super) const COLUMNS: &str = "id, org_id, host_id, hostname, policy_id, template_id, template_name, framework, \
