@@ -59,6 +59,14 @@ impl Presence {
         }
     }
 
+    /// Whether a long poll of `host_id` is waiting on this replica.
+    pub fn is_waiting(&self, host_id: &str) -> bool {
+        self.waiters
+            .lock()
+            .expect("presence lock")
+            .contains_key(host_id)
+    }
+
     /// Wakes a long-poll of `host_id` on this replica (jobs made on another replica are
     /// found by the agent's next poll).
     pub fn jobs_ready(&self, host_id: &str) {

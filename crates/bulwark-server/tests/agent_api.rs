@@ -14,7 +14,7 @@ use bulwark_protocol::signing::RequestParts;
 use bulwark_protocol::wire::{self, AgentResult, EnrollRequest};
 use bulwark_protocol::{AgentKey, JobKind, SignedJob};
 use bulwark_store::Scope;
-use common::{Reply, TestApp};
+use common::{Reply, TestApp, trigger};
 use serde_json::{Value, json};
 
 const SECRET: &str = "bwo_test_secret_of_alpha";
@@ -373,13 +373,7 @@ async fn heartbeat_answers_pending_jobs_and_feature_flags() {
     );
 
     let policy = linux_policy(&app).await;
-    app.ok(
-        "POST",
-        "/api/v1/compliance/scans",
-        app.token("user"),
-        Some(json!({"policy_id": policy, "host_id": host})),
-    )
-    .await;
+    trigger(&app, &policy, &host).await;
     let answer = agent.ok(&app, "POST", wire::HEARTBEAT_PATH, beat).await;
     assert_eq!(answer["pending_jobs"], 1);
     assert_eq!(answer["features"]["terminal"], false);
@@ -575,15 +569,15 @@ async fn a_scan_goes_to_the_agent_as_a_signed_job_and_comes_back_once() {
         );
         tokio::spawn(async move { tower::ServiceExt::oneshot(app_router, req).await.unwrap() })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let scan = app
-        .ok(
-            "POST",
-            "/api/v1/compliance/scans",
-            app.token("user"),
-            Some(json!({"policy_id": policy, "host_id": host})),
-        )
-        .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !app.state.presence.is_waiting(&host) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the long poll never started waiting"
+        );
+        tokio::task::yield_now().await;
+    }
+    let scan_id = trigger(&app, &policy, &host).await;
     let res = tokio::time::timeout(Duration::from_secs(10), poll)
         .await
         .expect("the poll woke")
@@ -596,9 +590,11 @@ async fn a_scan_goes_to_the_agent_as_a_signed_job_and_comes_back_once() {
     let jobs: Value = serde_json::from_slice(&body).unwrap();
     let job = open(&jobs["jobs"][0], &server_key, &agent);
     let JobKind::ComplianceScan {
-        scan_id, checks, ..
+        scan_id: scan_in_job,
+        checks,
+        ..
     } = &job.kind;
-    assert_eq!(scan_id, scan["id"].as_str().unwrap());
+    assert_eq!(*scan_in_job, scan_id);
     assert!(
         checks.len() > 200 && checks.iter().all(|c| c.enabled),
         "the template's enabled checks"
@@ -633,15 +629,15 @@ async fn a_scan_goes_to_the_agent_as_a_signed_job_and_comes_back_once() {
     let other = Agent::new("agent-other");
     other.enroll(&app).await;
     let r = other
-        .call(&app, "POST", &wire::results_path(scan_id), body.clone())
+        .call(&app, "POST", &wire::results_path(&scan_id), body.clone())
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "another host's scan");
     let done = agent
-        .ok(&app, "POST", &wire::results_path(scan_id), body.clone())
+        .ok(&app, "POST", &wire::results_path(&scan_id), body.clone())
         .await;
     assert_eq!(done["outcome"], "completed");
     let retry = agent
-        .ok(&app, "POST", &wire::results_path(scan_id), body)
+        .ok(&app, "POST", &wire::results_path(&scan_id), body)
         .await;
     assert_eq!(retry["outcome"], "already_finished");
     let completed = app
@@ -683,14 +679,7 @@ async fn a_job_the_agent_cannot_run_fails_its_scan_with_the_reason() {
         .unwrap()
         .to_owned();
     let policy = linux_policy(&app).await;
-    let scan = app
-        .ok(
-            "POST",
-            "/api/v1/compliance/scans",
-            app.token("user"),
-            Some(json!({"policy_id": policy, "host_id": host})),
-        )
-        .await;
+    let scan = trigger(&app, &policy, &host).await;
     let jobs = agent
         .ok(&app, "GET", "/api/v1/agent/jobs", json!(null))
         .await;
@@ -706,7 +695,7 @@ async fn a_job_the_agent_cannot_run_fails_its_scan_with_the_reason() {
     let failed = app
         .ok(
             "GET",
-            &format!("/api/v1/compliance/scans/{}", scan["id"].as_str().unwrap()),
+            &format!("/api/v1/compliance/scans/{scan}"),
             &app.root,
             None,
         )

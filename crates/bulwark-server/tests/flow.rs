@@ -9,7 +9,7 @@ use bulwark_core::CheckOutcome;
 use bulwark_server::ingest::{self, AgentResult};
 use bulwark_server::{AppState, ServerConfig, scheduler};
 use bulwark_store::{Completion, Scope};
-use common::{TestApp, new_host};
+use common::{TestApp, new_host, trigger};
 use serde_json::{Value, json};
 
 const L1: &str = "cis-linux-l1";
@@ -36,19 +36,6 @@ async fn agent_results(app: &TestApp, template: &str, failures: usize) -> Vec<Ag
             outcome: CheckOutcome::judged(i >= failures, Some(format!("value {i}")), "wanted"),
         })
         .collect()
-}
-
-async fn trigger(app: &TestApp, policy: &str, host: &str) -> String {
-    let scan = app
-        .ok(
-            "POST",
-            "/api/v1/compliance/scans",
-            app.token("user"),
-            Some(json!({"policy_id": policy, "host_id": host})),
-        )
-        .await;
-    assert_eq!(scan["status"], "pending");
-    scan["id"].as_str().unwrap().to_owned()
 }
 
 /// A custom copy of CIS Linux Level 1 in organization A: its id and its check ids in order.

@@ -185,3 +185,17 @@ impl TestApp {
         r.json()
     }
 }
+
+/// Triggers an on-demand scan as the `user` role; answers the pending scan's id.
+pub async fn trigger(app: &TestApp, policy: &str, host: &str) -> String {
+    let scan = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/scans",
+            app.token("user"),
+            Some(serde_json::json!({"policy_id": policy, "host_id": host})),
+        )
+        .await;
+    assert_eq!(scan["status"], "pending");
+    scan["id"].as_str().unwrap().to_owned()
+}
