@@ -24,6 +24,7 @@ pub enum Arg {
     Int(Option<i64>),
     Float(Option<f64>),
     Bool(bool),
+    Bytes(Vec<u8>),
 }
 
 impl From<&str> for Arg {
@@ -76,6 +77,11 @@ impl From<Option<f64>> for Arg {
         Arg::Float(v)
     }
 }
+impl From<Vec<u8>> for Arg {
+    fn from(v: Vec<u8>) -> Self {
+        Arg::Bytes(v)
+    }
+}
 impl From<bool> for Arg {
     fn from(v: bool) -> Self {
         Arg::Bool(v)
@@ -97,6 +103,7 @@ where
     Option<i64>: Encode<'q, DB> + Type<DB>,
     Option<f64>: Encode<'q, DB> + Type<DB>,
     bool: Encode<'q, DB> + Type<DB>,
+    Vec<u8>: Encode<'q, DB> + Type<DB>,
 {
     for a in args {
         q = match a {
@@ -104,6 +111,7 @@ where
             Arg::Int(v) => q.bind(v),
             Arg::Float(v) => q.bind(v),
             Arg::Bool(v) => q.bind(v),
+            Arg::Bytes(v) => q.bind(v),
         };
     }
     q

@@ -160,13 +160,29 @@ pub async fn bench_fill(db: &Db, fill: &BenchFill<'_>) -> Result<Vec<String>, St
         args![fill.org_id],
     )
     .await?;
+    // Every filled scan gets the same 160 results; the store reads them like ingest's own.
+    let results: Vec<crate::ScanResult> = (0..160)
+        .map(|n| crate::ScanResult {
+            check_id: format!("BENCH-{n}"),
+            title: format!("Bench check {n}"),
+            category: format!("Category {}", n % 11),
+            severity: bulwark_core::Severity::Medium,
+            outcome: bulwark_core::CheckOutcome {
+                status: match n % 3 {
+                    0 => bulwark_core::Status::Fail,
+                    _ => bulwark_core::Status::Pass,
+                },
+                actual: Some("seen".into()),
+                expected: "wanted".into(),
+                reason: None,
+            },
+        })
+        .collect();
+    let (encoding, body) = crate::sql::encode_results(&results)?;
     tx.execute(
-        "WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n + 1 < 160) \
-         INSERT INTO scan_results (scan_id, check_id, status, severity, category, title, actual, expected, reason) \
-         SELECT s.id, 'BENCH-' || CAST(seq.n AS TEXT), CASE WHEN seq.n % 3 = 0 THEN 'fail' ELSE 'pass' END, 'medium', \
-           'Category ' || CAST(seq.n % 11 AS TEXT), 'Bench check ' || CAST(seq.n AS TEXT), 'seen', 'wanted', NULL \
-         FROM (SELECT id FROM scans WHERE org_id = $1 ORDER BY completed_at DESC LIMIT $2) s CROSS JOIN seq",
-        args![fill.org_id, fill.with_results as i64],
+        "INSERT INTO scan_result_sets (scan_id, encoding, body) \
+         SELECT id, $3, $4 FROM scans WHERE org_id = $1 ORDER BY completed_at DESC LIMIT $2",
+        args![fill.org_id, fill.with_results as i64, encoding, body],
     )
     .await?;
     tx.commit().await?;

@@ -8,10 +8,12 @@ mod leases;
 mod notifications;
 mod policies;
 mod reports;
+mod result_sets;
 mod scans;
 mod templates;
 
 use crate::db::{Arg, Db, placeholders};
+pub(crate) use result_sets::encode as encode_results;
 use crate::model::Scope;
 
 pub struct SqlStore {

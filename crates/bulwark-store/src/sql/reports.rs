@@ -5,8 +5,11 @@
 use async_trait::async_trait;
 
 use super::SqlStore;
+use std::collections::BTreeMap;
+
+use super::result_sets::{ResultSetRow, Stored};
 use super::scans::COLUMNS;
-use crate::db::{Arg, SqlBuf};
+use crate::db::{Arg, SqlBuf, placeholders};
 use crate::{
     Bucket, CategoryScore, Dashboard, ExportFilter, FailingCheck, FrameworkScore, HostScore,
     ReportStore, Result, Scan, Scope, TrendDay, Trends, args,
@@ -152,67 +155,9 @@ impl ReportStore for SqlStore {
         );
         let risk_distribution: Vec<Bucket> = self.db.fetch_all(&sql, a).await?;
 
-        // The last 50 completed scans, as a subquery: the panels below read 50 × checks rows.
-        // The last 50 completed scans, fetched first and passed as a list: with a subquery,
-        // PostgreSQL's planner chose a full scan of scan_results (160 ms at 1M scans).
-        #[derive(sqlx::FromRow)]
-        struct Id {
-            id: String,
-        }
-        let (sql, a) = query(
-            "SELECT id FROM scans",
-            &scans,
-            " AND status = 'completed' ORDER BY completed_at DESC LIMIT 50",
-            vec![],
-        );
-        let recent_ids: Vec<Arg> = self
-            .db
-            .fetch_all::<Id>(&sql, a)
-            .await?
-            .into_iter()
-            .map(|r| Arg::from(r.id))
-            .collect();
-        let marks = vec!["?"; recent_ids.len().max(1)].join(", ");
-        let recent = |head: &str, tail: &str| {
-            let mut b = SqlBuf::new(head, vec![]);
-            if recent_ids.is_empty() {
-                b.push(" WHERE 1 = 0", vec![]);
-            } else {
-                b.push(
-                    &format!(" WHERE r.scan_id IN ({marks})"),
-                    recent_ids.clone(),
-                );
-            }
-            b.push(tail, vec![]);
-            (b.sql, b.args)
-        };
-        let (sql, a) = recent(
-            "SELECT r.check_id, MAX(r.title) AS title, MAX(r.severity) AS severity, COUNT(*) AS failures FROM scan_results r",
-            " AND r.status = 'fail' GROUP BY r.check_id ORDER BY COUNT(*) DESC, r.check_id LIMIT 10",
-        );
-        let top_failing_checks: Vec<FailingCheck> = self.db.fetch_all(&sql, a).await?;
-        #[derive(sqlx::FromRow)]
-        struct Cat {
-            category: String,
-            passed: i64,
-            failed: i64,
-        }
-        let (sql, a) = recent(
-            "SELECT r.category, CAST(SUM(CASE WHEN r.status = 'pass' THEN 1 ELSE 0 END) AS BIGINT) AS passed, \
-             CAST(SUM(CASE WHEN r.status = 'fail' THEN 1 ELSE 0 END) AS BIGINT) AS failed FROM scan_results r",
-            " GROUP BY r.category ORDER BY r.category",
-        );
-        let categories: Vec<Cat> = self.db.fetch_all(&sql, a).await?;
-        let category_breakdown = categories
-            .into_iter()
-            .map(|c| CategoryScore {
-                score: (c.passed + c.failed > 0)
-                    .then(|| round2(c.passed as f64 * 100.0 / (c.passed + c.failed) as f64)),
-                category: c.category,
-                passed: c.passed,
-                failed: c.failed,
-            })
-            .collect();
+        let recent = self.recent_results(&scans).await?;
+        let top_failing_checks = top_failing(&recent);
+        let category_breakdown = category_breakdown(&recent);
         Ok(Dashboard {
             total_policies: policies.len() as i64,
             total_scans: totals.scans.unwrap_or(0),
@@ -307,4 +252,84 @@ impl ReportStore for SqlStore {
         );
         self.db.fetch_all(&sql, a).await
     }
+}
+
+/// How many of the newest completed scans the dashboard's per-check panels read.
+const RECENT_SCANS: i64 = 50;
+
+impl SqlStore {
+    /// The results of the newest completed scans the filter sees, one list per scan. The ids
+    /// come first and go in as a list: joined as a subquery, PostgreSQL's planner read every
+    /// stored result (160 ms at 1M scans).
+    async fn recent_results(&self, scans: &SqlBuf) -> Result<Vec<Vec<Stored>>> {
+        #[derive(sqlx::FromRow)]
+        struct Id {
+            id: String,
+        }
+        let (sql, a) = query(
+            "SELECT id FROM scans",
+            scans,
+            &format!(" AND status = 'completed' ORDER BY completed_at DESC LIMIT {RECENT_SCANS}"),
+            vec![],
+        );
+        let ids: Vec<Arg> = self
+            .db
+            .fetch_all::<Id>(&sql, a)
+            .await?
+            .into_iter()
+            .map(|r| Arg::from(r.id))
+            .collect();
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let sql = format!(
+            "SELECT scan_id, encoding, body FROM scan_result_sets WHERE scan_id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let sets: Vec<ResultSetRow> = self.db.fetch_all(&sql, ids).await?;
+        sets.iter().map(ResultSetRow::records).collect()
+    }
+}
+
+/// The ten checks that failed most often, most failures first.
+fn top_failing(scans: &[Vec<Stored>]) -> Vec<FailingCheck> {
+    let mut failing: BTreeMap<&str, FailingCheck> = BTreeMap::new();
+    for r in scans.iter().flatten().filter(|r| r.status == "fail") {
+        failing
+            .entry(&r.check_id)
+            .or_insert_with(|| FailingCheck {
+                check_id: r.check_id.clone(),
+                title: r.title.clone(),
+                severity: r.severity.clone(),
+                failures: 0,
+            })
+            .failures += 1;
+    }
+    let mut top: Vec<FailingCheck> = failing.into_values().collect();
+    // Stable: equal counts stay in check id order.
+    top.sort_by(|a, b| b.failures.cmp(&a.failures));
+    top.truncate(10);
+    top
+}
+
+/// Passed and failed results per category, in category order.
+fn category_breakdown(scans: &[Vec<Stored>]) -> Vec<CategoryScore> {
+    let mut counts: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
+    for r in scans.iter().flatten() {
+        let (passed, failed) = counts.entry(&r.category).or_default();
+        match r.status.as_str() {
+            "pass" => *passed += 1,
+            "fail" => *failed += 1,
+            _ => {}
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(category, (passed, failed))| CategoryScore {
+            category: category.to_owned(),
+            passed,
+            failed,
+            score: (passed + failed > 0).then(|| round2(passed as f64 * 100.0 / (passed + failed) as f64)),
+        })
+        .collect()
 }

@@ -2,9 +2,10 @@
 //! cancelled), and completion, which stores results, scores and rollups in one transaction.
 
 use async_trait::async_trait;
-use bulwark_core::{CheckOutcome, ScoreSummary, Severity, Status};
+use bulwark_core::{ScoreSummary, Status};
 
 use super::hosts::HOST_SELECT;
+use super::result_sets::{ResultSetRow, Stored, encode};
 use super::{SqlStore, scope_clause, visible};
 use crate::db::{Arg, Tx};
 use crate::model::{HostRow, ONLINE_WITHIN_SECS};
@@ -16,44 +17,6 @@ use crate::{
 pub(super) const COLUMNS: &str = "id, org_id, host_id, hostname, policy_id, template_id, template_name, framework, \
     os_kind, trigger_kind, status, created_at, started_at, completed_at, score, weighted_score, risk, passed, failed, \
     errors, skipped, waived, total, passing_threshold, message";
-
-/// Results per INSERT statement: a scan's results in one statement; 500 × 9 parameters stays
-/// below SQLite's 32,766 and PostgreSQL's 65,535.
-const RESULTS_PER_INSERT: usize = 500;
-
-#[derive(sqlx::FromRow)]
-struct ResultRow {
-    check_id: String,
-    status: String,
-    severity: String,
-    category: String,
-    title: String,
-    actual: Option<String>,
-    expected: String,
-    reason: Option<String>,
-}
-
-fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T> {
-    serde_json::from_value(serde_json::Value::String(s.to_owned()))
-        .map_err(|_| StoreError::Invalid(format!("stored {what} {s:?} is not known")))
-}
-
-impl ResultRow {
-    fn into_result(self) -> Result<ScanResult> {
-        Ok(ScanResult {
-            severity: parse::<Severity>("severity", &self.severity)?,
-            outcome: CheckOutcome {
-                status: parse::<Status>("status", &self.status)?,
-                actual: self.actual,
-                expected: self.expected,
-                reason: self.reason,
-            },
-            check_id: self.check_id,
-            title: self.title,
-            category: self.category,
-        })
-    }
-}
 
 #[derive(sqlx::FromRow)]
 struct ScanState {
@@ -190,6 +153,8 @@ impl ScanStore for SqlStore {
         let c = &summary.counts;
         let summary_json =
             serde_json::to_string(summary).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        // Encoded before the transaction: the writer lock is held for writes only.
+        let (encoding, body) = encode(results)?;
         let mut tx = self.db.begin().await?;
         // The status change comes first and only from pending or running: a retried
         // submission matches no row and writes nothing.
@@ -218,47 +183,11 @@ impl ScanStore for SqlStore {
                 _ => Ok(Completion::AlreadyFinished),
             };
         };
-        for chunk in results.chunks(RESULTS_PER_INSERT) {
-            let mut sql = String::from(
-                "INSERT INTO scan_results (scan_id, check_id, status, severity, category, title, actual, expected, reason) VALUES ",
-            );
-            let mut args: Vec<Arg> = Vec::with_capacity(chunk.len() * 9);
-            for (i, r) in chunk.iter().enumerate() {
-                let b = i * 9;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9
-                ));
-                args.extend(args![
-                    id,
-                    &r.check_id,
-                    r.outcome.status.as_str(),
-                    r.severity.as_str(),
-                    &r.category,
-                    &r.title,
-                    r.outcome.actual.clone(),
-                    &r.outcome.expected,
-                    r.outcome.reason.clone()
-                ]);
-            }
-            tx.execute(&sql, args).await.map_err(|e| match e {
-                StoreError::Conflict(_) => {
-                    StoreError::Invalid("a check id appears twice in the results".into())
-                }
-                e => e,
-            })?;
-        }
+        tx.execute(
+            "INSERT INTO scan_result_sets (scan_id, encoding, body) VALUES ($1, $2, $3)",
+            args![id, encoding, body],
+        )
+        .await?;
         let policy = state.policy_id.clone().unwrap_or_default();
         if !policy.is_empty() {
             let passing = summary.meets(state.passing_threshold);
@@ -297,17 +226,24 @@ impl ScanStore for SqlStore {
         status: Option<Status>,
     ) -> Result<Vec<ScanResult>> {
         self.get_scan(scope, id).await?;
-        let mut sql = String::from(
-            "SELECT check_id, status, severity, category, title, actual, expected, reason FROM scan_results WHERE scan_id = $1",
-        );
-        let mut args = args![id];
-        if let Some(s) = status {
-            sql.push_str(" AND status = $2");
-            args.push(s.as_str().into());
-        }
-        sql.push_str(" ORDER BY check_id");
-        let rows: Vec<ResultRow> = self.db.fetch_all(&sql, args).await?;
-        rows.into_iter().map(ResultRow::into_result).collect()
+        let set: Option<ResultSetRow> = self
+            .db
+            .fetch_optional(
+                "SELECT scan_id, encoding, body FROM scan_result_sets WHERE scan_id = $1",
+                args![id],
+            )
+            .await?;
+        let Some(set) = set else {
+            return Ok(vec![]);
+        };
+        set.records()?
+            .into_iter()
+            .map(Stored::into_result)
+            .filter(|r| match (r, status) {
+                (Ok(r), Some(wanted)) => r.outcome.status == wanted,
+                _ => true,
+            })
+            .collect()
     }
 
     async fn hosts_due(
