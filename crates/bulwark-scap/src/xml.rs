@@ -156,12 +156,13 @@ impl<'a> XmlReader<'a> {
                 Event::Text(text) => return Ok(Some(Node::Text(text.xml10_content()))),
                 Event::CData(data) => return Ok(Some(Node::Text(data.xml10_content()))),
                 Event::GeneralRef(reference) => {
-                    let line = self.line(offset);
+                    // Lines are counted only for an error: counting for every `&amp;` of a
+                    // 20 MB file would make reading it quadratic.
                     let char_ref =
                         reference
                             .resolve_char_ref()
                             .map_err(|e| ScapError::Malformed {
-                                line,
+                                line: self.line(offset),
                                 message: e.to_string(),
                             })?;
                     if let Some(c) = char_ref {
@@ -171,7 +172,7 @@ impl<'a> XmlReader<'a> {
                         Some(text) => Ok(Some(Node::Text(Cow::Borrowed(text)))),
                         None => Err(ScapError::EntityRefused {
                             name: reference.to_string(),
-                            line,
+                            line: self.line(offset),
                         }),
                     };
                 }
