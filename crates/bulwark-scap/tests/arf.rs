@@ -376,3 +376,11 @@ fn an_arf_without_results_reads_as_empty() {
     .unwrap();
     assert!(arf.test_results.is_empty());
 }
+
+#[test]
+fn no_truncation_makes_the_reader_panic() {
+    let whole = std::fs::read(fixture_path("oscap-arf.xml")).unwrap();
+    for end in (0..whole.len()).step_by(13) {
+        let _ = read_arf_results(&whole[..end]);
+    }
+}

@@ -582,3 +582,20 @@ fn other_errors_are_scap_errors_too() {
     let error = read_datastream(b"<a/>").unwrap_err();
     assert!(matches!(error, ScapError::NotADataStream { .. }));
 }
+
+#[test]
+fn no_input_makes_the_reader_panic() {
+    // Every truncation of a valid data stream, and stray end tags: errors, never panics.
+    let whole = fixture("small-ds.xml");
+    for end in (0..whole.len()).step_by(5) {
+        let _ = read_datastream(&whole[..end]);
+    }
+    for input in [
+        "</a>",
+        "<a></a></b>",
+        "</ds:data-stream-collection>",
+        "<a><b></a></b>",
+    ] {
+        assert!(read_datastream(input.as_bytes()).is_err(), "{input}");
+    }
+}
