@@ -46,13 +46,14 @@ fn core_has_only_pure_dependencies() {
 #[test]
 fn crates_depend_in_the_documented_direction() {
     // Architecture invariant (docs/ARCHITECTURE.md): core <- (engine, content, store,
-    // protocol) <- (server, agent) <- binaries.
-    let rules: [(&str, &[&str]); 7] = [
+    // protocol, scap) <- (server, agent) <- binaries.
+    let rules: [(&str, &[&str]); 8] = [
         ("bulwark-core", &[]),
         ("bulwark-engine", &["bulwark-core"]),
         ("bulwark-content", &["bulwark-core"]),
         ("bulwark-store", &["bulwark-core"]),
         ("bulwark-protocol", &["bulwark-core"]),
+        ("bulwark-scap", &["bulwark-core"]),
         (
             "bulwark-server",
             &[
