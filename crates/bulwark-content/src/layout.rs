@@ -42,6 +42,7 @@ impl<C> TemplateFile<C> {
             os: self.os,
             version: self.version,
             benchmark: self.benchmark,
+            engine: bulwark_core::Engine::Native,
             checks,
         }
     }

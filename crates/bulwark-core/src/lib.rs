@@ -19,4 +19,6 @@ pub use outcome::{CheckOutcome, Status};
 pub use platform::{Distro, HostOs, OsKind};
 pub use probe::Probe;
 pub use score::{Counts, Risk, ScoreSummary};
-pub use template::{Check, Framework, Remediation, Severity, Template, TestCase, TestCases};
+pub use template::{
+    Check, Engine, Framework, Remediation, ScapSource, Severity, Template, TestCase, TestCases,
+};

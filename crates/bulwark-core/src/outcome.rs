@@ -24,15 +24,24 @@ pub enum Status {
     Skip,
     /// A failure covered by an active exception; applied by the server, never by the agent.
     Waived,
+    /// SCAP: the scanner has no automated check for the rule (a manual review).
+    NotChecked,
+    /// SCAP: the rule is in the benchmark but the profile does not select it.
+    NotSelected,
+    /// SCAP: the rule reports a fact rather than judging compliance.
+    Informational,
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
+    pub const ALL: [Status; 8] = [
         Status::Pass,
         Status::Fail,
         Status::Error,
         Status::Skip,
         Status::Waived,
+        Status::NotChecked,
+        Status::NotSelected,
+        Status::Informational,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -42,6 +51,9 @@ impl Status {
             Status::Error => "error",
             Status::Skip => "skip",
             Status::Waived => "waived",
+            Status::NotChecked => "not_checked",
+            Status::NotSelected => "not_selected",
+            Status::Informational => "informational",
         }
     }
 }

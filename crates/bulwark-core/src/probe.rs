@@ -227,6 +227,11 @@ pub enum Probe {
     ServiceRunning {
         name: String,
     },
+    /// An XCCDF rule of the template's SCAP data stream, decided by OpenSCAP (templates with
+    /// the `oscap` engine); Bulwark's own collectors report it as an error.
+    XccdfRule {
+        rule: String,
+    },
     Command {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         argv: Option<Vec<String>>,
@@ -274,6 +279,7 @@ impl Probe {
             Probe::AuditPolicy { .. } => "audit_policy",
             Probe::SoftwareInstalled { .. } => "software_installed",
             Probe::ServiceRunning { .. } => "service_running",
+            Probe::XccdfRule { .. } => "xccdf_rule",
         }
     }
 
@@ -296,7 +302,8 @@ impl Probe {
             | Probe::LoginBanner { .. }
             | Probe::Command { .. }
             | Probe::SoftwareInstalled { .. }
-            | Probe::ServiceRunning { .. } => None,
+            | Probe::ServiceRunning { .. }
+            | Probe::XccdfRule { .. } => None,
             _ => Some(OsKind::Linux),
         }
     }
@@ -459,6 +466,13 @@ impl Probe {
                 }
             }
             Probe::FsWalk { .. } => {}
+            Probe::XccdfRule { rule } => {
+                if !rule.starts_with("xccdf_") {
+                    problems.push(format!(
+                        "{rule:?} is not an XCCDF 1.2 rule id (xccdf_<namespace>_rule_<name>)"
+                    ));
+                }
+            }
             Probe::SoftwareInstalled { name } | Probe::ServiceRunning { name } => {
                 if name.trim().is_empty() {
                     problems.push("name must not be empty".into());

@@ -17,6 +17,14 @@ pub struct Counts {
     pub error: u32,
     pub skip: u32,
     pub waived: u32,
+    /// SCAP's not-checked, not-selected and informational results: counted in the total,
+    /// never in the score.
+    #[serde(default)]
+    pub not_checked: u32,
+    #[serde(default)]
+    pub not_selected: u32,
+    #[serde(default)]
+    pub informational: u32,
 }
 
 impl Counts {
@@ -27,14 +35,24 @@ impl Counts {
             Status::Error => self.error += 1,
             Status::Skip => self.skip += 1,
             Status::Waived => self.waived += 1,
+            Status::NotChecked => self.not_checked += 1,
+            Status::NotSelected => self.not_selected += 1,
+            Status::Informational => self.informational += 1,
         }
     }
 
     pub fn total(&self) -> u32 {
-        self.pass + self.fail + self.error + self.skip + self.waived
+        self.pass
+            + self.fail
+            + self.error
+            + self.skip
+            + self.waived
+            + self.not_checked
+            + self.not_selected
+            + self.informational
     }
 
-    /// Checks that count in the score: total minus skip, error and waived.
+    /// Checks that count in the score: passed and failed; every other status is left out.
     pub fn evaluable(&self) -> u32 {
         self.pass + self.fail
     }

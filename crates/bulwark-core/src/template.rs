@@ -87,7 +87,55 @@ pub struct Template {
     pub os: OsKind,
     pub version: String,
     pub benchmark: String,
+    /// How agents evaluate the checks; absent means Bulwark's own collectors.
+    #[serde(default, skip_serializing_if = "Engine::is_native")]
+    pub engine: Engine,
     pub checks: Vec<Check>,
+}
+
+/// Who decides a template's checks on the host.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Engine {
+    /// Bulwark's collectors evaluate each check's probe.
+    #[default]
+    Native,
+    /// OpenSCAP (`oscap xccdf eval`) runs a profile of an imported data stream; each check is
+    /// one of the profile's rules.
+    Oscap(ScapSource),
+}
+
+impl Engine {
+    pub fn is_native(&self) -> bool {
+        matches!(self, Engine::Native)
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Engine::Native => "native",
+            Engine::Oscap(_) => "oscap",
+        }
+    }
+}
+
+/// The exact SCAP content a template was imported from, enough to run it again anywhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScapSource {
+    /// SHA-256 of the source data stream file, hex: the key the server keeps it under.
+    pub datastream: String,
+    /// File name it was imported as, for people.
+    pub file_name: String,
+    /// `oscap --datastream-id` and `--xccdf-id` of the benchmark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datastream_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xccdf_id: Option<String>,
+    pub benchmark_id: String,
+    pub profile_id: String,
+    /// CPE names of the platforms the benchmark targets.
+    #[serde(default)]
+    pub platforms: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -274,6 +274,10 @@ pub fn run_probe(facts: &Facts, probe: &Probe, expect: Option<&Expectation>) -> 
             Check::describe_expectation(probe, expect),
             "evaluated by the server from the host inventory",
         )),
+        Probe::XccdfRule { rule } => Ok(CheckOutcome::error(
+            format!("{rule} decided by OpenSCAP"),
+            "an XCCDF rule is evaluated by oscap running the template's data stream, not by Bulwark's collectors",
+        )),
         Probe::FsWalk { find, allow } => Ok(walk::judge(facts.walk(), *find, allow)),
         Probe::Command {
             argv,

@@ -475,6 +475,7 @@ fn run_scan(
         os: os.kind,
         version: String::new(),
         benchmark: String::new(),
+        engine: bulwark_core::Engine::Native,
         checks,
     };
     let report = bulwark_engine::scan(host, &template, |_, _, _| {}).map_err(|e| e.to_string())?;

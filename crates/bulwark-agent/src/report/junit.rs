@@ -73,7 +73,11 @@ pub fn junit(report: &ScanReport) -> String {
                     escape(&detail)
                 );
             }
-            Status::Skip | Status::Waived => {
+            Status::Skip
+            | Status::Waived
+            | Status::NotChecked
+            | Status::NotSelected
+            | Status::Informational => {
                 let _ = writeln!(
                     out,
                     ">\n    <skipped message=\"{}\"/>\n  </testcase>",
