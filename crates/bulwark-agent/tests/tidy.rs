@@ -46,14 +46,15 @@ fn core_has_only_pure_dependencies() {
 #[test]
 fn crates_depend_in_the_documented_direction() {
     // Architecture invariant (docs/ARCHITECTURE.md): core <- (engine, content, store,
-    // protocol, scap) <- (server, agent) <- binaries.
-    let rules: [(&str, &[&str]); 8] = [
+    // protocol, scap, report) <- (server, agent) <- binaries.
+    let rules: [(&str, &[&str]); 9] = [
         ("bulwark-core", &[]),
         ("bulwark-engine", &["bulwark-core"]),
         ("bulwark-content", &["bulwark-core"]),
         ("bulwark-store", &["bulwark-core"]),
         ("bulwark-protocol", &["bulwark-core"]),
         ("bulwark-scap", &["bulwark-core"]),
+        ("bulwark-report", &["bulwark-core"]),
         (
             "bulwark-server",
             &[

@@ -1,0 +1,148 @@
+//! The HTML report for people: one self-contained document (inline CSS, no scripts, nothing
+//! fetched) that opens with an executive summary and then lists what to fix first. Every
+//! value from the scan is escaped by askama.
+
+use askama::Template as _;
+use bulwark_core::{Severity, Status};
+
+use crate::model::{Finding, Report, ReportScan};
+use crate::summary::{Section, Summary, sections};
+use crate::{text, when};
+
+struct SectionView<'a> {
+    heading: &'static str,
+    anchor: &'static str,
+    findings: Vec<&'a Finding>,
+}
+
+struct SeverityRow {
+    severity: Severity,
+    counts: Vec<u32>,
+    total: u32,
+}
+
+#[derive(askama::Template)]
+#[template(path = "report.html", whitespace = "minimize")]
+struct Page<'a> {
+    scan: &'a ReportScan,
+    score: String,
+    score_class: &'static str,
+    weighted: String,
+    verdict: &'static str,
+    threshold: String,
+    risk_class: &'static str,
+    started: Option<String>,
+    completed: String,
+    total: u32,
+    status_counts: Vec<(Status, &'static str, u32)>,
+    status_headings: Vec<&'static str>,
+    severity_rows: Vec<SeverityRow>,
+    detailed: Vec<SectionView<'a>>,
+    passed: Vec<&'a Finding>,
+}
+
+fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".into(), |s| format!("{s:.1}%"))
+}
+
+/// The colour band of a score, the thresholds a security manager reads at a glance.
+fn score_class(score: Option<f64>) -> &'static str {
+    match score {
+        Some(s) if s >= 80.0 => "good",
+        Some(s) if s >= 60.0 => "fair",
+        Some(_) => "poor",
+        None => "none",
+    }
+}
+
+/// The risk level is stored as text; only known levels become a CSS class.
+fn risk_class(risk: &str) -> &'static str {
+    match risk {
+        "low" => "low",
+        "medium" => "medium",
+        "high" => "high",
+        "critical" => "critical",
+        _ => "unknown",
+    }
+}
+
+/// A status's label in the counts; the sections' headings are plural nouns instead.
+fn status_label(status: Status) -> &'static str {
+    match status {
+        Status::Pass => "Passed",
+        Status::Fail => "Failed",
+        Status::Error => "Errors",
+        Status::Skip => "Skipped",
+        Status::Waived => "Waived",
+    }
+}
+
+pub fn html(report: &Report) -> String {
+    let report = &*text::visible_report(report);
+    let summary = Summary::of(report);
+    let scan = &report.scan;
+    let mut detailed = Vec::new();
+    let mut passed = Vec::new();
+    for (section, findings) in sections(&report.findings) {
+        if section == Section::Passed {
+            passed = findings;
+        } else {
+            detailed.push(SectionView {
+                heading: section.heading(),
+                anchor: section.anchor(),
+                findings,
+            });
+        }
+    }
+    let page = Page {
+        scan,
+        score: percent(scan.score),
+        score_class: score_class(scan.score),
+        weighted: percent(scan.weighted_score),
+        verdict: if scan.passing() { "Pass" } else { "Fail" },
+        threshold: format!("{:.0}%", scan.passing_threshold),
+        risk_class: risk_class(&scan.risk),
+        started: scan.started_at.map(when::human),
+        completed: when::human(scan.completed_at),
+        total: summary.total,
+        status_counts: summary
+            .by_status
+            .iter()
+            .map(|(s, n)| (*s, status_label(*s), *n))
+            .collect(),
+        status_headings: Status::ALL.iter().map(|s| status_label(*s)).collect(),
+        severity_rows: summary
+            .by_severity
+            .iter()
+            .map(|(severity, counts)| SeverityRow {
+                severity: *severity,
+                counts: Status::ALL.iter().map(|s| counts[s]).collect(),
+                total: counts.values().sum(),
+            })
+            .collect(),
+        detailed,
+        passed,
+    };
+    page.render()
+        .expect("the template only formats strings and numbers")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn score_bands() {
+        for (score, class) in [
+            (Some(100.0), "good"),
+            (Some(80.0), "good"),
+            (Some(79.99), "fair"),
+            (Some(60.0), "fair"),
+            (Some(59.9), "poor"),
+            (Some(0.0), "poor"),
+            (None, "none"),
+        ] {
+            assert_eq!(score_class(score), class, "{score:?}");
+        }
+    }
+}
