@@ -60,6 +60,9 @@ pub fn xccdf_result(status: Status) -> &'static str {
         Status::Skip => "notapplicable",
         // A waiver accepts the risk; it does not make the host meet the rule. See `write_override`.
         Status::Waived => "fail",
+        Status::NotChecked => "notchecked",
+        Status::NotSelected => "notselected",
+        Status::Informational => "informational",
     }
 }
 

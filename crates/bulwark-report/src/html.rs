@@ -74,6 +74,9 @@ fn status_label(status: Status) -> &'static str {
         Status::Error => "Errors",
         Status::Skip => "Skipped",
         Status::Waived => "Waived",
+        Status::NotChecked => "Not checked",
+        Status::NotSelected => "Not selected",
+        Status::Informational => "Informational",
     }
 }
 

@@ -61,15 +61,18 @@ pub(crate) enum Section {
     Failed,
     Errors,
     Waived,
+    /// SCAP's manual, unselected and informational rules: shown, never scored.
+    NotScored,
     Skipped,
     Passed,
 }
 
 impl Section {
-    pub(crate) const ALL: [Section; 5] = [
+    pub(crate) const ALL: [Section; 6] = [
         Section::Failed,
         Section::Errors,
         Section::Waived,
+        Section::NotScored,
         Section::Skipped,
         Section::Passed,
     ];
@@ -83,6 +86,7 @@ impl Section {
             Status::Waived => Section::Waived,
             Status::Skip => Section::Skipped,
             Status::Pass => Section::Passed,
+            Status::NotChecked | Status::NotSelected | Status::Informational => Section::NotScored,
         }
     }
 
@@ -91,6 +95,7 @@ impl Section {
             Section::Failed => "Failed",
             Section::Errors => "Errors",
             Section::Waived => "Waived",
+            Section::NotScored => "Not scored",
             Section::Skipped => "Skipped",
             Section::Passed => "Passed",
         }
@@ -101,6 +106,7 @@ impl Section {
             Section::Failed => "failed",
             Section::Errors => "errors",
             Section::Waived => "waived",
+            Section::NotScored => "not-scored",
             Section::Skipped => "skipped",
             Section::Passed => "passed",
         }

@@ -39,8 +39,26 @@ async fn results_survive_0004(url: &str, before: impl AsyncFnOnce()) {
     assert_eq!(
         seen,
         vec![
-            ("A-1", Status::Pass, Severity::Low, "Access", "First", None, "anything", None),
-            ("B-2", Status::Fail, Severity::High, "Logging", "Second", Some("no"), "yes", Some("it's off")),
+            (
+                "A-1",
+                Status::Pass,
+                Severity::Low,
+                "Access",
+                "First",
+                None,
+                "anything",
+                None
+            ),
+            (
+                "B-2",
+                Status::Fail,
+                Severity::High,
+                "Logging",
+                "Second",
+                Some("no"),
+                "yes",
+                Some("it's off")
+            ),
         ]
     );
     let failed = store
@@ -59,7 +77,10 @@ async fn sqlite_results_survive_the_move_to_result_sets() {
         let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
             .await
             .unwrap();
-        sqlx::migrate!("migrations/sqlite").run_to(3, &pool).await.unwrap();
+        sqlx::migrate!("migrations/sqlite")
+            .run_to(3, &pool)
+            .await
+            .unwrap();
         for sql in BEFORE_RESULT_SETS {
             sqlx::query(*sql).execute(&pool).await.unwrap();
         }
@@ -73,7 +94,10 @@ async fn postgres_results_survive_the_move_to_result_sets() {
     let url = testing::postgres_schema_url().await.unwrap();
     results_survive_0004(&url, async || {
         let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        sqlx::migrate!("migrations/postgres").run_to(3, &pool).await.unwrap();
+        sqlx::migrate!("migrations/postgres")
+            .run_to(3, &pool)
+            .await
+            .unwrap();
         for sql in BEFORE_RESULT_SETS {
             sqlx::query(*sql).execute(&pool).await.unwrap();
         }

@@ -13,8 +13,8 @@ mod scans;
 mod templates;
 
 use crate::db::{Arg, Db, placeholders};
-pub(crate) use result_sets::encode as encode_results;
 use crate::model::Scope;
+pub(crate) use result_sets::encode as encode_results;
 
 pub struct SqlStore {
     db: Db,

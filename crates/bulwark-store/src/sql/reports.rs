@@ -329,7 +329,8 @@ fn category_breakdown(scans: &[Vec<Stored>]) -> Vec<CategoryScore> {
             category: category.to_owned(),
             passed,
             failed,
-            score: (passed + failed > 0).then(|| round2(passed as f64 * 100.0 / (passed + failed) as f64)),
+            score: (passed + failed > 0)
+                .then(|| round2(passed as f64 * 100.0 / (passed + failed) as f64)),
         })
         .collect()
 }

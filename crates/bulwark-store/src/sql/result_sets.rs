@@ -84,7 +84,8 @@ pub(crate) fn encode(results: &[ScanResult]) -> Result<(&'static str, Vec<u8>)> 
 
 /// The stored records of one scan, in check id order.
 pub(super) fn decode(scan_id: &str, encoding: &str, body: &[u8]) -> Result<Vec<Stored>> {
-    let corrupt = |why: String| StoreError::Invalid(format!("stored results of scan {scan_id}: {why}"));
+    let corrupt =
+        |why: String| StoreError::Invalid(format!("stored results of scan {scan_id}: {why}"));
     let json = match encoding {
         JSON => std::borrow::Cow::Borrowed(body),
         JSON_ZSTD => std::borrow::Cow::Owned(
@@ -149,14 +150,22 @@ mod tests {
     #[test]
     fn the_migrated_plain_json_reads() {
         let body = br#"[{"check_id":"A","status":"fail","severity":"low","category":"c","title":"t","actual":null,"expected":"e","reason":"r"}]"#;
-        let read = decode("s", "json", body).unwrap().remove(0).into_result().unwrap();
+        let read = decode("s", "json", body)
+            .unwrap()
+            .remove(0)
+            .into_result()
+            .unwrap();
         assert_eq!(read.outcome.status, Status::Fail);
         assert_eq!(read.outcome.reason.as_deref(), Some("r"));
     }
 
     #[test]
     fn damage_names_the_scan() {
-        for (encoding, body) in [("json+zstd", &b"not zstd"[..]), ("gzip", b"[]"), ("json", b"[{")] {
+        for (encoding, body) in [
+            ("json+zstd", &b"not zstd"[..]),
+            ("gzip", b"[]"),
+            ("json", b"[{"),
+        ] {
             let err = decode("scan-7", encoding, body).err().unwrap();
             assert!(err.to_string().contains("scan-7"), "{err}");
         }
