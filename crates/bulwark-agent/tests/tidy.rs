@@ -62,6 +62,8 @@ fn crates_depend_in_the_documented_direction() {
                 "bulwark-content",
                 "bulwark-store",
                 "bulwark-protocol",
+                "bulwark-scap",
+                "bulwark-report",
             ],
         ),
         (
@@ -71,6 +73,7 @@ fn crates_depend_in_the_documented_direction() {
                 "bulwark-engine",
                 "bulwark-content",
                 "bulwark-protocol",
+                "bulwark-scap",
             ],
         ),
     ];

@@ -3,7 +3,7 @@
 //! [`SignedJob`] whose payload it verifies with that key before it reads a field, and a job
 //! for another agent, or one signed more than [`MAX_JOB_AGE_SECS`] ago, is refused.
 
-use bulwark_core::Check;
+use bulwark_core::{Check, Engine};
 use serde::{Deserialize, Serialize};
 
 use crate::signing::{AgentKey, Refusal, verify};
@@ -31,6 +31,10 @@ pub enum JobKind {
         scan_id: String,
         template_id: String,
         template_name: String,
+        /// `oscap`: run the data stream's profile instead of evaluating the checks' probes
+        /// (the checks then name the rules to report).
+        #[serde(default, skip_serializing_if = "Engine::is_native")]
+        engine: Engine,
         checks: Vec<Check>,
     },
 }
@@ -107,6 +111,7 @@ mod tests {
                 scan_id: "scan-1".into(),
                 template_id: "t".into(),
                 template_name: "T".into(),
+                engine: Engine::Native,
                 checks: vec![],
             },
         }

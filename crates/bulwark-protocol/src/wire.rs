@@ -22,6 +22,14 @@ pub fn job_fail_path(job_id: &str) -> String {
     format!("/api/v1/agent/jobs/{job_id}/fail")
 }
 
+pub fn datastream_path(digest: &str) -> String {
+    format!("/api/v1/agent/datastreams/{digest}")
+}
+
+pub fn arf_path(scan_id: &str) -> String {
+    format!("/api/v1/agent/scans/{scan_id}/arf")
+}
+
 pub fn results_path(scan_id: &str) -> String {
     format!("/api/v1/agent/scans/{scan_id}/results")
 }

@@ -13,6 +13,7 @@ mod datastream;
 mod error;
 mod platform;
 mod resolve;
+mod template;
 mod text;
 mod xml;
 
@@ -29,5 +30,8 @@ pub use error::ScapError;
 pub use platform::{OsFit, fits, os_fit, os_fits};
 pub use resolve::{
     GroupRef, ResolvedFix, ResolvedProfile, ResolvedRule, ResolvedValue, ValueOrigin,
+};
+pub use template::{
+    BenchmarkInfo, Contents, ProfileInfo, contents, outcome_status, profile_template,
 };
 pub use text::{Piece, RichText};

@@ -33,11 +33,15 @@ fn refused(r: Refusal) -> AppError {
     AppError::Unauthorized(r.to_string())
 }
 
-pub async fn verify(state: &AppState, req: Request) -> Result<Request, AppError> {
+pub async fn verify(
+    state: &AppState,
+    req: Request,
+    body_limit: usize,
+) -> Result<Request, AppError> {
     let (mut parts, body) = req.into_parts();
     let headers = SignedHeaders::read(|name| parts.headers.get(name).and_then(|v| v.to_str().ok()))
         .map_err(refused)?;
-    let bytes = to_bytes(body, state.config.body_limit)
+    let bytes = to_bytes(body, body_limit)
         .await
         .map_err(|_| AppError::TooLarge)?;
     let identity = state

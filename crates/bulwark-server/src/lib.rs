@@ -32,6 +32,9 @@ pub struct ServerConfig {
     pub replica_id: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Largest raw upload (SCAP data streams, compressed ARF files); the largest SSG data
+    /// stream is 24 MB.
+    pub upload_limit: usize,
     /// What agents are told: beat every `heartbeat_secs`, sync inventory every `inventory_secs`.
     pub heartbeat_secs: u64,
     pub inventory_secs: u64,
@@ -55,6 +58,7 @@ impl Default for ServerConfig {
             session_hours: 12,
             replica_id: bulwark_store::new_id(),
             body_limit: 2 * 1024 * 1024,
+            upload_limit: 64 * 1024 * 1024,
             heartbeat_secs: 60,
             inventory_secs: 300,
             job_lease_secs: 600,

@@ -107,6 +107,30 @@ pub trait TemplateStore: Send + Sync {
     async fn set_template_active(&self, scope: &Scope, id: &str, active: bool) -> Result<()>;
 }
 
+/// SCAP content and the files scans produce. Bodies are kept zstd-compressed.
+#[async_trait]
+pub trait ScapStore: Send + Sync {
+    /// Keeps the data stream under the digest its engine names (once: importing the same file
+    /// again stores nothing new) and creates the organization's template that runs it, with
+    /// its checks, in one transaction.
+    async fn import_scap_template(
+        &self,
+        scope: &Scope,
+        org_id: &str,
+        template: &Template,
+        file_name: &str,
+        xml: &[u8],
+    ) -> Result<TemplateSummary>;
+    async fn datastream(&self, digest: &str) -> Result<Option<Datastream>>;
+    /// The data stream's bytes for an agent's host: only when a template the host's
+    /// organization sees runs it (another tenant's content looks missing).
+    async fn datastream_for_host(&self, host_id: &str, digest: &str) -> Result<Vec<u8>>;
+    /// Keeps a file a scan produced (e.g. `arf`), given zstd-compressed; replaces an earlier one.
+    async fn store_artifact(&self, scan_id: &str, kind: &str, zstd_body: &[u8]) -> Result<()>;
+    /// The file, decompressed, if the scope sees the scan and the file exists.
+    async fn artifact(&self, scope: &Scope, scan_id: &str, kind: &str) -> Result<Option<Vec<u8>>>;
+}
+
 #[async_trait]
 pub trait PolicyStore: Send + Sync {
     async fn create_policy(&self, scope: &Scope, policy: &Policy) -> Result<Policy>;
@@ -339,6 +363,7 @@ pub trait Store:
     + NotificationStore
     + LeaseStore
     + AgentStore
+    + ScapStore
 {
 }
 
@@ -353,5 +378,6 @@ impl<T> Store for T where
         + NotificationStore
         + LeaseStore
         + AgentStore
+        + ScapStore
 {
 }

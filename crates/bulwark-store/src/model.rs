@@ -82,6 +82,42 @@ pub struct TemplateSummary {
     pub revision: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// How agents evaluate the checks: `native`, or `oscap` with the SCAP content it runs.
+    #[sqlx(try_from = "Option<String>", rename = "scap_source")]
+    pub engine: StoredEngine,
+}
+
+impl TemplateSummary {
+    pub fn engine(&self) -> &bulwark_core::Engine {
+        &self.engine.0
+    }
+}
+
+/// A template's engine as the `scap_source` column keeps it: NULL for native, else the
+/// [`bulwark_core::ScapSource`] in JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(transparent)]
+pub struct StoredEngine(pub bulwark_core::Engine);
+
+impl TryFrom<Option<String>> for StoredEngine {
+    type Error = serde_json::Error;
+
+    fn try_from(column: Option<String>) -> std::result::Result<Self, Self::Error> {
+        Ok(StoredEngine(match column {
+            None => bulwark_core::Engine::Native,
+            Some(json) => bulwark_core::Engine::Oscap(serde_json::from_str(&json)?),
+        }))
+    }
+}
+
+/// An imported SCAP source data stream, without its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
+pub struct Datastream {
+    /// SHA-256 of the file, hex.
+    pub digest: String,
+    pub file_name: String,
+    pub size: i64,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

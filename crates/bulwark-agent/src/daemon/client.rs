@@ -47,9 +47,10 @@ pub struct Client {
     key: AgentKey,
 }
 
-async fn answer<R: DeserializeOwned>(
+/// The body of a successful answer, or the error it stands for.
+async fn success_body(
     res: Result<reqwest::Response, reqwest::Error>,
-) -> Result<R, CallError> {
+) -> Result<(u16, bytes::Bytes), CallError> {
     let res = res.map_err(|e| CallError::Unreachable(e.to_string()))?;
     let status = res.status();
     let bytes = res
@@ -57,10 +58,7 @@ async fn answer<R: DeserializeOwned>(
         .await
         .map_err(|e| CallError::Unreachable(e.to_string()))?;
     if status.is_success() {
-        return serde_json::from_slice(&bytes).map_err(|e| CallError::Refused {
-            status: status.as_u16(),
-            message: format!("unreadable answer: {e}"),
-        });
+        return Ok((status.as_u16(), bytes));
     }
     let message = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
@@ -70,6 +68,16 @@ async fn answer<R: DeserializeOwned>(
         401 if message.contains("not enrolled") => CallError::NotEnrolled(message),
         s @ 400..=499 => CallError::Refused { status: s, message },
         s => CallError::Unreachable(format!("{s}: {message}")),
+    })
+}
+
+async fn answer<R: DeserializeOwned>(
+    res: Result<reqwest::Response, reqwest::Error>,
+) -> Result<R, CallError> {
+    let (status, bytes) = success_body(res).await?;
+    serde_json::from_slice(&bytes).map_err(|e| CallError::Refused {
+        status,
+        message: format!("unreadable answer: {e}"),
     })
 }
 
@@ -97,16 +105,15 @@ impl Client {
         }
     }
 
-    pub async fn call<R: DeserializeOwned>(
+    /// Sends a signed request; `body` is its media type and bytes.
+    async fn send(
         &self,
         method: Method,
         path_and_query: &str,
-        body: Option<&impl Serialize>,
-    ) -> Result<R, CallError> {
-        let bytes = match body {
-            Some(b) => serde_json::to_vec(b).expect("request bodies serialize"),
-            None => Vec::new(),
-        };
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let empty = Vec::new();
+        let bytes = body.as_ref().map_or(&empty, |(_, b)| b);
         let (path, query) = path_and_query
             .split_once('?')
             .unwrap_or((path_and_query, ""));
@@ -114,7 +121,7 @@ impl Client {
             method: method.as_str(),
             path,
             query,
-            body: &bytes,
+            body: bytes,
         };
         let signed = self.key.sign_request(&self.agent_id, &parts, now());
         let mut req = self
@@ -123,10 +130,42 @@ impl Client {
         for (name, value) in signed.pairs() {
             req = req.header(name, value);
         }
-        if body.is_some() {
-            req = req.header("content-type", "application/json").body(bytes);
+        if let Some((media, bytes)) = body {
+            req = req.header("content-type", media).body(bytes);
         }
-        answer(req.send().await).await
+        req.send().await
+    }
+
+    pub async fn call<R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&impl Serialize>,
+    ) -> Result<R, CallError> {
+        let body = body.map(|b| {
+            (
+                "application/json",
+                serde_json::to_vec(b).expect("request bodies serialize"),
+            )
+        });
+        answer(self.send(method, path_and_query, body).await).await
+    }
+
+    /// A raw upload (`media` e.g. `application/zstd`) with a JSON answer.
+    pub async fn upload<R: DeserializeOwned>(
+        &self,
+        path: &str,
+        media: &str,
+        bytes: Vec<u8>,
+    ) -> Result<R, CallError> {
+        answer(self.send(Method::POST, path, Some((media, bytes))).await).await
+    }
+
+    /// A raw download.
+    pub async fn download(&self, path: &str) -> Result<bytes::Bytes, CallError> {
+        Ok(success_body(self.send(Method::GET, path, None).await)
+            .await?
+            .1)
     }
 
     pub async fn post<R: DeserializeOwned>(

@@ -7,16 +7,17 @@ pub mod client;
 pub mod config;
 mod files;
 pub mod install;
+mod oscap;
 pub mod spool;
 pub mod state;
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bulwark_core::{Framework, Template};
+use bulwark_core::{Engine, Framework, Template};
 use bulwark_engine::HostRoot;
 use bulwark_protocol::jobs::Opened;
 use bulwark_protocol::wire::{
@@ -323,7 +324,14 @@ impl Daemon {
 
     async fn send_item(&self, item: &Item) -> Result<(), CallError> {
         match item {
-            Item::Results { scan_id, results } => {
+            Item::Results {
+                scan_id,
+                results,
+                arf,
+            } => {
+                if let Some(path) = arf {
+                    self.send_arf(scan_id, path).await?;
+                }
                 let body = ResultsRequest {
                     results: results.clone(),
                 };
@@ -332,6 +340,9 @@ impl Daemon {
                     .post(&wire::results_path(scan_id), &body)
                     .await?;
                 tracing::info!(scan = %scan_id, outcome = %answer.outcome, "results delivered");
+                if let Some(path) = arf {
+                    let _ = std::fs::remove_file(path);
+                }
             }
             Item::JobFailed { job_id, reason } => {
                 let body = FailRequest {
@@ -379,9 +390,16 @@ impl Daemon {
         match kind {
             JobKind::ComplianceScan {
                 scan_id,
+                engine: Engine::Oscap(source),
+                checks,
+                ..
+            } => self.run_oscap_job(id, scan_id, source, checks).await,
+            JobKind::ComplianceScan {
+                scan_id,
                 template_id,
                 template_name,
                 checks,
+                engine: Engine::Native,
             } => {
                 tracing::info!(scan = %scan_id, template = %template_id, checks = checks.len(), "scan started");
                 let root = self.config.root.clone();
@@ -390,7 +408,14 @@ impl Daemon {
                 })
                 .await;
                 match outcome {
-                    Ok(Ok(results)) => self.deliver(Item::Results { scan_id, results }).await,
+                    Ok(Ok(results)) => {
+                        self.deliver(Item::Results {
+                            scan_id,
+                            results,
+                            arf: None,
+                        })
+                        .await
+                    }
                     Ok(Err(reason)) => self.deliver(Item::JobFailed { job_id: id, reason }).await,
                     Err(panic) => {
                         self.deliver(Item::JobFailed {
@@ -400,6 +425,77 @@ impl Daemon {
                         .await
                     }
                 }
+            }
+        }
+    }
+
+    /// Sends a scan's ARF; one already gone (sent before a crash) is not an error.
+    async fn send_arf(&self, scan_id: &str, path: &Path) -> Result<(), CallError> {
+        let Ok(bytes) = std::fs::read(path) else {
+            return Ok(());
+        };
+        let _: serde_json::Value = self
+            .client
+            .upload(&wire::arf_path(scan_id), "application/zstd", bytes)
+            .await?;
+        Ok(())
+    }
+
+    /// The job's data stream: the verified cached copy, or fetched from the server.
+    async fn datastream(&self, digest: &str) -> Result<PathBuf, String> {
+        let cached = oscap::cached_datastream(&self.config.state_dir, digest);
+        if oscap::verified(&cached, digest) {
+            return Ok(cached);
+        }
+        let bytes = self
+            .client
+            .download(&wire::datastream_path(digest))
+            .await
+            .map_err(|e| format!("cannot fetch the data stream {digest}: {e}"))?;
+        oscap::keep_datastream(&self.config.state_dir, digest, &bytes)
+    }
+
+    async fn run_oscap_job(
+        &self,
+        job_id: String,
+        scan_id: String,
+        source: bulwark_core::ScapSource,
+        checks: Vec<bulwark_core::Check>,
+    ) {
+        tracing::info!(scan = %scan_id, profile = %source.profile_id, rules = checks.len(), "oscap scan started");
+        let datastream = match self.datastream(&source.datastream).await {
+            Ok(path) => path,
+            Err(reason) => return self.deliver(Item::JobFailed { job_id, reason }).await,
+        };
+        let root = self.config.root.clone();
+        let arf_dir = self.config.state_dir.join("scap").join("arf");
+        let arf_file = arf_dir.join(format!("{scan_id}.xml.zst"));
+        let outcome = tokio::task::spawn_blocking(move || {
+            let run = oscap::run(&root, &datastream, &source, &checks, oscap::TIMEOUT)?;
+            let compressed = zstd::bulk::compress(&run.arf, 3)
+                .map_err(|e| format!("compressing the ARF: {e}"))?;
+            std::fs::create_dir_all(&arf_dir)
+                .and_then(|()| files::write_atomic(&arf_file, &compressed, 0o600))
+                .map_err(|e| format!("cannot keep the ARF at {}: {e}", arf_file.display()))?;
+            Ok::<_, String>((run.results, arf_file))
+        })
+        .await;
+        match outcome {
+            Ok(Ok((results, arf))) => {
+                self.deliver(Item::Results {
+                    scan_id,
+                    results,
+                    arf: Some(arf),
+                })
+                .await
+            }
+            Ok(Err(reason)) => self.deliver(Item::JobFailed { job_id, reason }).await,
+            Err(panic) => {
+                self.deliver(Item::JobFailed {
+                    job_id,
+                    reason: format!("the oscap scan crashed: {panic}"),
+                })
+                .await
             }
         }
     }

@@ -21,6 +21,9 @@ pub enum Item {
     Results {
         scan_id: String,
         results: Vec<AgentResult>,
+        /// A zstd-compressed ARF file (SCAP scans) to send before the results.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        arf: Option<PathBuf>,
     },
     JobFailed {
         job_id: String,
@@ -174,6 +177,7 @@ mod tests {
     fn results(scan: &str) -> Item {
         Item::Results {
             scan_id: scan.into(),
+            arf: None,
             results: vec![],
         }
     }

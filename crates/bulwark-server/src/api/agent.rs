@@ -305,6 +305,7 @@ async fn signed(
             scan_id: scan.id.clone(),
             template_id: template.id.clone(),
             template_name: template.name.clone(),
+            engine: template.engine().clone(),
             checks: checks
                 .iter()
                 .filter(|c| c.enabled)

@@ -11,8 +11,10 @@ mod openapi;
 
 pub use openapi::build as openapi_document;
 mod policies;
+mod report;
 mod reports;
 mod scans;
+mod scap;
 mod settings;
 mod templates;
 
@@ -52,15 +54,19 @@ pub struct Route {
     pub summary: &'static str,
     pub query: Option<SchemaFn>,
     pub body: Option<SchemaFn>,
+    /// The media type of a raw (non-JSON) request body; such routes take up to the upload
+    /// limit instead of the body limit.
+    pub upload: Option<&'static str>,
     pub answer: SchemaFn,
     handler: fn() -> MethodRouter<AppState>,
 }
 
-/// One line per endpoint: `METHOD "PATH" ACCESS, "summary" => handler [, query Q] [, body B],
-/// answer A;` — Q, B and A are the types the handler reads and answers, for the document.
+/// One line per endpoint: `METHOD "PATH" ACCESS, "summary" => handler [, query Q] [, body B]
+/// [, upload "media/type"], answer A;` — Q, B and A are the types the handler reads and
+/// answers, for the document; `upload` names a raw request body's media type.
 macro_rules! routes {
     ($($method:ident $path:literal $access:expr, $summary:literal => $handler:path
-        $(, query $query:ty)? $(, body $body:ty)?, answer $answer:ty;)*) => {
+        $(, query $query:ty)? $(, body $body:ty)? $(, upload $upload:literal)?, answer $answer:ty;)*) => {
         pub const ROUTES: &[Route] = &[$(Route {
             method: routes!(@upper $method),
             path: $path,
@@ -68,6 +74,7 @@ macro_rules! routes {
             summary: $summary,
             query: routes!(@query $($query)?),
             body: routes!(@body $($body)?),
+            upload: routes!(@upload $($upload)?),
             answer: schema_of::<$answer>,
             handler: || $method($handler),
         }),*];
@@ -76,6 +83,8 @@ macro_rules! routes {
     (@query $t:ty) => { Some(schema_of::<$t> as SchemaFn) };
     (@body) => { None };
     (@body $t:ty) => { Some(schema_of::<$t> as SchemaFn) };
+    (@upload) => { None };
+    (@upload $media:literal) => { Some($media) };
     (@upper get) => { "GET" };
     (@upper post) => { "POST" };
     (@upper put) => { "PUT" };
@@ -99,6 +108,7 @@ routes! {
     post "/api/v1/compliance/templates/{id}/active" MANAGE, "Set a template's active flag (allowed on system templates)" => templates::set_active, body templates::ActiveBody, answer bulwark_store::TemplateSummary;
     post "/api/v1/compliance/templates/{id}/checks" MANAGE, "Add a custom check to a custom template" => templates::add_check, body bulwark_core::Check, answer bulwark_core::Check;
     post "/api/v1/compliance/templates/{id}/checks/bulk-toggle" MANAGE, "Enable or disable several checks" => templates::bulk_toggle, body templates::BulkToggle, answer answers::Toggled;
+    post "/api/v1/compliance/templates/import-scap" MANAGE, "Read an SCAP source data stream: list its benchmarks and profiles, or import one profile as a template (profile, org_id)" => scap::import, query scap::ImportQuery, upload "application/xml", answer scap::Imported;
     patch "/api/v1/compliance/templates/{id}/checks/{check}" MANAGE, "Edit a check's parameters, expected value or enabled flag" => templates::patch_check, body templates::CheckPatch, answer bulwark_core::Check;
 
     get "/api/v1/compliance/policies" VIEW, "List policies" => policies::list, answer Vec<bulwark_store::Policy>;
@@ -119,6 +129,7 @@ routes! {
     post "/api/v1/compliance/scans" MANAGE, "Trigger an on-demand scan of an online host for a policy" => scans::trigger, body scans::TriggerBody, answer bulwark_store::Scan;
     get "/api/v1/compliance/scans/{id}" VIEW, "A scan" => scans::get_one, answer bulwark_store::Scan;
     get "/api/v1/compliance/scans/{id}/results" VIEW, "A scan's per-check results (filter: status)" => scans::results, query scans::ResultsQuery, answer Vec<bulwark_store::ScanResult>;
+    get "/api/v1/compliance/scans/{id}/report" VIEW, "A completed scan's report: html, json, or arf (format)" => report::report, query report::ReportQuery, answer bulwark_report::JsonReport;
     post "/api/v1/compliance/scans/{id}/cancel" MANAGE, "Cancel a pending or running scan" => scans::cancel, answer bulwark_store::Scan;
 
     get "/api/v1/compliance/dashboard" VIEW, "Aggregate compliance posture (filter: org_id)" => reports::dashboard, query reports::DashboardQuery, answer bulwark_store::Dashboard;
@@ -140,6 +151,8 @@ routes! {
     get "/api/v1/agent/jobs" Access::Agent, "Signed jobs for this agent (long poll: wait = seconds)" => agent::jobs, query agent::PollQuery, answer bulwark_protocol::wire::JobsResponse;
     post "/api/v1/agent/jobs/{id}/ack" Access::Agent, "The agent started a job" => agent::ack, answer bulwark_store::AgentJob;
     post "/api/v1/agent/jobs/{id}/fail" Access::Agent, "The agent could not run a job (reason)" => agent::fail, body bulwark_protocol::wire::FailRequest, answer bulwark_store::AgentJob;
+    get "/api/v1/agent/datastreams/{digest}" Access::Agent, "The SCAP data stream a job runs, by its SHA-256" => scap::datastream, answer String;
+    post "/api/v1/agent/scans/{id}/arf" Access::Agent, "The ARF oscap wrote for a scan, zstd-compressed; sent before the results" => scap::upload_arf, upload "application/zstd", answer scap::ArfStored;
     post "/api/v1/agent/scans/{id}/results" Access::Agent, "A scan's results; finishes the scan (idempotent)" => agent::results, body bulwark_protocol::wire::ResultsRequest, answer bulwark_protocol::wire::ResultsResponse;
 
     get "/api/v1/hosts" Access::Needs(HostsView), "List hosts (filters: status, health, os_kind)" => hosts::list, query hosts::HostFilter, answer Vec<bulwark_store::Host>;
@@ -168,11 +181,12 @@ routes! {
 async fn authorize(
     State(state): State<AppState>,
     access: Access,
+    body_limit: usize,
     req: Request,
     next: Next,
 ) -> Response {
     if access == Access::Agent {
-        return match crate::agent_auth::verify(&state, req).await {
+        return match crate::agent_auth::verify(&state, req, body_limit).await {
             Ok(req) => next.run(req).await,
             Err(e) => e.into_response(),
         };
@@ -198,11 +212,18 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new();
     for r in ROUTES {
         let mut handler = (r.handler)();
+        let body_limit = match r.upload {
+            Some(_) => state.config.upload_limit,
+            None => state.config.body_limit,
+        };
+        if r.upload.is_some() {
+            handler = handler.layer(axum::extract::DefaultBodyLimit::max(body_limit));
+        }
         if r.access != Access::Public {
             let access = r.access;
             handler = handler.route_layer(middleware::from_fn_with_state(
                 state.clone(),
-                move |s, req, next| authorize(s, access, req, next),
+                move |s, req, next| authorize(s, access, body_limit, req, next),
             ));
         }
         router = router.route(r.path, handler);

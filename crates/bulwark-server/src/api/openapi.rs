@@ -80,6 +80,14 @@ pub fn build() -> Value {
                 "text/csv": { "schema": { "type": "string", "description": "One row per scan; the columns of ExportRow" } },
                 "application/x-ndjson": { "schema": answer },
             })
+        } else if r.path.ends_with("/report") {
+            json!({
+                "text/html": { "schema": { "type": "string", "description": "format=html: a self-contained page" } },
+                "application/json": { "schema": answer },
+                "application/xml": { "schema": { "type": "string", "description": "format=arf: an ARF 1.1 asset report collection" } },
+            })
+        } else if r.path.contains("/datastreams/") {
+            json!({ "application/xml": { "schema": { "type": "string", "description": "The SCAP source data stream" } } })
         } else {
             json_content(answer)
         };
@@ -105,6 +113,9 @@ pub fn build() -> Value {
         }
         if let Some(body) = body {
             op["requestBody"] = json!({ "required": true, "content": json_content(body) });
+        }
+        if let Some(media) = r.upload {
+            op["requestBody"] = json!({ "required": true, "content": { media: { "schema": { "type": "string", "contentMediaType": media } } } });
         }
         let entry = paths.entry(r.path.to_owned()).or_insert_with(|| json!({}));
         entry[r.method.to_lowercase()] = op;

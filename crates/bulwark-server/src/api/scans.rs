@@ -94,6 +94,20 @@ pub async fn trigger(
         Some(o) => o.template_id,
         None => policy.template_id.clone(),
     };
+    let template = s.store.get_template(&caller.scope, &template_id).await?;
+    if let bulwark_core::Engine::Oscap(source) = template.engine()
+        && !source.platforms.is_empty()
+        && !bulwark_scap::fits(&source.platforms, &host.os_id, &host.os_version)
+    {
+        return Err(AppError::Conflict(format!(
+            "template {} is SCAP content for {}; host {} runs {} {}",
+            template.name,
+            source.platforms.join(", "),
+            host.hostname,
+            host.os_id,
+            host.os_version
+        )));
+    }
     let scan = s
         .store
         .create_scan(

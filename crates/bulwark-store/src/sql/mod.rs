@@ -10,6 +10,7 @@ mod policies;
 mod reports;
 mod result_sets;
 mod scans;
+mod scap;
 mod templates;
 
 use crate::db::{Arg, Db, placeholders};

@@ -14,7 +14,7 @@ use crate::{
 
 const SUMMARY: &str = "SELECT t.id, t.org_id, t.name, t.framework, t.os_kind, t.version, t.benchmark, t.is_system, \
     t.active, (SELECT COUNT(*) FROM template_checks c WHERE c.template_id = t.id) AS check_count, \
-    t.revision, t.created_at, t.updated_at FROM templates t";
+    t.revision, t.created_at, t.updated_at, t.scap_source FROM templates t";
 
 /// Marks a template changed: a new revision invalidates cached checks.
 const BUMP: &str = "UPDATE templates SET updated_at = $1, revision = revision + 1 WHERE id = $2";
@@ -31,7 +31,7 @@ struct Hash {
     content_hash: String,
 }
 
-fn framework_name(t: &Template) -> String {
+pub(super) fn framework_name(t: &Template) -> String {
     serde_json::to_value(t.framework)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
@@ -53,7 +53,12 @@ async fn insert_check(tx: &mut Tx, template_id: &str, position: i64, check: &Che
 const CHECKS_PER_INSERT: usize = 200;
 
 /// Inserts checks at consecutive positions from `first`, many rows per statement.
-async fn insert_checks(tx: &mut Tx, template_id: &str, first: i64, checks: &[Check]) -> Result<()> {
+pub(super) async fn insert_checks(
+    tx: &mut Tx,
+    template_id: &str,
+    first: i64,
+    checks: &[Check],
+) -> Result<()> {
     for (n, chunk) in checks.chunks(CHECKS_PER_INSERT).enumerate() {
         let mut b = SqlBuf::new(
             "INSERT INTO template_checks (template_id, check_id, position, enabled, definition) VALUES ",
@@ -80,7 +85,11 @@ async fn insert_checks(tx: &mut Tx, template_id: &str, first: i64, checks: &[Che
 
 impl SqlStore {
     /// The template if the scope sees it (system templates are seen by everyone).
-    async fn visible_template(&self, scope: &Scope, id: &str) -> Result<TemplateSummary> {
+    pub(super) async fn visible_template(
+        &self,
+        scope: &Scope,
+        id: &str,
+    ) -> Result<TemplateSummary> {
         let t: TemplateSummary = self
             .db
             .fetch_optional(&format!("{SUMMARY} WHERE t.id = $1"), args![id])

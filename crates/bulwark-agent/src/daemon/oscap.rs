@@ -1,0 +1,174 @@
+//! Jobs of templates with the `oscap` engine: the agent runs OpenSCAP on the exact data
+//! stream the template was imported from (fetched from the server once, kept under its
+//! SHA-256 and checked against it), reads the ARF it writes, and reports each of the
+//! template's rules. No shell is involved: `oscap` gets its arguments as a list.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bulwark_core::{Check, CheckOutcome, ScapSource};
+use bulwark_protocol::wire::AgentResult;
+use bulwark_scap::{RuleResult, outcome_status, read_arf_results};
+use sha2::{Digest, Sha256};
+
+/// A profile of a large benchmark takes seconds to minutes; a scanner stuck for this long is
+/// stopped and the scan failed.
+pub const TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// What one run gave: a result per rule the template lists, and the ARF as oscap wrote it.
+pub struct OscapRun {
+    pub results: Vec<AgentResult>,
+    pub arf: Vec<u8>,
+}
+
+/// Where a verified copy of the data stream lives in the agent's state directory.
+pub fn cached_datastream(state_dir: &Path, digest: &str) -> PathBuf {
+    state_dir.join("scap").join(format!("{digest}.xml"))
+}
+
+/// Keeps a downloaded data stream if its bytes have the digest the signed job named.
+pub fn keep_datastream(state_dir: &Path, digest: &str, bytes: &[u8]) -> Result<PathBuf, String> {
+    let actual = hex::encode(Sha256::digest(bytes));
+    if actual != digest {
+        return Err(format!(
+            "the server sent a data stream with SHA-256 {actual}, but the job names {digest}"
+        ));
+    }
+    let path = cached_datastream(state_dir, digest);
+    path.parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| crate::daemon::files::write_atomic(&path, bytes, 0o600))
+        .map_err(|e| format!("cannot keep the data stream at {}: {e:#}", path.display()))?;
+    Ok(path)
+}
+
+/// Whether a cached copy is still the file the digest names.
+pub fn verified(path: &Path, digest: &str) -> bool {
+    std::fs::read(path).is_ok_and(|bytes| hex::encode(Sha256::digest(&bytes)) == digest)
+}
+
+/// Finds a program on `PATH`.
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The command that evaluates `root`: `oscap` for this host, `oscap-chroot ROOT` for a
+/// mounted filesystem.
+fn scanner(root: &Path) -> Result<Command, String> {
+    let live = root == Path::new("/");
+    let (program, package) = match live {
+        true => ("oscap", "openscap-scanner"),
+        false => ("oscap-chroot", "openscap-utils"),
+    };
+    let path = on_path(program).ok_or_else(|| {
+        format!(
+            "{program} is not installed on this host: install the package {package} \
+             (Debian/Ubuntu: apt-get install {package}; RHEL-like: dnf install openscap-scanner)"
+        )
+    })?;
+    let mut command = Command::new(path);
+    if !live {
+        command.arg(root);
+    }
+    Ok(command)
+}
+
+/// Runs the profile and reads its results.
+pub fn run(
+    root: &Path,
+    datastream: &Path,
+    source: &ScapSource,
+    checks: &[Check],
+    timeout: Duration,
+) -> Result<OscapRun, String> {
+    let work = tempfile::tempdir().map_err(|e| format!("cannot make a work directory: {e}"))?;
+    let arf_path = work.path().join("results-arf.xml");
+    let mut command = scanner(root)?;
+    command.args(["xccdf", "eval", "--profile", &source.profile_id]);
+    if let (Some(ds), Some(xccdf)) = (&source.datastream_id, &source.xccdf_id) {
+        command.args(["--datastream-id", ds, "--xccdf-id", xccdf]);
+    }
+    command
+        .arg("--results-arf")
+        .arg(&arf_path)
+        .arg(datastream)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start oscap: {e}"))?;
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    // Read stderr on a thread so a chatty scanner never blocks on a full pipe.
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() >= deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "oscap did not finish within {} s and was stopped",
+                    timeout.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(e) => return Err(format!("waiting for oscap: {e}")),
+        }
+    };
+    let stderr = errors.join().unwrap_or_default();
+    // 0: every rule passed; 2: some failed. Anything else is the scanner's own failure.
+    if !matches!(status.code(), Some(0 | 2)) {
+        let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        return Err(format!("oscap failed ({status}): {}", tail.join(" | ")));
+    }
+    let arf = std::fs::read(&arf_path)
+        .map_err(|e| format!("oscap wrote no ARF ({e}); it said: {}", stderr.trim()))?;
+    let parsed = read_arf_results(&arf).map_err(|e| format!("the ARF oscap wrote: {e}"))?;
+    let rule_results: Vec<&RuleResult> = parsed
+        .test_results
+        .iter()
+        .flat_map(|t| t.rule_results.iter())
+        .collect();
+    Ok(OscapRun {
+        results: results_of(checks, &rule_results),
+        arf,
+    })
+}
+
+/// One result per check the template lists, from the rule result with its id; a rule oscap
+/// did not report is left out (the server records it as an error).
+fn results_of(checks: &[Check], rule_results: &[&RuleResult]) -> Vec<AgentResult> {
+    let by_rule: std::collections::HashMap<&str, &RuleResult> = rule_results
+        .iter()
+        .map(|r| (r.idref.as_str(), *r))
+        .collect();
+    checks
+        .iter()
+        .filter_map(|check| {
+            let rule = by_rule.get(check.id.as_str())?;
+            let messages: Vec<&str> = rule.messages.iter().map(|m| m.text.as_str()).collect();
+            Some(AgentResult {
+                check_id: check.id.clone(),
+                outcome: CheckOutcome {
+                    status: outcome_status(rule.outcome),
+                    actual: Some(format!("oscap: {}", rule.outcome.as_str())),
+                    expected: "the rule's OVAL check passes".into(),
+                    reason: (!messages.is_empty()).then(|| messages.join("; ")),
+                },
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,305 @@
+//! SCAP through the API: importing a data stream (listing first, then one profile as a
+//! template), every kind of bad file answered with the line and nothing stored, tenancy, and
+//! the reports of a completed scan in HTML, JSON and ARF.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use bulwark_core::CheckOutcome;
+use bulwark_server::ingest::{self, AgentResult};
+use common::{Reply, TestApp, trigger};
+use serde_json::{Value, json};
+
+const PROFILE_BASE: &str = "xccdf_com.example.bulwark_profile_base";
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../bulwark-scap/tests/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+async fn import(app: &TestApp, token: &str, query: &str, xml: Vec<u8>) -> Reply {
+    let req = Request::builder()
+        .method("POST")
+        .uri(format!("/api/v1/compliance/templates/import-scap{query}"))
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/xml")
+        .body(Body::from(xml))
+        .unwrap();
+    app.dispatch(req).await
+}
+
+async fn custom_templates(app: &TestApp) -> usize {
+    app.ok(
+        "GET",
+        "/api/v1/compliance/templates?system=false",
+        &app.root,
+        None,
+    )
+    .await
+    .as_array()
+    .unwrap()
+    .len()
+}
+
+#[tokio::test]
+async fn a_listing_stores_nothing_and_a_profile_becomes_a_template() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+
+    let listed = import(&app, user, "", fixture("small-ds.xml")).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let listed = listed.json();
+    let profiles: Vec<(String, u64)> = listed["contents"]["benchmarks"][0]["profiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["rules"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(profiles.len(), 3, "{profiles:?}");
+    assert!(listed["template"].is_null());
+    assert_eq!(custom_templates(&app).await, 0, "a listing stores nothing");
+
+    let query = format!(
+        "?profile={PROFILE_BASE}&org_id={}&file_name=small-ds.xml",
+        app.a.id
+    );
+    let imported = import(&app, user, &query, fixture("small-ds.xml")).await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.text);
+    let template = imported.json()["template"].clone();
+    let tid = template["id"].as_str().unwrap();
+    assert_eq!(template["engine"]["kind"], "oscap");
+    assert_eq!(template["engine"]["profile_id"], PROFILE_BASE);
+    assert_eq!(template["engine"]["file_name"], "small-ds.xml");
+    assert_eq!(
+        template["engine"]["datastream"],
+        listed["contents"]["digest"]
+    );
+    let base_rules = profiles
+        .iter()
+        .find(|(id, _)| id == PROFILE_BASE)
+        .unwrap()
+        .1;
+    assert_eq!(template["check_count"].as_u64(), Some(base_rules));
+
+    let detail = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/templates/{tid}"),
+            user,
+            None,
+        )
+        .await;
+    for check in detail["checks"].as_array().unwrap() {
+        assert_eq!(check["probe"]["kind"], "xccdf_rule", "{check}");
+        assert_eq!(check["probe"]["rule"], check["id"]);
+        assert!(
+            check["id"].as_str().unwrap().starts_with("xccdf_"),
+            "{check}"
+        );
+    }
+    // Another organization does not see it; importing the same file again is a second
+    // template over the one stored file.
+    let hidden = app
+        .call(
+            "GET",
+            &format!("/api/v1/compliance/templates/{tid}"),
+            &app.b_token,
+            None,
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    let again = import(&app, user, &query, fixture("small-ds.xml")).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(custom_templates(&app).await, 2);
+}
+
+#[tokio::test]
+async fn bad_files_and_bad_requests_say_what_and_where_and_store_nothing() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+    let with_profile = format!("?profile={PROFILE_BASE}&org_id={}", app.a.id);
+    let cases: Vec<(&str, String, Vec<u8>, StatusCode, &str, &str)> = vec![
+        (
+            "dtd",
+            with_profile.clone(),
+            fixture("dtd.xml"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body",
+            "DTDs are refused (line",
+        ),
+        (
+            "bomb",
+            with_profile.clone(),
+            fixture("billion-laughs.xml"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body",
+            "DTDs are refused",
+        ),
+        (
+            "entity",
+            with_profile.clone(),
+            fixture("undeclared-entity.xml"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body",
+            "is refused (line",
+        ),
+        (
+            "not a data stream",
+            with_profile.clone(),
+            fixture("not-a-datastream.xml"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body",
+            "not an SCAP source data stream",
+        ),
+        (
+            "malformed",
+            with_profile.clone(),
+            fixture("malformed.xml"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "body",
+            "(line 10)",
+        ),
+        (
+            "unknown profile",
+            format!("?profile=nope&org_id={}", app.a.id),
+            fixture("small-ds.xml"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "profile",
+            PROFILE_BASE,
+        ),
+        (
+            "no organization",
+            format!("?profile={PROFILE_BASE}"),
+            fixture("small-ds.xml"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "org_id",
+            "required",
+        ),
+        (
+            "odd file name",
+            format!("{with_profile}&file_name=../x.xml"),
+            fixture("small-ds.xml"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "file_name",
+            "letters",
+        ),
+        (
+            "another tenant",
+            format!("?profile={PROFILE_BASE}&org_id={}", app.b.id),
+            fixture("small-ds.xml"),
+            StatusCode::NOT_FOUND,
+            "",
+            "organization",
+        ),
+    ];
+    for (name, query, xml, status, field, says) in cases {
+        let r = import(&app, user, &query, xml).await;
+        assert_eq!(r.status, status, "{name}: {}", r.text);
+        if !field.is_empty() {
+            assert_eq!(r.field().as_deref(), Some(field), "{name}: {}", r.text);
+        }
+        assert!(r.text.contains(says), "{name}: {}", r.text);
+    }
+    let viewer = import(
+        &app,
+        app.token("viewer"),
+        &with_profile,
+        fixture("small-ds.xml"),
+    )
+    .await;
+    assert_eq!(viewer.status, StatusCode::FORBIDDEN);
+    assert_eq!(custom_templates(&app).await, 0, "nothing was stored");
+}
+
+#[tokio::test]
+async fn a_completed_scan_has_html_json_and_arf_reports() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+    let policy = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/policies",
+            user,
+            Some(json!({"name": "L1", "org_id": app.a.id, "os_type": "linux",
+                        "template_id": "cis-linux-l1", "scan_interval_hours": 24})),
+        )
+        .await;
+    let scan = trigger(&app, policy["id"].as_str().unwrap(), &app.host_a.id).await;
+    let report = |format: &str| format!("/api/v1/compliance/scans/{scan}/report?format={format}");
+    let early = app.call("GET", &report("html"), user, None).await;
+    assert_eq!(early.status, StatusCode::CONFLICT, "{}", early.text);
+
+    let checks: Vec<Value> = app
+        .ok(
+            "GET",
+            "/api/v1/compliance/templates/cis-linux-l1",
+            user,
+            None,
+        )
+        .await["checks"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let results: Vec<AgentResult> = checks
+        .iter()
+        .filter(|c| c["enabled"] == true)
+        .enumerate()
+        .map(|(i, c)| AgentResult {
+            check_id: c["id"].as_str().unwrap().to_owned(),
+            outcome: CheckOutcome::judged(i % 4 != 0, Some(format!("<seen {i}>")), "wanted"),
+        })
+        .collect();
+    ingest::submit(&app.state, &scan, results).await.unwrap();
+    let first_failed = checks.iter().find(|c| c["enabled"] == true).unwrap();
+
+    let html = app.call("GET", &report("html"), user, None).await;
+    assert_eq!(html.status, StatusCode::OK);
+    assert!(
+        html.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(html.text.contains(app.host_a.hostname.as_str()));
+    assert!(html.text.contains(first_failed["title"].as_str().unwrap()));
+    assert!(html.text.contains("seen 0"), "the actual value is shown");
+    assert!(!html.text.contains("<seen 0>"), "and escaped");
+
+    let json = app.call("GET", &report("json"), user, None).await;
+    assert_eq!(json.status, StatusCode::OK);
+    let json = json.json();
+    let finding = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check_id"] == first_failed["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(finding["status"], "fail");
+    assert_eq!(finding["rationale"], first_failed["rationale"]);
+    assert_eq!(finding["remediation"], first_failed["remediation"]["text"]);
+
+    let arf = app.call("GET", &report("arf"), user, None).await;
+    assert_eq!(arf.status, StatusCode::OK);
+    assert!(arf.text.contains("asset-report-collection"));
+    assert!(
+        arf.text.contains("<xccdf:result>fail</xccdf:result>"),
+        "{}",
+        &arf.text[..500]
+    );
+
+    let other = app.call("GET", &report("html"), &app.b_token, None).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+    let bad = app.call("GET", &report("pdf"), user, None).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.field().as_deref(), Some("format"));
+}
