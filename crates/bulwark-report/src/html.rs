@@ -97,6 +97,16 @@ pub fn html(report: &Report) -> String {
             });
         }
     }
+    // SCAP's not-scored statuses get a column only in reports that have them.
+    let columns: Vec<Status> = Status::ALL
+        .into_iter()
+        .filter(|s| {
+            !matches!(
+                s,
+                Status::NotChecked | Status::NotSelected | Status::Informational
+            ) || summary.by_status.get(s).is_some_and(|n| *n > 0)
+        })
+        .collect();
     let page = Page {
         scan,
         score: percent(scan.score),
@@ -108,18 +118,23 @@ pub fn html(report: &Report) -> String {
         started: scan.started_at.map(when::human),
         completed: when::human(scan.completed_at),
         total: summary.total,
-        status_counts: summary
-            .by_status
+        status_counts: columns
             .iter()
-            .map(|(s, n)| (*s, status_label(*s), *n))
+            .map(|s| {
+                (
+                    *s,
+                    status_label(*s),
+                    summary.by_status.get(s).copied().unwrap_or(0),
+                )
+            })
             .collect(),
-        status_headings: Status::ALL.iter().map(|s| status_label(*s)).collect(),
+        status_headings: columns.iter().map(|s| status_label(*s)).collect(),
         severity_rows: summary
             .by_severity
             .iter()
             .map(|(severity, counts)| SeverityRow {
                 severity: *severity,
-                counts: Status::ALL.iter().map(|s| counts[s]).collect(),
+                counts: columns.iter().map(|s| counts[s]).collect(),
                 total: counts.values().sum(),
             })
             .collect(),
