@@ -1,8 +1,9 @@
 //! The `bulwark` binary: `serve` runs the server; `admin` creates organizations, users and
-//! API tokens from the command line.
+//! API tokens from the command line; `content import-scap` imports SCAP content.
 
 mod bench;
 mod config;
+mod scap_cmd;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -34,6 +35,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Print the API's OpenAPI 3.1 document (as served at /api/openapi.json).
     Openapi,
+    /// Compliance content: import SCAP data streams.
+    #[command(subcommand)]
+    Content(ContentCommand),
     /// Manage organizations, users and tokens directly in the database.
     Admin {
         #[command(flatten)]
@@ -41,6 +45,12 @@ enum Command {
         #[command(subcommand)]
         command: Admin,
     },
+}
+
+#[derive(Subcommand)]
+enum ContentCommand {
+    /// List an SCAP source data stream's profiles, or import one as a template.
+    ImportScap(scap_cmd::ImportScapArgs),
 }
 
 #[derive(Subcommand)]
@@ -109,6 +119,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Serve(args) => serve(Config::load(&args)?).await,
         Command::Admin { config, command } => admin(Config::load(&config)?, command).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Content(ContentCommand::ImportScap(args)) => scap_cmd::import_scap(args).await,
         Command::Openapi => {
             println!("{:#}", bulwark_server::api::openapi_document());
             Ok(())

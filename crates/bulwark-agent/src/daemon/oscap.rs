@@ -49,24 +49,24 @@ pub fn verified(path: &Path, digest: &str) -> bool {
     std::fs::read(path).is_ok_and(|bytes| hex::encode(Sha256::digest(&bytes)) == digest)
 }
 
-/// Finds a program on `PATH`.
-fn on_path(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
+/// Finds a program in a `PATH`-style list of directories.
+fn on_path(program: &str, path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
+    path.and_then(|paths| {
+        std::env::split_paths(paths)
             .map(|dir| dir.join(program))
             .find(|p| p.is_file())
     })
 }
 
 /// The command that evaluates `root`: `oscap` for this host, `oscap-chroot ROOT` for a
-/// mounted filesystem.
-fn scanner(root: &Path) -> Result<Command, String> {
+/// mounted filesystem, looked up in `path` (the process's `PATH`).
+fn scanner(root: &Path, path: Option<&std::ffi::OsStr>) -> Result<Command, String> {
     let live = root == Path::new("/");
     let (program, package) = match live {
         true => ("oscap", "openscap-scanner"),
         false => ("oscap-chroot", "openscap-utils"),
     };
-    let path = on_path(program).ok_or_else(|| {
+    let path = on_path(program, path).ok_or_else(|| {
         format!(
             "{program} is not installed on this host: install the package {package} \
              (Debian/Ubuntu: apt-get install {package}; RHEL-like: dnf install openscap-scanner)"
@@ -87,9 +87,20 @@ pub fn run(
     checks: &[Check],
     timeout: Duration,
 ) -> Result<OscapRun, String> {
+    let command = scanner(root, std::env::var_os("PATH").as_deref())?;
+    evaluate(command, datastream, source, checks, timeout)
+}
+
+/// Runs `command` (the scanner, with the root for oscap-chroot) on the data stream's profile.
+fn evaluate(
+    mut command: Command,
+    datastream: &Path,
+    source: &ScapSource,
+    checks: &[Check],
+    timeout: Duration,
+) -> Result<OscapRun, String> {
     let work = tempfile::tempdir().map_err(|e| format!("cannot make a work directory: {e}"))?;
     let arf_path = work.path().join("results-arf.xml");
-    let mut command = scanner(root)?;
     command.args(["xccdf", "eval", "--profile", &source.profile_id]);
     if let (Some(ds), Some(xccdf)) = (&source.datastream_id, &source.xccdf_id) {
         command.args(["--datastream-id", ds, "--xccdf-id", xccdf]);
@@ -171,4 +182,84 @@ fn results_of(checks: &[Check], rule_results: &[&RuleResult]) -> Vec<AgentResult
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    fn source() -> ScapSource {
+        ScapSource {
+            datastream: "0".repeat(64),
+            file_name: "ds.xml".into(),
+            datastream_id: None,
+            xccdf_id: None,
+            benchmark_id: "b".into(),
+            profile_id: "p".into(),
+            platforms: vec![],
+        }
+    }
+
+    /// A stand-in scanner: a script in a directory of its own.
+    fn fake_scanner(dir: &Path, body: &str) -> Command {
+        let path = dir.join("oscap");
+        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Command::new(path)
+    }
+
+    #[test]
+    fn a_missing_scanner_names_the_package_to_install() {
+        let empty = tempfile::tempdir().unwrap();
+        let path = Some(empty.path().as_os_str());
+        for (root, package) in [("/", "openscap-scanner"), ("/mnt/image", "openscap-utils")] {
+            let err = scanner(Path::new(root), path).err().unwrap();
+            assert!(
+                err.contains(&format!("install the package {package}")),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_crashing_or_hanging_scanner_fails_with_its_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let ds = dir.path().join("ds.xml");
+        let crash = fake_scanner(
+            dir.path(),
+            "echo 'OpenSCAP Error: no such profile' >&2; exit 1",
+        );
+        let err = evaluate(crash, &ds, &source(), &[], Duration::from_secs(30))
+            .err()
+            .unwrap();
+        assert!(
+            err.contains("oscap failed") && err.contains("no such profile"),
+            "{err}"
+        );
+
+        let hang = fake_scanner(dir.path(), "exec sleep 30");
+        let err = evaluate(hang, &ds, &source(), &[], Duration::from_millis(300))
+            .err()
+            .unwrap();
+        assert!(err.contains("did not finish within"), "{err}");
+
+        let silent = fake_scanner(dir.path(), "exit 2");
+        let err = evaluate(silent, &ds, &source(), &[], Duration::from_secs(30))
+            .err()
+            .unwrap();
+        assert!(err.contains("wrote no ARF"), "{err}");
+    }
+
+    #[test]
+    fn a_data_stream_is_kept_only_with_the_digest_the_job_names() {
+        let state = tempfile::tempdir().unwrap();
+        let bytes = b"<ds/>";
+        let digest = hex::encode(Sha256::digest(bytes));
+        let kept = keep_datastream(state.path(), &digest, bytes).unwrap();
+        assert!(verified(&kept, &digest));
+        let err = keep_datastream(state.path(), &"f".repeat(64), bytes).unwrap_err();
+        assert!(err.contains("but the job names"), "{err}");
+    }
 }
