@@ -123,6 +123,114 @@ async fn a_listing_stores_nothing_and_a_profile_becomes_a_template() {
 }
 
 #[tokio::test]
+async fn only_content_for_the_hosts_system_is_offered_and_scanned() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+    let rhel = app
+        .state
+        .store
+        .create_host(&bulwark_store::NewHost {
+            org_id: app.a.id.clone(),
+            hostname: "db-rhel".into(),
+            os_kind: "linux".into(),
+            os_id: "rhel".into(),
+            os_version: "9.3".into(),
+        })
+        .await
+        .unwrap();
+    // arf-source-ds.xml names no platform; small-ds.xml targets Ubuntu 22.04 and Debian 12.
+    let all = "xccdf_com.example.bulwark_profile_all";
+    let any = import(
+        &app,
+        user,
+        &format!("?profile={all}&org_id={}", app.a.id),
+        fixture("arf-source-ds.xml"),
+    )
+    .await;
+    assert_eq!(any.status, StatusCode::OK, "{}", any.text);
+    let any_id = any.json()["template"]["id"].as_str().unwrap().to_owned();
+    let base = import(
+        &app,
+        user,
+        &format!("?profile={PROFILE_BASE}&org_id={}", app.a.id),
+        fixture("small-ds.xml"),
+    )
+    .await;
+    assert_eq!(
+        base.json()["contents"]["benchmarks"][0]["fits"],
+        json!(["ubuntu 22.04", "debian 12"])
+    );
+    let base_id = base.json()["template"]["id"].as_str().unwrap().to_owned();
+
+    let offered = |host: String| {
+        let app = &app;
+        async move {
+            app.ok(
+                "GET",
+                &format!("/api/v1/compliance/templates?host_id={host}"),
+                user,
+                None,
+            )
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].as_str().unwrap().to_owned())
+            .collect::<Vec<String>>()
+        }
+    };
+    let for_debian = offered(app.host_a.id.clone()).await;
+    let for_rhel = offered(rhel.id.clone()).await;
+    assert!(
+        for_debian.contains(&base_id) && !for_rhel.contains(&base_id),
+        "{for_debian:?} {for_rhel:?}"
+    );
+    assert!(
+        for_debian.contains(&any_id) && for_rhel.contains(&any_id),
+        "no platform fits any"
+    );
+    assert!(for_rhel.contains(&"cis-linux-l1".to_owned()));
+    assert!(
+        !for_rhel.iter().any(|t| t.contains("windows")),
+        "{for_rhel:?}"
+    );
+    let other = app
+        .call(
+            "GET",
+            &format!("/api/v1/compliance/templates?host_id={}", app.host_b.id),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
+
+    let policy = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/policies",
+            user,
+            Some(json!({"name": "SCAP", "org_id": app.a.id,
+            "os_type": "linux", "template_id": base_id, "scan_interval_hours": 24})),
+        )
+        .await;
+    let refused = app
+        .call(
+            "POST",
+            "/api/v1/compliance/scans",
+            user,
+            Some(json!({"policy_id": policy["id"], "host_id": rhel.id})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(
+        refused.text.contains("ubuntu_linux:22.04") && refused.text.contains("runs rhel 9.3"),
+        "{}",
+        refused.text
+    );
+    trigger(&app, policy["id"].as_str().unwrap(), &app.host_a.id).await;
+}
+
+#[tokio::test]
 async fn bad_files_and_bad_requests_say_what_and_where_and_store_nothing() {
     let app = TestApp::new().await;
     let user = app.token("user");

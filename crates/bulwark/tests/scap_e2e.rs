@@ -19,7 +19,21 @@ use bulwark_engine::fixture::FixtureRoot;
 use serde_json::{Value, json};
 use support::{agent_binary, bulwark, eventually, field, serve};
 
-const PROFILE: &str = "xccdf_com.example.bulwark_profile_all";
+/// A small data stream with real OVAL checks giving pass, fail, notapplicable, notchecked and
+/// error (bulwark-scap's fixture).
+const SMALL: (&str, &str) = (
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../bulwark-scap/tests/fixtures/arf-source-ds.xml"
+    ),
+    "xccdf_com.example.bulwark_profile_all",
+);
+/// The SCAP Security Guide's Ubuntu 22.04 data stream and its CIS Level 1 Server profile
+/// (Debian package ssg-debderived): 189 rules, a 15 MB ARF.
+const SSG_CIS: (&str, &str) = (
+    "/usr/share/xml/scap/ssg/content/ssg-ubuntu2204-ds.xml",
+    "xccdf_org.ssgproject.content_profile_cis_level1_server",
+);
 
 struct Agent(Child);
 
@@ -79,7 +93,21 @@ fn xccdf_spelling(status: &str) -> &str {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_imported_profile_scanned_by_oscap_agrees_with_oscap() {
+async fn a_small_data_stream_scanned_by_oscap_agrees_with_oscap() {
+    scan_agrees_with_oscap(SMALL).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ssg_cis_level1_scanned_by_oscap_agrees_with_oscap() {
+    if scap_common::ssg_file("ssg-ubuntu2204-ds.xml", "ssg-debderived").is_none() {
+        return;
+    }
+    scan_agrees_with_oscap(SSG_CIS).await;
+}
+
+/// Imports `profile` of the data stream at `file`, scans the Ubuntu fixture root through an
+/// agent, and compares the server's results with oscap's own report of the run's ARF.
+async fn scan_agrees_with_oscap((file, profile): (&str, &str)) {
     if scap_common::skipping() {
         return;
     }
@@ -111,14 +139,11 @@ async fn an_imported_profile_scanned_by_oscap_agrees_with_oscap() {
             .bearer_auth(&token)
     };
 
-    let datastream = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../bulwark-scap/tests/fixtures/arf-source-ds.xml"),
-    )
-    .unwrap();
+    let datastream = std::fs::read(file).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let file_name = Path::new(file).file_name().unwrap().to_str().unwrap();
     let imported: Value = api(
         reqwest::Method::POST,
-        &format!("/api/v1/compliance/templates/import-scap?profile={PROFILE}&org_id={org_id}&file_name=arf-source-ds.xml"),
+        &format!("/api/v1/compliance/templates/import-scap?profile={profile}&org_id={org_id}&file_name={file_name}"),
     )
     .header("content-type", "application/xml")
     .body(datastream)
@@ -189,7 +214,7 @@ async fn an_imported_profile_scanned_by_oscap_agrees_with_oscap() {
         .as_str()
         .unwrap_or_else(|| panic!("{scan}"))
         .to_owned();
-    let done: Value = eventually(120, "the oscap scan to complete", || async {
+    let done: Value = eventually(300, "the oscap scan to complete", || async {
         let s: Value = api(
             reqwest::Method::GET,
             &format!("/api/v1/compliance/scans/{scan_id}"),

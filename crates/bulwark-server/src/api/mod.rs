@@ -101,7 +101,7 @@ routes! {
     post "/api/v1/auth/logout" Access::Authenticated, "End the current session" => auth::logout, answer answers::LoggedOut;
     get "/api/v1/auth/me" Access::Authenticated, "The caller, their role and permissions" => auth::me, answer answers::Me;
 
-    get "/api/v1/compliance/templates" VIEW, "List templates (filters: system, framework, os)" => templates::list, query templates::TemplateQuery, answer Vec<bulwark_store::TemplateSummary>;
+    get "/api/v1/compliance/templates" VIEW, "List templates (filters: system, framework, os, host_id = only those that fit the host)" => templates::list, query templates::TemplateQuery, answer Vec<bulwark_store::TemplateSummary>;
     get "/api/v1/compliance/templates/{id}" VIEW, "A template with its checks" => templates::get_one, answer answers::TemplateDetail;
     delete "/api/v1/compliance/templates/{id}" MANAGE, "Delete a custom template and its checks (system: 403, used by a policy: 409)" => templates::delete_one, answer answers::Deleted;
     post "/api/v1/compliance/templates/{id}/copy" MANAGE, "Copy a template into an organization" => templates::copy, body templates::CopyBody, answer bulwark_store::TemplateSummary;

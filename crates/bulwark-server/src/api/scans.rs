@@ -95,17 +95,14 @@ pub async fn trigger(
         None => policy.template_id.clone(),
     };
     let template = s.store.get_template(&caller.scope, &template_id).await?;
-    if let bulwark_core::Engine::Oscap(source) = template.engine()
-        && !source.platforms.is_empty()
-        && !bulwark_scap::fits(&source.platforms, &host.os_id, &host.os_version)
-    {
+    if !super::templates::fits(&template, &host) {
+        let meant_for = match template.engine() {
+            bulwark_core::Engine::Oscap(source) => source.platforms.join(", "),
+            bulwark_core::Engine::Native => template.os_kind.clone(),
+        };
         return Err(AppError::Conflict(format!(
-            "template {} is SCAP content for {}; host {} runs {} {}",
-            template.name,
-            source.platforms.join(", "),
-            host.hostname,
-            host.os_id,
-            host.os_version
+            "template {} is meant for {meant_for}; host {} runs {} {}",
+            template.name, host.hostname, host.os_id, host.os_version
         )));
     }
     let scan = s

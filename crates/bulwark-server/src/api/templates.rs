@@ -21,6 +21,22 @@ pub struct TemplateQuery {
     system: Option<bool>,
     framework: Option<String>,
     os: Option<String>,
+    /// Only templates that fit this host: its OS type, and for SCAP content the systems the
+    /// data stream's CPE names target (what a scan or policy for the host can use).
+    host_id: Option<String>,
+}
+
+/// Whether a template can scan the host: same OS type, and SCAP content meant for its
+/// os-release (content that names no platform fits any).
+pub(super) fn fits(template: &TemplateSummary, host: &bulwark_store::Host) -> bool {
+    template.os_kind == host.os_kind
+        && match template.engine() {
+            bulwark_core::Engine::Native => true,
+            bulwark_core::Engine::Oscap(source) => {
+                source.platforms.is_empty()
+                    || bulwark_scap::fits(&source.platforms, &host.os_id, &host.os_version)
+            }
+        }
 }
 
 pub async fn list(
@@ -33,7 +49,12 @@ pub async fn list(
         framework: q.framework,
         os_kind: q.os,
     };
-    Ok(Json(s.store.list_templates(&caller.scope, &filter).await?))
+    let mut templates = s.store.list_templates(&caller.scope, &filter).await?;
+    if let Some(host_id) = q.host_id {
+        let host = s.store.get_host(&caller.scope, &host_id).await?;
+        templates.retain(|t| fits(t, &host));
+    }
+    Ok(Json(templates))
 }
 
 pub async fn get_one(
