@@ -230,12 +230,22 @@ async fn only_content_for_the_hosts_system_is_offered_and_scanned() {
     trigger(&app, policy["id"].as_str().unwrap(), &app.host_a.id).await;
 }
 
+/// A request that must be refused: name, query, file, status, the field named, words said.
+type BadImport = (
+    &'static str,
+    String,
+    Vec<u8>,
+    StatusCode,
+    &'static str,
+    &'static str,
+);
+
 #[tokio::test]
 async fn bad_files_and_bad_requests_say_what_and_where_and_store_nothing() {
     let app = TestApp::new().await;
     let user = app.token("user");
     let with_profile = format!("?profile={PROFILE_BASE}&org_id={}", app.a.id);
-    let cases: Vec<(&str, String, Vec<u8>, StatusCode, &str, &str)> = vec![
+    let cases: Vec<BadImport> = vec![
         (
             "dtd",
             with_profile.clone(),

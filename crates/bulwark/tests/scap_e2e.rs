@@ -8,7 +8,6 @@
 mod support;
 
 #[path = "../../bulwark-scap/tests/common/mod.rs"]
-#[allow(dead_code)]
 mod scap_common;
 
 use std::path::Path;

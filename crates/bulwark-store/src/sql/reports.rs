@@ -307,7 +307,7 @@ fn top_failing(scans: &[Vec<Stored>]) -> Vec<FailingCheck> {
     }
     let mut top: Vec<FailingCheck> = failing.into_values().collect();
     // Stable: equal counts stay in check id order.
-    top.sort_by(|a, b| b.failures.cmp(&a.failures));
+    top.sort_by_key(|c| std::cmp::Reverse(c.failures));
     top.truncate(10);
     top
 }
