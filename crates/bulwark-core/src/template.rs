@@ -136,6 +136,18 @@ pub struct ScapSource {
     /// CPE names of the platforms the benchmark targets.
     #[serde(default)]
     pub platforms: Vec<String>,
+    /// The values the profile's rules use, as the profile sets or refines them (oscap applies
+    /// them itself; kept so that people see what the profile demands).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<ScapValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScapValue {
+    pub id: String,
+    pub title: String,
+    pub value: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -4,7 +4,7 @@
 
 use bulwark_core::probe::Probe;
 use bulwark_core::template::{Check, Remediation, TestCases};
-use bulwark_core::{Engine, Framework, OsKind, ScapSource, Severity, Status, Template};
+use bulwark_core::{Engine, Framework, OsKind, ScapSource, ScapValue, Severity, Status, Template};
 use serde::Serialize;
 
 use crate::benchmark::{Benchmark, Severity as XccdfSeverity};
@@ -126,6 +126,15 @@ pub fn profile_template(
             benchmark_id: benchmark.id.clone(),
             profile_id: profile_id.to_string(),
             platforms: benchmark.platforms.clone(),
+            values: profile
+                .values
+                .iter()
+                .map(|v| ScapValue {
+                    id: v.id.clone(),
+                    title: v.title.clone(),
+                    value: v.value.clone(),
+                })
+                .collect(),
         }),
         checks: profile.rules.iter().map(check_of).collect(),
     })

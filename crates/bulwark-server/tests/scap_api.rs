@@ -79,6 +79,17 @@ async fn a_listing_stores_nothing_and_a_profile_becomes_a_template() {
     assert_eq!(template["engine"]["kind"], "oscap");
     assert_eq!(template["engine"]["profile_id"], PROFILE_BASE);
     assert_eq!(template["engine"]["file_name"], "small-ds.xml");
+    let max_days = template["engine"]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "xccdf_com.example.bulwark_value_max_days")
+        .cloned();
+    assert_eq!(
+        max_days.map(|v| v["value"].clone()),
+        Some(json!("180")),
+        "the profile's refined value"
+    );
     assert_eq!(
         template["engine"]["datastream"],
         listed["contents"]["digest"]

@@ -199,6 +199,7 @@ mod tests {
             benchmark_id: "b".into(),
             profile_id: "p".into(),
             platforms: vec![],
+            values: vec![],
         }
     }
 
