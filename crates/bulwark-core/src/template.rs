@@ -119,8 +119,9 @@ impl Engine {
 }
 
 /// The exact SCAP content a template was imported from, enough to run it again anywhere.
+/// Written by the server, never by people, and read by agents of other versions: unknown
+/// fields are ignored so that an older agent still runs a newer server's job.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ScapSource {
     /// SHA-256 of the source data stream file, hex: the key the server keeps it under.
     pub datastream: String,
@@ -143,7 +144,6 @@ pub struct ScapSource {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct ScapValue {
     pub id: String,
     pub title: String,

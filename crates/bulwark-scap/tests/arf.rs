@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use bulwark_scap::{RuleOutcome, ScapError, Severity, read_arf_results};
-use common::{is_root, run, run_ok, skipping, ssg_file, table_cell, table_rows};
+use common::{is_root, report_results, run, run_ok, skipping, ssg_file, table_cell};
 
 fn fixture_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -112,20 +112,7 @@ fn oscap_report(arf: &Path) -> Option<OscapReport> {
         &["xccdf", "generate", "report", arf.to_str().unwrap()],
         "openscap-scanner",
     )?;
-    // A rule's row: class="rule-overview-leaf rule-overview-leaf-RESULT ...". The report
-    // leaves notselected rules out.
-    let rows = table_rows(&html, "rule-overview-leaf ")
-        .into_iter()
-        .map(|(id, class)| {
-            let result = class
-                .split_whitespace()
-                .find_map(|c| c.strip_prefix("rule-overview-leaf-"))
-                .filter(|r| !r.starts_with("id-"))
-                .expect("the row's class names its result")
-                .to_string();
-            (id, result)
-        })
-        .collect();
+    let rows = report_results(&html);
     Some(OscapReport { rows, html })
 }
 

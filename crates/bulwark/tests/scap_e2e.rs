@@ -67,18 +67,7 @@ fn oscaps_view(arf: &str) -> Vec<(String, String)> {
         "openscap-scanner",
     )
     .expect("oscap reads the ARF");
-    scap_common::table_rows(&html, "rule-overview-leaf ")
-        .into_iter()
-        .map(|(id, class)| {
-            let result = class
-                .split_whitespace()
-                .find_map(|c| c.strip_prefix("rule-overview-leaf-"))
-                .filter(|r| !r.starts_with("id-"))
-                .expect("the row's class names its result")
-                .to_string();
-            (id, result)
-        })
-        .collect()
+    scap_common::report_results(&html)
 }
 
 /// The XCCDF result a Bulwark status stands for, as oscap's report spells it.

@@ -3,8 +3,6 @@
 
 #![allow(dead_code)] // each test file uses its own part of this module
 
-pub mod oscap;
-
 use bulwark_core::{Severity, Status};
 use bulwark_report::{Finding, Report, ReportScan};
 

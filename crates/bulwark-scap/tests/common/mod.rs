@@ -84,6 +84,23 @@ pub fn table_rows(html: &str, class_prefix: &str) -> Vec<(String, String)> {
     rows
 }
 
+/// `(rule id, result)` of every rule row of oscap's HTML report (`oscap xccdf generate
+/// report`), in document order; the report leaves notselected rules out.
+pub fn report_results(html: &str) -> Vec<(String, String)> {
+    table_rows(html, "rule-overview-leaf ")
+        .into_iter()
+        .map(|(id, class)| {
+            let result = class
+                .split_whitespace()
+                .find_map(|c| c.strip_prefix("rule-overview-leaf-"))
+                .filter(|r| !r.starts_with("id-"))
+                .expect("the row's class names its result")
+                .to_string();
+            (id, result)
+        })
+        .collect()
+}
+
 /// The text of the first `<td>` after `<th>{header}</th>` in oscap's HTML report.
 pub fn table_cell(html: &str, header: &str) -> Option<String> {
     let at = html.find(&format!("<th>{header}</th>"))?;
