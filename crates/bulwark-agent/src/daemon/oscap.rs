@@ -3,12 +3,12 @@
 //! SHA-256 and checked against it), reads the ARF it writes, and reports each of the
 //! template's rules. No shell is involved: `oscap` gets its arguments as a list.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use bulwark_core::{Check, CheckOutcome, ScapSource};
+use bulwark_engine::collect::command::{Capture, RunError, run_bounded};
 use bulwark_protocol::wire::AgentResult;
 use bulwark_scap::{RuleResult, outcome_status, read_arf_results};
 use sha2::{Digest, Sha256};
@@ -16,6 +16,9 @@ use sha2::{Digest, Sha256};
 /// A profile of a large benchmark takes seconds to minutes; a scanner stuck for this long is
 /// stopped and the scan failed.
 pub const TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// What is kept of oscap's messages: enough for its last lines in a failed job's reason.
+const MAX_MESSAGE_BYTES: u64 = 256 * 1024;
 
 /// What one run gave: a result per rule the template lists, and the ARF as oscap wrote it.
 pub struct OscapRun {
@@ -105,40 +108,17 @@ fn evaluate(
     if let (Some(ds), Some(xccdf)) = (&source.datastream_id, &source.xccdf_id) {
         command.args(["--datastream-id", ds, "--xccdf-id", xccdf]);
     }
-    command
-        .arg("--results-arf")
-        .arg(&arf_path)
-        .arg(datastream)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = command
-        .spawn()
-        .map_err(|e| format!("cannot start oscap: {e}"))?;
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    // Read stderr on a thread so a chatty scanner never blocks on a full pipe.
-    let errors = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = stderr.read_to_string(&mut text);
-        text
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() >= deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(format!(
-                    "oscap did not finish within {} s and was stopped",
-                    timeout.as_secs()
-                ));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
-            Err(e) => return Err(format!("waiting for oscap: {e}")),
-        }
-    };
-    let stderr = errors.join().unwrap_or_default();
+    command.arg("--results-arf").arg(&arf_path).arg(datastream);
+    let (status, stderr) = run_bounded(command, Capture::Stderr, MAX_MESSAGE_BYTES, timeout)
+        .map_err(|e| match e {
+            RunError::Start(e) => format!("cannot start oscap: {e}"),
+            RunError::TimedOut => format!(
+                "oscap did not finish within {} s and was stopped",
+                timeout.as_secs()
+            ),
+            RunError::Wait(e) => format!("waiting for oscap: {e}"),
+        })?;
+    let stderr = String::from_utf8_lossy(&stderr);
     // 0: every rule passed; 2: some failed. Anything else is the scanner's own failure.
     if !matches!(status.code(), Some(0 | 2)) {
         let tail: Vec<&str> = stderr.lines().rev().take(5).collect();

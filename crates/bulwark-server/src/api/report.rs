@@ -47,23 +47,23 @@ pub async fn report(
             scan.status
         )));
     }
-    let file = |ext: &str| {
-        format!(
-            "attachment; filename=\"bulwark-scan-{}.{ext}\"",
-            &id[..id.len().min(8)]
+    let short_id = &id[..id.len().min(8)];
+    // Downloads: the type, and a file name people can tell apart.
+    let attachment = |media: &str, ext: &str, body: Vec<u8>| {
+        let disposition = format!("attachment; filename=\"bulwark-scan-{short_id}.{ext}\"");
+        (
+            [
+                (header::CONTENT_TYPE, media.to_owned()),
+                (header::CONTENT_DISPOSITION, disposition),
+            ],
+            body,
         )
+            .into_response()
     };
     if let ReportFormat::Arf = q.format
         && let Some(arf) = s.store.artifact(&caller.scope, &id, "arf").await?
     {
-        return Ok((
-            [
-                (header::CONTENT_TYPE, "application/xml".to_owned()),
-                (header::CONTENT_DISPOSITION, file("arf.xml")),
-            ],
-            arf,
-        )
-            .into_response());
+        return Ok(attachment("application/xml", "arf.xml", arf));
     }
     let report = gather(&s, &caller.scope, scan).await?;
     Ok(match q.format {
@@ -72,22 +72,16 @@ pub async fn report(
             bulwark_report::html(&report),
         )
             .into_response(),
-        ReportFormat::Json => (
-            [
-                (header::CONTENT_TYPE, "application/json".to_owned()),
-                (header::CONTENT_DISPOSITION, file("json")),
-            ],
-            bulwark_report::json(&report).to_string(),
-        )
-            .into_response(),
-        ReportFormat::Arf => (
-            [
-                (header::CONTENT_TYPE, "application/xml".to_owned()),
-                (header::CONTENT_DISPOSITION, file("arf.xml")),
-            ],
-            bulwark_report::arf(&report),
-        )
-            .into_response(),
+        ReportFormat::Json => attachment(
+            "application/json",
+            "json",
+            bulwark_report::json(&report).to_string().into_bytes(),
+        ),
+        ReportFormat::Arf => attachment(
+            "application/xml",
+            "arf.xml",
+            bulwark_report::arf(&report).into_bytes(),
+        ),
     })
 }
 
