@@ -7,7 +7,7 @@ mod load;
 mod shipped;
 mod validate;
 
-pub use load::{CheckFile, Loaded, Location, load_path, load_str};
+pub use load::{CheckFile, Loaded, Location, load_path, load_str, parse_check_list};
 pub use shipped::{shipped, shipped_template, shipped_templates};
 pub use validate::{LINUX_CATEGORIES, WINDOWS_CATEGORIES};
 

@@ -91,7 +91,7 @@ impl Caller {
     }
 }
 
-fn presented_credential(headers: &HeaderMap) -> Option<String> {
+pub fn presented_credential(headers: &HeaderMap) -> Option<String> {
     if let Some(token) = headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -99,6 +99,11 @@ fn presented_credential(headers: &HeaderMap) -> Option<String> {
     {
         return Some(token.trim().to_owned());
     }
+    session_of(headers)
+}
+
+/// The session secret in the request's cookie.
+pub fn session_of(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -147,14 +152,17 @@ pub struct Login {
     password: String,
 }
 
-pub async fn login(
-    State(state): State<AppState>,
-    Body(login): Body<Login>,
-) -> ApiResult<impl IntoResponse> {
+/// A new session for a user name and password: the session secret for the cookie and the
+/// user. Shared by the API's login and the web UI's login form.
+pub async fn open_session(
+    state: &AppState,
+    username: &str,
+    password: &str,
+) -> ApiResult<(User, String, i64)> {
     let now = bulwark_store::now();
     let failures = state
         .store
-        .login_failures_since(&login.username, now - LOGIN_WINDOW_SECS)
+        .login_failures_since(username, now - LOGIN_WINDOW_SECS)
         .await?;
     if failures >= MAX_LOGIN_FAILURES {
         return Err(AppError::TooMany(format!(
@@ -162,15 +170,12 @@ pub async fn login(
             LOGIN_WINDOW_SECS / 60
         )));
     }
-    let found = state.store.user_by_name(&login.username).await?;
+    let found = state.store.user_by_name(username).await?;
     let user = match found {
-        Some((user, phc)) if verify_password(&login.password, &phc) => user,
+        Some((user, phc)) if verify_password(password, &phc) => user,
         _ => {
-            state
-                .store
-                .record_login_failure(&login.username, now)
-                .await?;
-            tracing::info!(username = %login.username, "login failed");
+            state.store.record_login_failure(username, now).await?;
+            tracing::info!(%username, "login failed");
             return Err(AppError::Unauthorized("wrong user name or password".into()));
         }
     };
@@ -186,14 +191,42 @@ pub async fn login(
             Some(expires_at),
         )
         .await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={session}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        state.config.session_hours * 3600
-    );
+    Ok((user, session, expires_at))
+}
+
+/// The `Set-Cookie` value that carries a session (or, with `None`, ends it).
+pub fn session_cookie(session: Option<&str>, hours: i64) -> HeaderValue {
+    let cookie = match session {
+        Some(s) => format!(
+            "{SESSION_COOKIE}={s}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+            hours * 3600
+        ),
+        None => format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+    };
+    HeaderValue::from_str(&cookie).expect("session secrets are hex")
+}
+
+/// Ends the session or token presented in these headers, if any.
+pub async fn close_session(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
+    if let Some(credential) = presented_credential(headers) {
+        state
+            .store
+            .delete_credential(&hash_secret(&credential))
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    Body(login): Body<Login>,
+) -> ApiResult<impl IntoResponse> {
+    let (user, session, expires_at) =
+        open_session(&state, &login.username, &login.password).await?;
     let mut headers = HeaderMap::new();
     headers.insert(
         SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?,
+        session_cookie(Some(&session), state.config.session_hours),
     );
     Ok((headers, Json(LoggedIn { user, expires_at })))
 }
@@ -203,17 +236,9 @@ pub async fn logout(
     headers: HeaderMap,
     _: Caller,
 ) -> ApiResult<impl IntoResponse> {
-    if let Some(credential) = presented_credential(&headers) {
-        state
-            .store
-            .delete_credential(&hash_secret(&credential))
-            .await?;
-    }
+    close_session(&state, &headers).await?;
     let mut out = HeaderMap::new();
-    out.insert(
-        SET_COOKIE,
-        HeaderValue::from_static("bulwark_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
-    );
+    out.insert(SET_COOKIE, session_cookie(None, 0));
     Ok((out, Json(LoggedOut { logged_out: true })))
 }
 

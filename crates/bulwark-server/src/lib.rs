@@ -1,5 +1,5 @@
-//! Bulwark's server: the JSON API (`/api/v1/...`), authentication and roles, ingest of scan
-//! results, the scheduler and notifications, over any [`bulwark_store::Store`].
+//! Bulwark's server: the JSON API (`/api/v1/...`) and the web UI, authentication and roles,
+//! ingest of scan results, the scheduler and notifications, over any [`bulwark_store::Store`].
 
 pub mod agent_auth;
 pub mod api;
@@ -13,6 +13,7 @@ pub mod presence;
 pub mod scheduler;
 pub mod seed;
 pub mod server_checks;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,7 +100,7 @@ impl AppState {
     }
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application: the JSON API and the web UI.
 pub fn app(state: AppState) -> axum::Router {
-    api::router(state)
+    api::router(state.clone(), web::router(state))
 }

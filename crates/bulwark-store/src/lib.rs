@@ -183,6 +183,8 @@ pub trait HostStore: Send + Sync {
     ) -> Result<HostGroup>;
     async fn list_groups(&self, scope: &Scope) -> Result<Vec<HostGroup>>;
     async fn add_group_member(&self, scope: &Scope, group_id: &str, host_id: &str) -> Result<()>;
+    /// Ids of the hosts in a group or any group below it.
+    async fn group_hosts(&self, scope: &Scope, group_id: &str) -> Result<Vec<String>>;
     /// The host's groups and all their ancestors.
     async fn groups_of_host(&self, host_id: &str) -> Result<Vec<String>>;
 }

@@ -837,6 +837,20 @@ async fn groups_include_ancestors(s: Arc<dyn Store>) {
     want.sort();
     assert_eq!(groups, want);
     assert!(!groups.contains(&other.id));
+    // A group holds the hosts of the groups below it.
+    for group in [&root.id, &web.id] {
+        assert_eq!(
+            s.group_hosts(&w.only_a, group).await.unwrap(),
+            vec![w.host_a.id.clone()]
+        );
+    }
+    assert!(
+        s.group_hosts(&w.only_a, &other.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(not_found(s.group_hosts(&w.only_b, &root.id).await));
     assert!(not_found(
         s.add_group_member(&w.only_b, &web.id, &w.host_b.id).await
     ));

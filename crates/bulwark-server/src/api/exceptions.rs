@@ -15,7 +15,7 @@ use crate::error::{ApiResult, AppError};
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExceptionQuery {
-    state: Option<String>,
+    pub state: Option<String>,
 }
 
 const STATES: [&str; 3] = ["active", "expired", "revoked"];
@@ -43,13 +43,13 @@ pub async fn list(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
-    org_id: Option<String>,
-    rule_id: String,
-    reason: String,
-    host_id: Option<String>,
-    group_id: Option<String>,
+    pub org_id: Option<String>,
+    pub rule_id: String,
+    pub reason: String,
+    pub host_id: Option<String>,
+    pub group_id: Option<String>,
     /// Unix seconds.
-    expires_at: Option<i64>,
+    pub expires_at: Option<i64>,
 }
 
 pub async fn create(
@@ -57,7 +57,20 @@ pub async fn create(
     caller: Caller,
     Body(b): Body<CreateBody>,
 ) -> ApiResult<Json<Exception>> {
-    let org_id = caller.org_for(b.org_id.as_deref())?;
+    // An exception for a host or group belongs to its organization unless one is named.
+    let org_id = match (&b.org_id, &b.host_id, &b.group_id) {
+        (None, Some(host), _) => s.store.get_host(&caller.scope, host).await?.org_id,
+        (None, None, Some(group)) => {
+            s.store
+                .list_groups(&caller.scope)
+                .await?
+                .into_iter()
+                .find(|g| &g.id == group)
+                .ok_or(AppError::NotFound("host group".into()))?
+                .org_id
+        }
+        (named, _, _) => caller.org_for(named.as_deref())?,
+    };
     if b.rule_id.trim().is_empty() {
         return Err(AppError::invalid(
             "rule_id",

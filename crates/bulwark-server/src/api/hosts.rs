@@ -17,9 +17,11 @@ use crate::error::{ApiResult, AppError};
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostFilter {
-    status: Option<String>,
-    health: Option<String>,
-    os_kind: Option<String>,
+    pub status: Option<String>,
+    pub health: Option<String>,
+    pub os_kind: Option<String>,
+    /// Hosts in this group or a group below it.
+    pub group_id: Option<String>,
 }
 
 pub async fn list(
@@ -28,6 +30,10 @@ pub async fn list(
     Params(f): Params<HostFilter>,
 ) -> ApiResult<Json<Vec<Host>>> {
     let wanted = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
+    let in_group = match &f.group_id {
+        Some(g) => Some(s.store.group_hosts(&caller.scope, g).await?),
+        None => None,
+    };
     let hosts = s.store.list_hosts(&caller.scope).await?;
     Ok(Json(
         hosts
@@ -36,6 +42,7 @@ pub async fn list(
                 wanted(&f.status, &h.status)
                     && wanted(&f.health, &h.health)
                     && wanted(&f.os_kind, &h.os_kind)
+                    && in_group.as_ref().is_none_or(|ids| ids.contains(&h.id))
             })
             .collect(),
     ))
@@ -149,7 +156,7 @@ pub async fn create_group(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberBody {
-    host_id: String,
+    pub host_id: String,
 }
 
 pub async fn add_member(

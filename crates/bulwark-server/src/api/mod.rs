@@ -2,21 +2,21 @@
 //! permission it needs and a summary; the router, the permission checks, the OpenAPI document
 //! and the role-matrix test are all built from it, so they cannot drift apart.
 
-mod agent;
+pub mod agent;
 pub mod answers;
-mod compliance;
-mod exceptions;
-mod hosts;
+pub mod compliance;
+pub mod exceptions;
+pub mod hosts;
 mod openapi;
 
 pub use openapi::build as openapi_document;
-mod policies;
-mod report;
-mod reports;
-mod scans;
-mod scap;
-mod settings;
-mod templates;
+pub mod policies;
+pub mod report;
+pub mod reports;
+pub mod scans;
+pub mod scap;
+pub mod settings;
+pub mod templates;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -155,7 +155,7 @@ routes! {
     post "/api/v1/agent/scans/{id}/arf" Access::Agent, "The ARF oscap wrote for a scan, zstd-compressed; sent before the results" => scap::upload_arf, upload "application/zstd", answer scap::ArfStored;
     post "/api/v1/agent/scans/{id}/results" Access::Agent, "A scan's results; finishes the scan (idempotent)" => agent::results, body bulwark_protocol::wire::ResultsRequest, answer bulwark_protocol::wire::ResultsResponse;
 
-    get "/api/v1/hosts" Access::Needs(HostsView), "List hosts (filters: status, health, os_kind)" => hosts::list, query hosts::HostFilter, answer Vec<bulwark_store::Host>;
+    get "/api/v1/hosts" Access::Needs(HostsView), "List hosts (filters: status, health, os_kind, group_id)" => hosts::list, query hosts::HostFilter, answer Vec<bulwark_store::Host>;
     get "/api/v1/hosts/{id}" Access::Needs(HostsView), "A host with its latest inventory" => hosts::get_one, answer answers::HostDetail;
     delete "/api/v1/hosts/{id}" Access::Needs(HostsManage), "Remove a host; its agent must enroll again" => hosts::delete_one, answer answers::Deleted;
     put "/api/v1/hosts/{id}/maintenance" Access::Needs(HostsManage), "Put a host in or out of maintenance" => hosts::set_maintenance, body hosts::MaintenanceBody, answer bulwark_store::Host;
@@ -208,8 +208,9 @@ async fn authorize(
     next.run(Request::from_parts(parts, body)).await
 }
 
-pub fn router(state: AppState) -> Router {
-    let mut router = Router::new();
+/// The API's routes beside `others` (the web UI), with the API's fallback and body limit.
+pub fn router(state: AppState, others: Router<AppState>) -> Router {
+    let mut router = others;
     for r in ROUTES {
         let mut handler = (r.handler)();
         let body_limit = match r.upload {

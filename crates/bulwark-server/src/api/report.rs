@@ -87,7 +87,7 @@ pub async fn report(
 
 /// The scan, its results, and the texts of its template's checks. A template deleted since
 /// leaves the results with their titles only.
-async fn gather(s: &AppState, scope: &Scope, scan: Scan) -> ApiResult<Report> {
+pub async fn gather(s: &AppState, scope: &Scope, scan: Scan) -> ApiResult<Report> {
     let results = s.store.scan_results(scope, &scan.id, None).await?;
     let checks: HashMap<String, Check> =
         match s.store.template_checks(scope, &scan.template_id).await {

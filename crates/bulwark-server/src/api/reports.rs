@@ -19,7 +19,7 @@ use crate::error::{ApiResult, AppError};
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DashboardQuery {
-    org_id: Option<String>,
+    pub org_id: Option<String>,
 }
 
 pub async fn dashboard(
@@ -40,8 +40,8 @@ pub async fn dashboard(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrendsQuery {
-    days: Option<i64>,
-    policy_id: Option<String>,
+    pub days: Option<i64>,
+    pub policy_id: Option<String>,
 }
 
 pub async fn trends(
@@ -79,10 +79,10 @@ pub enum Format {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
-    format: Option<Format>,
-    policy_id: Option<String>,
-    host_id: Option<String>,
-    limit: Option<i64>,
+    pub format: Option<Format>,
+    pub policy_id: Option<String>,
+    pub host_id: Option<String>,
+    pub limit: Option<i64>,
 }
 
 pub const MAX_EXPORT: i64 = 100_000;

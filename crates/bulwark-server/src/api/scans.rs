@@ -15,12 +15,12 @@ use crate::error::{ApiResult, AppError};
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScanQuery {
-    status: Option<String>,
-    host_id: Option<String>,
-    policy_id: Option<String>,
+    pub status: Option<String>,
+    pub host_id: Option<String>,
+    pub policy_id: Option<String>,
     /// Id prefix, e.g. the 8 characters the scan list shows.
-    q: Option<String>,
-    limit: Option<i64>,
+    pub q: Option<String>,
+    pub limit: Option<i64>,
 }
 
 pub async fn list(
@@ -56,8 +56,8 @@ pub async fn list(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TriggerBody {
-    host_id: String,
-    policy_id: String,
+    pub host_id: String,
+    pub policy_id: String,
 }
 
 pub async fn trigger(
@@ -134,7 +134,7 @@ pub async fn get_one(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResultsQuery {
-    status: Option<Status>,
+    pub status: Option<Status>,
 }
 
 pub async fn results(

@@ -18,12 +18,12 @@ use crate::error::{ApiResult, AppError};
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateQuery {
-    system: Option<bool>,
-    framework: Option<String>,
-    os: Option<String>,
+    pub system: Option<bool>,
+    pub framework: Option<String>,
+    pub os: Option<String>,
     /// Only templates that fit this host: its OS type, and for SCAP content the systems the
     /// data stream's CPE names target (what a scan or policy for the host can use).
-    host_id: Option<String>,
+    pub host_id: Option<String>,
 }
 
 /// Whether a template can scan the host: same OS type, and SCAP content meant for its
@@ -101,7 +101,7 @@ pub async fn copy(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActiveBody {
-    active: bool,
+    pub active: bool,
 }
 
 pub async fn set_active(
@@ -130,8 +130,8 @@ pub async fn add_check(
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkToggle {
-    check_ids: Vec<String>,
-    enabled: bool,
+    pub check_ids: Vec<String>,
+    pub enabled: bool,
 }
 
 pub async fn bulk_toggle(

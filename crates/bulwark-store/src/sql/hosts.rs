@@ -222,6 +222,44 @@ impl HostStore for SqlStore {
         Ok(())
     }
 
+    async fn group_hosts(&self, scope: &Scope, group_id: &str) -> Result<Vec<String>> {
+        let groups = self.list_groups(scope).await?;
+        if !groups.iter().any(|g| g.id == group_id) {
+            return Err(StoreError::NotFound("group"));
+        }
+        // The group and its descendants; groups are few, so the tree is walked here.
+        let mut wanted = vec![group_id.to_owned()];
+        let mut i = 0;
+        while i < wanted.len() {
+            let parent = wanted[i].clone();
+            wanted.extend(
+                groups
+                    .iter()
+                    .filter(|g| g.parent_id.as_deref() == Some(parent.as_str()))
+                    .map(|g| g.id.clone()),
+            );
+            i += 1;
+        }
+        #[derive(sqlx::FromRow)]
+        struct Member {
+            host_id: String,
+        }
+        let mut hosts = Vec::new();
+        for group in &wanted {
+            let members: Vec<Member> = self
+                .db
+                .fetch_all(
+                    "SELECT host_id FROM host_group_members WHERE group_id = $1",
+                    args![group.as_str()],
+                )
+                .await?;
+            hosts.extend(members.into_iter().map(|m| m.host_id));
+        }
+        hosts.sort();
+        hosts.dedup();
+        Ok(hosts)
+    }
+
     async fn groups_of_host(&self, host_id: &str) -> Result<Vec<String>> {
         let direct: Vec<GroupLink> = self
             .db

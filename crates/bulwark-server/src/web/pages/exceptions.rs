@@ -1,0 +1,135 @@
+//! Exceptions: waive a rule for a host, a host group or an organization, with a reason and
+//! an optional expiry; revoke them.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use bulwark_store::{Exception, Host, HostGroup};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::api::exceptions::{self, CreateBody, ExceptionQuery};
+use crate::auth::Caller;
+use crate::body::{Body, Params};
+use crate::error::AppError;
+use crate::web::fmt;
+use crate::web::form::{Form, Outcome, go_to};
+use crate::web::page::{Chrome, OrErrorPage, PageResult, render_html};
+
+#[derive(Template)]
+#[template(path = "exceptions.html")]
+struct ExceptionsPage {
+    chrome: Chrome,
+    exceptions: Vec<Exception>,
+    state: String,
+    hosts: Vec<Host>,
+    groups: Vec<HostGroup>,
+    /// Prefilled from a scan's "Create an exception".
+    rule_id: String,
+    host_id: String,
+}
+
+impl ExceptionsPage {
+    fn scope_of(&self, e: &Exception) -> String {
+        if let Some(h) = &e.host_id {
+            let name = self
+                .hosts
+                .iter()
+                .find(|x| &x.id == h)
+                .map_or(h.as_str(), |x| &x.hostname);
+            format!("host {name}")
+        } else if let Some(g) = &e.group_id {
+            let name = self
+                .groups
+                .iter()
+                .find(|x| &x.id == g)
+                .map_or(g.as_str(), |x| &x.name);
+            format!("group {name}")
+        } else {
+            "whole organization".into()
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    state: Option<String>,
+    rule_id: Option<String>,
+    host_id: Option<String>,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    chrome: Chrome,
+    Query(q): Query<ListQuery>,
+) -> PageResult {
+    let state = q.state.filter(|s| !s.is_empty());
+    let exceptions = exceptions::list(
+        State(s.clone()),
+        caller.clone(),
+        Params(ExceptionQuery {
+            state: state.clone(),
+        }),
+    )
+    .await
+    .or_page(&chrome)?
+    .0;
+    let hosts = s.store.list_hosts(&caller.scope).await.or_page(&chrome)?;
+    let groups = s.store.list_groups(&caller.scope).await.or_page(&chrome)?;
+    Ok(render_html(&ExceptionsPage {
+        chrome,
+        exceptions,
+        state: state.unwrap_or_default(),
+        hosts,
+        groups,
+        rule_id: q.rule_id.unwrap_or_default(),
+        host_id: q.host_id.unwrap_or_default(),
+    }))
+}
+
+/// The form: a date instead of unix seconds; the rest as the API names it.
+#[derive(Deserialize)]
+pub struct NewException {
+    rule_id: String,
+    reason: String,
+    host_id: Option<String>,
+    group_id: Option<String>,
+    expires_on: Option<String>,
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(f): Form<NewException>,
+) -> Outcome {
+    let expires_at = match f.expires_on {
+        Some(day) => Some(
+            NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+                .map_err(|_| AppError::invalid("expires_on", "expiry must be a date, YYYY-MM-DD"))?
+                .and_hms_opt(23, 59, 59)
+                .map_or(0, |t| t.and_utc().timestamp()),
+        ),
+        None => None,
+    };
+    let body = CreateBody {
+        org_id: None,
+        rule_id: f.rule_id,
+        reason: f.reason,
+        host_id: f.host_id,
+        group_id: f.group_id,
+        expires_at,
+    };
+    let _ = exceptions::create(State(s), caller, Body(body))
+        .await
+        .map_err(|e| match e.field() {
+            Some("expires_at") => AppError::invalid("expires_on", e.to_string()),
+            _ => e,
+        })?;
+    go_to("/exceptions")
+}
+
+pub async fn revoke(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Outcome {
+    let _ = exceptions::revoke(State(s), caller, Path(id)).await?;
+    go_to("/exceptions")
+}

@@ -1,0 +1,407 @@
+//! Hosts: the fleet with filters and bulk selection, and one host's inventory by tab with
+//! its compliance history.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use bulwark_store::{Host, HostGroup, Policy, Scan};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::AppState;
+use crate::api::hosts::{self, GroupBody, HostFilter, MaintenanceBody, MemberBody};
+use crate::auth::Caller;
+use crate::body::{Body, Params};
+use crate::error::AppError;
+use crate::web::charts::{self, Point};
+use crate::web::fmt;
+use crate::web::form::{Form, Outcome, go_to};
+use crate::web::page::{Chrome, OrErrorPage, PageResult, render_html};
+
+#[derive(Template)]
+#[template(path = "hosts.html")]
+struct HostsPage {
+    chrome: Chrome,
+    hosts: Vec<Host>,
+    groups: Vec<HostGroup>,
+    policies: Vec<Policy>,
+    filter: HostFilter,
+    total: usize,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    chrome: Chrome,
+    filter: Result<Params<HostFilter>, AppError>,
+) -> PageResult {
+    let Params(filter) = filter.or_page(&chrome)?;
+    let echo = HostFilter {
+        status: filter.status.clone(),
+        health: filter.health.clone(),
+        os_kind: filter.os_kind.clone(),
+        group_id: filter.group_id.clone(),
+    };
+    let hosts = hosts::list(State(s.clone()), caller.clone(), Params(filter))
+        .await
+        .or_page(&chrome)?
+        .0;
+    let total = s
+        .store
+        .list_hosts(&caller.scope)
+        .await
+        .or_page(&chrome)?
+        .len();
+    let groups = s.store.list_groups(&caller.scope).await.or_page(&chrome)?;
+    let policies = s
+        .store
+        .list_policies(&caller.scope)
+        .await
+        .or_page(&chrome)?;
+    Ok(render_html(&HostsPage {
+        chrome,
+        hosts,
+        groups,
+        policies,
+        filter: echo,
+        total,
+    }))
+}
+
+pub const TABS: &[(&str, &str)] = &[
+    ("summary", "Summary"),
+    ("network", "Network"),
+    ("services", "Services"),
+    ("processes", "Processes"),
+    ("users", "Users"),
+    ("groups", "Groups"),
+    ("software", "Software"),
+    ("security", "Security"),
+    ("drives", "Drives"),
+    ("startup", "Startup"),
+    ("compliance", "Compliance"),
+];
+
+/// A piece of inventory as the page shows it: facts as name/value pairs, or a table.
+pub enum Block {
+    Facts {
+        title: String,
+        facts: Vec<(String, String)>,
+    },
+    Table {
+        title: String,
+        columns: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
+}
+
+#[derive(Template)]
+#[template(path = "host.html")]
+struct HostPage {
+    chrome: Chrome,
+    host: Host,
+    tab: &'static str,
+    blocks: Vec<Block>,
+    /// The inventory category was never sent by the agent.
+    missing: Vec<&'static str>,
+    compliance: Option<Compliance>,
+    groups: Vec<HostGroup>,
+}
+
+struct Compliance {
+    latest: Option<Scan>,
+    history: Vec<Scan>,
+    chart: Option<String>,
+    policies: Vec<Policy>,
+    failed: Vec<bulwark_store::ScanResult>,
+}
+
+#[derive(Deserialize)]
+pub struct TabQuery {
+    tab: Option<String>,
+}
+
+pub async fn detail(
+    State(s): State<AppState>,
+    caller: Caller,
+    chrome: Chrome,
+    Path(id): Path<String>,
+    Query(q): Query<TabQuery>,
+) -> PageResult {
+    let tab = TABS
+        .iter()
+        .map(|(t, _)| *t)
+        .find(|t| Some(*t) == q.tab.as_deref())
+        .unwrap_or("summary");
+    let detail = hosts::get_one(State(s.clone()), caller.clone(), Path(id))
+        .await
+        .or_page(&chrome)?
+        .0;
+    let host = detail.host;
+    let categories: &[&'static str] = match tab {
+        "summary" => &["system", "hardware"],
+        "compliance" => &[],
+        "network" => &["network"],
+        "services" => &["services"],
+        "processes" => &["processes"],
+        "users" => &["users"],
+        "groups" => &["groups"],
+        "software" => &["software"],
+        "security" => &["security"],
+        "drives" => &["drives"],
+        _ => &["startup"],
+    };
+    let mut blocks = Vec::new();
+    let mut missing = Vec::new();
+    for category in categories {
+        match detail.inventory.get(*category).cloned().flatten() {
+            Some(value) => blocks.extend(blocks_of(category, &value)),
+            None => missing.push(*category),
+        }
+    }
+    let compliance = if tab == "compliance" {
+        let latest = s
+            .store
+            .latest_scan(&caller.scope, &host.id)
+            .await
+            .or_page(&chrome)?;
+        let history = s
+            .store
+            .host_history(&caller.scope, &host.id, 60)
+            .await
+            .or_page(&chrome)?;
+        let points: Vec<Point> = history
+            .iter()
+            .rev()
+            .map(|scan| Point {
+                label: fmt::day(&scan.completed_at.unwrap_or(scan.created_at)),
+                value: scan.score,
+                note: scan.template_name.clone(),
+            })
+            .collect();
+        let chart = charts::score_line("Score of each scan", &points, None);
+        let failed = match &latest {
+            Some(scan) => s
+                .store
+                .scan_results(&caller.scope, &scan.id, Some(bulwark_core::Status::Fail))
+                .await
+                .or_page(&chrome)?,
+            None => vec![],
+        };
+        let policies = s
+            .store
+            .list_policies(&caller.scope)
+            .await
+            .or_page(&chrome)?
+            .into_iter()
+            .filter(|p| p.org_id == host.org_id && p.os_kind == host.os_kind)
+            .collect();
+        Some(Compliance {
+            latest,
+            history,
+            chart,
+            policies,
+            failed,
+        })
+    } else {
+        None
+    };
+    let groups = s
+        .store
+        .list_groups(&caller.scope)
+        .await
+        .or_page(&chrome)?
+        .into_iter()
+        .filter(|g| g.org_id == host.org_id)
+        .collect();
+    Ok(render_html(&HostPage {
+        chrome,
+        host,
+        tab,
+        blocks,
+        missing,
+        compliance,
+        groups,
+    }))
+}
+
+fn title_of(key: &str) -> String {
+    let words = key.replace('_', " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A value as a cell: sizes and times read by people, lists joined.
+fn cell(key: &str, value: &Value) -> String {
+    match value {
+        Value::Null => "—".into(),
+        Value::Bool(b) => if *b { "yes" } else { "no" }.into(),
+        Value::Number(n) if key.ends_with("_bytes") => n.as_f64().map_or_else(String::new, bytes),
+        Value::Number(n)
+            if ["last_login", "password_expires"].contains(&key) || key.ends_with("_at") =>
+        {
+            n.as_i64().map_or_else(String::new, |t| fmt::day(&t))
+        }
+        Value::Number(n) if key.ends_with("_secs") => n.as_i64().map_or_else(String::new, |s| {
+            format!("{} days {} h", s / 86_400, (s % 86_400) / 3600)
+        }),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) if s.is_empty() => "—".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| cell(key, v))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Object(_) => value.to_string(),
+    }
+}
+
+fn bytes(n: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut size = n;
+    let mut unit = 0;
+    while size >= 1024.0 && unit + 1 < UNITS.len() {
+        size /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{size:.0} B")
+    } else {
+        format!("{size:.1} {}", UNITS[unit])
+    }
+}
+
+/// An inventory category as blocks: an object's scalar fields as facts and its lists of
+/// records as tables; a list of records as one table.
+pub fn blocks_of(category: &str, value: &Value) -> Vec<Block> {
+    match value {
+        Value::Array(items) => vec![table(&title_of(category), items)],
+        Value::Object(fields) => {
+            let mut facts = Vec::new();
+            let mut tables = Vec::new();
+            for (key, v) in fields {
+                match v {
+                    Value::Array(items) if items.iter().any(Value::is_object) => {
+                        tables.push(table(&title_of(key), items))
+                    }
+                    v => facts.push((title_of(key), cell(key, v))),
+                }
+            }
+            let mut blocks = vec![Block::Facts {
+                title: title_of(category),
+                facts,
+            }];
+            blocks.extend(tables);
+            blocks
+        }
+        v => vec![Block::Facts {
+            title: title_of(category),
+            facts: vec![(title_of(category), cell(category, v))],
+        }],
+    }
+}
+
+fn table(title: &str, items: &[Value]) -> Block {
+    let columns: Vec<String> = items
+        .iter()
+        .find_map(Value::as_object)
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    let rows = items
+        .iter()
+        .map(|item| {
+            columns
+                .iter()
+                .map(|c| cell(c, item.get(c).unwrap_or(&Value::Null)))
+                .collect()
+        })
+        .collect();
+    Block::Table {
+        title: format!("{title} ({})", items.len()),
+        columns: columns.iter().map(|c| title_of(c)).collect(),
+        rows,
+    }
+}
+
+pub async fn maintenance(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(b): Form<MaintenanceBody>,
+) -> Outcome {
+    let _ = hosts::set_maintenance(State(s), caller, Path(id.clone()), Body(b)).await?;
+    go_to(format!("/hosts/{id}"))
+}
+
+pub async fn delete(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Outcome {
+    let _ = hosts::delete_one(State(s), caller, Path(id)).await?;
+    go_to("/hosts")
+}
+
+pub async fn create_group(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(b): Form<GroupBody>,
+) -> Outcome {
+    let _ = hosts::create_group(State(s), caller, Body(b)).await?;
+    go_to("/hosts")
+}
+
+#[derive(Deserialize)]
+pub struct GroupChoice {
+    group_id: String,
+}
+
+pub async fn add_to_group(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(host_id): Path<String>,
+    Form(choice): Form<GroupChoice>,
+) -> Outcome {
+    let member = MemberBody {
+        host_id: host_id.clone(),
+    };
+    let _ = hosts::add_member(State(s), caller, Path(choice.group_id), Body(member)).await?;
+    go_to(format!("/hosts/{host_id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn inventory_reads_as_facts_and_tables() {
+        let network = json!({
+            "interfaces": [{"name": "eth0", "addresses": ["10.0.0.2/24"], "up": true}],
+            "nameservers": ["10.0.0.1", "10.0.0.53"],
+        });
+        let blocks = blocks_of("network", &network);
+        let Block::Facts { facts, .. } = &blocks[0] else {
+            panic!()
+        };
+        assert_eq!(
+            facts,
+            &[("Nameservers".to_string(), "10.0.0.1, 10.0.0.53".to_string())]
+        );
+        let Block::Table {
+            title,
+            columns,
+            rows,
+        } = &blocks[1]
+        else {
+            panic!()
+        };
+        assert_eq!(title, "Interfaces (1)");
+        assert_eq!(columns, &["Addresses", "Name", "Up"]);
+        assert_eq!(rows[0], ["10.0.0.2/24", "eth0", "yes"]);
+        let drives = json!([{"mount": "/", "total_bytes": 1_610_612_736u64, "used_percent": 42.5}]);
+        let Block::Table { rows, .. } = &blocks_of("drives", &drives)[0] else {
+            panic!()
+        };
+        assert_eq!(rows[0], ["/", "1.5 GiB", "42.5"]);
+    }
+}
