@@ -3,6 +3,7 @@
 
 mod bench;
 mod config;
+mod demo;
 mod scap_cmd;
 
 use std::io::Read;
@@ -29,8 +30,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server (API and scheduler).
+    /// Run the server (API, web UI and scheduler).
     Serve(ConfigArgs),
+    /// Try the product: the server on SQLite in ./bulwark-demo with an administrator, a demo
+    /// fleet with history, and an agent scanning this machine.
+    Demo(demo::DemoArgs),
     /// Measure ingest, dashboard, trends and export; prints figures.
     Bench(bench::BenchArgs),
     /// Print the API's OpenAPI 3.1 document (as served at /api/openapi.json).
@@ -117,6 +121,10 @@ async fn main() {
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Serve(args) => serve(Config::load(&args)?).await,
+        Command::Demo(args) => {
+            init_logging();
+            demo::run(args).await
+        }
         Command::Admin { config, command } => admin(Config::load(&config)?, command).await,
         Command::Bench(args) => bench::run(args).await,
         Command::Content(ContentCommand::ImportScap(args)) => scap_cmd::import_scap(args).await,
@@ -127,16 +135,40 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-async fn serve(config: Config) -> Result<()> {
+fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BULWARK_LOG")
                 .unwrap_or_else(|_| "info".into()),
         )
         .init();
+}
+
+async fn serve(config: Config) -> Result<()> {
+    init_logging();
     let store = config.open_store().await?;
     let seeded = bulwark_server::seed::system_templates(store.as_ref()).await?;
     tracing::info!(templates = seeded.templates, updated = ?seeded.updated, "system templates ready");
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    tracing::info!(%addr, database = %config.redacted_database_url(), "bulwark listening");
+    println!("bulwark listening on http://{addr}");
+    if store.list_users(&Scope::All).await?.is_empty() {
+        println!(
+            "no users yet: create an administrator with\n  echo 'a long password' | bulwark admin user create --username admin --role admin"
+        );
+    }
+    serve_on(listener, store, &config).await
+}
+
+/// The server with its scheduler and presence tracking on a bound listener, until Ctrl-C.
+pub(crate) async fn serve_on(
+    listener: tokio::net::TcpListener,
+    store: std::sync::Arc<dyn bulwark_store::Store>,
+    config: &Config,
+) -> Result<()> {
     let state = bulwark_server::AppState::new(store, config.server_config());
     tokio::spawn(bulwark_server::scheduler::run(state.clone()));
     tokio::spawn(bulwark_server::presence::run(
@@ -144,17 +176,6 @@ async fn serve(config: Config) -> Result<()> {
         state.presence.clone(),
         state.config.seen_flush_interval,
     ));
-    let listener = tokio::net::TcpListener::bind(&config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr: SocketAddr = listener.local_addr()?;
-    tracing::info!(%addr, database = %config.redacted_database_url(), "bulwark listening");
-    println!("bulwark listening on http://{addr}");
-    if state.store.list_users(&Scope::All).await?.is_empty() {
-        println!(
-            "no users yet: create an administrator with\n  echo 'a long password' | bulwark admin user create --username admin --role admin"
-        );
-    }
     axum::serve(listener, bulwark_server::app(state))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

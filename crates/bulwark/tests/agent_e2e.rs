@@ -16,7 +16,10 @@ use bulwark_protocol::AgentKey;
 use bulwark_protocol::signing::RequestParts;
 use bulwark_protocol::wire;
 use serde_json::{Value, json};
-use support::{agent_binary, bulwark, eventually, field, serve, serve_on};
+use support::{
+    Agent, bulwark, debian_root, enroll_once, eventually, field, serve, serve_on, start_agent,
+    write_config,
+};
 
 struct Api {
     http: reqwest::Client,
@@ -58,56 +61,6 @@ impl Api {
             .await
             .unwrap_or_else(|e| panic!("POST {path}: {e}"))
     }
-}
-
-struct Agent(Child);
-
-impl Drop for Agent {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn write_config(dir: &Path, url: &str, secret: &str, root: &Path) -> PathBuf {
-    let config = dir.join("agent.toml");
-    let text = format!(
-        "server_url = {url:?}\norg_secret = {secret:?}\nstate_dir = {:?}\nroot = {:?}\n",
-        dir.join("state").display().to_string(),
-        root.display().to_string()
-    );
-    std::fs::write(&config, text).unwrap();
-    config
-}
-
-fn start_agent(config: &Path, log: &Path) -> Agent {
-    let log = std::fs::File::create(log).unwrap();
-    Agent(
-        Command::new(agent_binary())
-            .args(["run", "--config", config.to_str().unwrap()])
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn enroll_once(config: &Path) -> (bool, String) {
-    let out = Command::new(agent_binary())
-        .args(["enroll", "--config", config.to_str().unwrap()])
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn debian_root() -> FixtureRoot {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/hosts/debian12.yaml");
-    let case: TestCase = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    FixtureRoot::new(&case).unwrap()
 }
 
 fn admin(db: &str, args: &[&str], stdin: Option<&str>) -> String {

@@ -4,8 +4,12 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use bulwark_core::template::TestCase;
+use bulwark_engine::fixture::FixtureRoot;
 
 pub struct Server(pub Child);
 
@@ -106,4 +110,57 @@ where
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A running `bulwark-agent run`, killed when dropped.
+pub struct Agent(pub Child);
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// An agent configuration in `dir` that enrolls with `secret` and reads `root`.
+pub fn write_config(dir: &Path, url: &str, secret: &str, root: &Path) -> PathBuf {
+    let config = dir.join("agent.toml");
+    let text = format!(
+        "server_url = {url:?}\norg_secret = {secret:?}\nstate_dir = {:?}\nroot = {:?}\n",
+        dir.join("state").display().to_string(),
+        root.display().to_string()
+    );
+    std::fs::write(&config, text).unwrap();
+    config
+}
+
+pub fn start_agent(config: &Path, log: &Path) -> Agent {
+    let log = std::fs::File::create(log).unwrap();
+    Agent(
+        Command::new(agent_binary())
+            .args(["run", "--config", config.to_str().unwrap()])
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+pub fn enroll_once(config: &Path) -> (bool, String) {
+    let out = Command::new(agent_binary())
+        .args(["enroll", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The Debian 12 fixture root the end-to-end tests scan.
+pub fn debian_root() -> FixtureRoot {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/hosts/debian12.yaml");
+    let case: TestCase = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    FixtureRoot::new(&case).unwrap()
 }

@@ -1,0 +1,81 @@
+//! The web UI in a real browser: `ui-tests/browser.mjs` drives Debian's chromium with
+//! playwright-core against `bulwark serve` and a `bulwark-agent` scanning the Debian 12
+//! fixture root. `.ci/run` installs chromium and the npm packages; screenshots of every main
+//! page land in `$CARGO_TARGET_TMPDIR/ui-screenshots`.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use support::{bulwark, debian_root, field, serve, start_agent, write_config};
+
+fn admin(db: &str, args: &[&str], stdin: Option<&str>) -> String {
+    let mut all = vec!["admin", "--database-url", db];
+    all.extend_from_slice(args);
+    bulwark(&all, stdin)
+}
+
+#[test]
+fn the_ui_in_a_real_browser() {
+    let ui_tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui-tests");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists() && ui_tests.join("node_modules/playwright-core").exists(),
+        "the browser tests need Debian's chromium ({chromium}) and `npm ci` in ui-tests; .ci/run installs both"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("bulwark.db").display());
+    let org = admin(&db, &["org", "create", "--name", "Browser"], None);
+    let (org_id, secret) = (field(&org, "org_id"), field(&org, "enrollment_secret"));
+    let admin_password = "an admin password for the browser";
+    let viewer_password = "a viewer password for the browser";
+    admin(
+        &db,
+        &["user", "create", "--username", "ada", "--role", "admin"],
+        Some(admin_password),
+    );
+    admin(
+        &db,
+        &[
+            "user",
+            "create",
+            "--username",
+            "vic",
+            "--role",
+            "viewer",
+            "--org",
+            &org_id,
+        ],
+        Some(viewer_password),
+    );
+    let (_server, url) = serve(&db);
+    let fixture = debian_root();
+    let agent_dir = dir.path().join("agent");
+    std::fs::create_dir_all(&agent_dir).unwrap();
+    let config = write_config(&agent_dir, &url, &secret, &fixture.path());
+    let _agent = start_agent(&config, &agent_dir.join("agent.log"));
+
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    let out = Command::new("node")
+        .arg(ui_tests.join("browser.mjs"))
+        .current_dir(&ui_tests)
+        .env("BULWARK_URL", &url)
+        .env("ADMIN_USER", "ada")
+        .env("ADMIN_PASSWORD", admin_password)
+        .env("VIEWER_USER", "vic")
+        .env("VIEWER_PASSWORD", viewer_password)
+        .env("SCREENSHOTS", &screenshots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs (install nodejs)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}\nscreenshots: {}", screenshots.display());
+    assert!(
+        out.status.success(),
+        "the browser test failed:\n{stdout}\n{stderr}\nagent log:\n{}\nscreenshots: {}",
+        std::fs::read_to_string(agent_dir.join("agent.log")).unwrap_or_default(),
+        screenshots.display()
+    );
+}
