@@ -100,6 +100,7 @@ pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>
                         template_id,
                         trigger_kind: "scheduled".into(),
                         passing_threshold: policy.passing_threshold,
+                        created_at: None,
                     },
                 )
                 .await?;

@@ -473,6 +473,9 @@ pub struct NewScan {
     pub template_id: String,
     pub trigger_kind: String,
     pub passing_threshold: f64,
+    /// When the scan was asked for; `None` is now (only imported history sets it).
+    #[serde(default)]
+    pub created_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -152,6 +152,7 @@ async fn tenancy_hides_other_organizations(s: Arc<dyn Store>) {
                 template_id: copy.id.clone(),
                 trigger_kind: "on_demand".into(),
                 passing_threshold: 80.0,
+                created_at: None,
             },
         )
         .await
@@ -433,6 +434,7 @@ async fn new_scan(s: &Arc<dyn Store>, w: &World, policy_id: &str, template: &str
             template_id: template.into(),
             trigger_kind: "scheduled".into(),
             passing_threshold: 80.0,
+            created_at: None,
         },
     )
     .await

@@ -134,6 +134,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
                     template_id: copy.id.clone(),
                     trigger_kind: "scheduled".into(),
                     passing_threshold: 80.0,
+                    created_at: None,
                 },
             )
             .await?;

@@ -160,6 +160,7 @@ async fn prepare(store: &Arc<dyn Store>, dir: &Path) -> Result<Prepared> {
                         template_id: TEMPLATE.into(),
                         trigger_kind: "scheduled".into(),
                         passing_threshold: policy.passing_threshold,
+                        created_at: Some(at - 60),
                     },
                 )
                 .await?;

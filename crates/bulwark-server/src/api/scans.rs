@@ -116,6 +116,7 @@ pub async fn trigger(
                 template_id,
                 trigger_kind: "on_demand".into(),
                 passing_threshold: policy.passing_threshold,
+                created_at: None,
             },
         )
         .await?;

@@ -36,7 +36,7 @@ impl ScanStore for SqlStore {
         }
         let template = crate::TemplateStore::get_template(self, scope, &s.template_id).await?;
         let id = new_id();
-        let at = now();
+        let at = s.created_at.unwrap_or_else(now);
         // The scan and the job that carries it to the agent exist together or not at all.
         let mut tx = self.db.begin().await?;
         tx.execute(
