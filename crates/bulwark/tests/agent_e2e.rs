@@ -7,17 +7,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 
-use bulwark_core::template::TestCase;
-use bulwark_engine::fixture::FixtureRoot;
 use bulwark_protocol::AgentKey;
 use bulwark_protocol::signing::RequestParts;
 use bulwark_protocol::wire;
 use serde_json::{Value, json};
 use support::{
-    Agent, bulwark, debian_root, enroll_once, eventually, field, serve, serve_on, start_agent,
+    bulwark, debian_root, enroll_once, eventually, field, serve, serve_on, start_agent,
     write_config,
 };
 

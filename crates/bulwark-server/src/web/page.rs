@@ -98,16 +98,25 @@ pub fn render_html<T: Template>(template: &T) -> Response {
     }
 }
 
-pub type PageResult = Result<Response, Response>;
+/// The error page a handler answers instead of its page (boxed: a response is large).
+pub struct PageError(Box<Response>);
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+pub type PageResult = Result<Response, PageError>;
 
 /// A page, or the error page when gathering it failed.
 pub trait OrErrorPage<T> {
-    fn or_page(self, chrome: &Chrome) -> Result<T, Response>;
+    fn or_page(self, chrome: &Chrome) -> Result<T, PageError>;
 }
 
 impl<T, E: Into<AppError>> OrErrorPage<T> for Result<T, E> {
-    fn or_page(self, chrome: &Chrome) -> Result<T, Response> {
-        self.map_err(|e| error_page(chrome, e.into()))
+    fn or_page(self, chrome: &Chrome) -> Result<T, PageError> {
+        self.map_err(|e| PageError(Box::new(error_page(chrome, e.into()))))
     }
 }
 
