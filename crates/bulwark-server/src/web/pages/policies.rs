@@ -27,11 +27,16 @@ struct PoliciesPage {
 
 impl PoliciesPage {
     fn template_name(&self, id: &str) -> String {
-        self.templates
-            .iter()
-            .find(|t| t.id == id)
-            .map_or_else(|| id.to_owned(), |t| t.name.clone())
+        template_name(&self.templates, id)
     }
+}
+
+/// A template's name for a page, or its id when the caller cannot see it any more.
+fn template_name(templates: &[TemplateSummary], id: &str) -> String {
+    templates
+        .iter()
+        .find(|t| t.id == id)
+        .map_or_else(|| id.to_owned(), |t| t.name.clone())
 }
 
 pub async fn list(State(s): State<AppState>, caller: Caller, chrome: Chrome) -> PageResult {
@@ -68,10 +73,7 @@ struct PolicyPage {
 
 impl PolicyPage {
     fn template_name(&self, id: &str) -> String {
-        self.templates
-            .iter()
-            .find(|t| t.id == id)
-            .map_or_else(|| id.to_owned(), |t| t.name.clone())
+        template_name(&self.templates, id)
     }
 
     fn hostname(&self, id: &str) -> String {
