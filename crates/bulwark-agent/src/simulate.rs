@@ -82,6 +82,8 @@ struct Stats {
     requests: AtomicU64,
     /// Heartbeat latencies since the last progress line.
     recent_beats: Mutex<Vec<u32>>,
+    /// The heartbeat p99 of each progress line's window, in ms.
+    window_p99s: Mutex<Vec<f64>>,
 }
 
 #[derive(Default)]
@@ -365,6 +367,9 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[i]) / 1000.0
 }
 
+/// The process's resident memory, split into its own (heap, stacks) and file pages: the
+/// server maps the SQLite database (`mmap_size`), so pages a query touched count as resident
+/// although the kernel can drop them at any time.
 fn memory_of(pid: u32) -> Option<String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
@@ -375,9 +380,11 @@ fn memory_of(pid: u32) -> Option<String> {
             .unwrap_or_default()
     };
     Some(format!(
-        "RSS {} (peak {})",
+        "RSS {} (peak {}): anonymous {}, file-backed {}",
         field("VmRSS:"),
-        field("VmHWM:")
+        field("VmHWM:"),
+        field("RssAnon:"),
+        field("RssFile:")
     ))
 }
 
@@ -438,6 +445,8 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
                 let mut beats =
                     std::mem::take(&mut *sim.stats.recent_beats.lock().expect("stats lock"));
                 beats.sort_unstable();
+                let p99 = percentile(&beats, 0.99);
+                sim.stats.window_p99s.lock().expect("stats lock").push(p99);
                 eprintln!(
                     "[{:>4}s] agents enrolled {}, {:.0} requests/s, {} errors, {} scans completed, heartbeat p99 {:.1} ms",
                     started.elapsed().as_secs(),
@@ -445,7 +454,7 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
                     (total - last) as f64 / 10.0,
                     sim.stats.errors(),
                     sim.ledger.completed.lock().expect("ledger lock").len(),
-                    percentile(&beats, 0.99),
+                    p99,
                 );
                 last = total;
             }
@@ -524,6 +533,15 @@ async fn summarize(sim: &Sim, elapsed: Duration) -> anyhow::Result<()> {
         for (kind, n) in &e.errors {
             println!("  error {name}: {n} × {kind}");
         }
+    }
+    let mut windows = sim.stats.window_p99s.lock().expect("stats lock").clone();
+    windows.sort_unstable_by(f64::total_cmp);
+    if let (Some(best), Some(worst)) = (windows.first(), windows.last()) {
+        println!(
+            "heartbeat p99 per 10 s window: best {best:.1} ms, median {:.1} ms, worst {worst:.1} ms ({} windows)",
+            windows[windows.len() / 2],
+            windows.len()
+        );
     }
     println!();
     println!(

@@ -150,7 +150,7 @@ pub struct ScapValue {
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Remediation {
     pub text: String,
@@ -188,7 +188,7 @@ pub struct Check {
     pub expect: Option<Expectation>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<Override>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "TestCases::is_empty")]
     pub tests: TestCases,
 }
 
@@ -221,6 +221,12 @@ pub struct TestCases {
     pub pass: Vec<TestCase>,
     #[serde(default)]
     pub fail: Vec<TestCase>,
+}
+
+impl TestCases {
+    pub fn is_empty(&self) -> bool {
+        self.pass.is_empty() && self.fail.is_empty()
+    }
 }
 
 /// A fake host state for one inline test: a base layout plus files, packages and services.
@@ -307,6 +313,30 @@ pub enum Resolved<'a> {
 }
 
 impl Check {
+    /// The check as an agent needs it to evaluate it. The prose (description, rationale,
+    /// remediation, references) and the inline tests stay on the server, which reports from
+    /// its own copy of the template: they are most of a check's size, and a scan job carries
+    /// every check.
+    pub fn for_evaluation(&self) -> Check {
+        Check {
+            id: self.id.clone(),
+            title: self.title.clone(),
+            category: self.category.clone(),
+            severity: self.severity,
+            description: String::new(),
+            rationale: String::new(),
+            remediation: Remediation::default(),
+            references: Vec::new(),
+            platforms: self.platforms.clone(),
+            enabled: self.enabled,
+            only_if: self.only_if.clone(),
+            probe: self.probe.clone(),
+            expect: self.expect.clone(),
+            overrides: self.overrides.clone(),
+            tests: TestCases::default(),
+        }
+    }
+
     /// Applies platform restrictions and the first matching override.
     pub fn resolve<'a>(&'a self, template_os: OsKind, host: &HostOs) -> Resolved<'a> {
         if host.kind != template_os {

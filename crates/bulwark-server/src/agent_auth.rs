@@ -7,7 +7,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::Request;
 use bulwark_protocol::signing::{MAX_SKEW_SECS, RequestParts};
 use bulwark_protocol::{Refusal, SignedHeaders};
-use bulwark_store::AgentIdentity;
+use bulwark_store::{AgentIdentity, NonceUse};
 
 use crate::AppState;
 use crate::error::AppError;
@@ -60,11 +60,12 @@ pub async fn verify(
         .map_err(refused)?;
     // Only a verified request spends its nonce, so a forger cannot burn an agent's nonces.
     let keep_until = headers.timestamp + MAX_SKEW_SECS + 60;
-    if !state
-        .store
-        .use_nonce(&headers.agent_id, &headers.nonce, keep_until)
-        .await?
-    {
+    let nonce = NonceUse {
+        agent_id: headers.agent_id.clone(),
+        nonce: headers.nonce.clone(),
+        expires_at: keep_until,
+    };
+    if !state.nonces.spend(nonce).await? {
         return Err(refused(Refusal::Replayed));
     }
     parts.extensions.insert(Agent(identity));

@@ -8,6 +8,7 @@ pub mod body;
 pub mod checks_cache;
 pub mod error;
 pub mod ingest;
+pub mod nonces;
 pub mod notify;
 pub mod presence;
 pub mod scheduler;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     pub checks: Arc<checks_cache::ChecksCache>,
     pub presence: Arc<presence::Presence>,
+    /// Signed requests' nonces, written in batches.
+    pub nonces: Arc<nonces::NonceLedger>,
     /// The job-signing key, read from (or first written to) the store on first use.
     pub job_key: Arc<tokio::sync::OnceCell<bulwark_protocol::AgentKey>>,
 }
@@ -90,6 +93,7 @@ impl AppState {
             .build()
             .expect("the HTTP client builds with rustls");
         AppState {
+            nonces: Arc::new(nonces::NonceLedger::new(store.clone())),
             store,
             config: Arc::new(config),
             http,

@@ -244,6 +244,41 @@ async fn enrollment_checks_the_secret_the_id_and_the_key() {
     assert_eq!(host["inventory"]["system"]["kernel"], "6.1.0-18-amd64");
 }
 
+/// Requests that arrive together have their nonces written in one batch; a copy of a request
+/// in the same batch is a replay all the same.
+#[tokio::test]
+async fn a_burst_with_replayed_copies_accepts_each_request_once() {
+    let app = app().await;
+    let agent = Agent::new("agent-burst");
+    agent.enroll(&app).await;
+    let beat = json!({"agent_version": "0.1.0"}).to_string();
+    let copy = |req: &Request<Body>| {
+        let mut again = Request::builder().method("POST").uri(wire::HEARTBEAT_PATH);
+        for (k, v) in req.headers() {
+            again = again.header(k, v);
+        }
+        again.body(Body::from(beat.clone())).unwrap()
+    };
+    let fresh: Vec<Request<Body>> = (0..40)
+        .map(|_| agent.request("POST", wire::HEARTBEAT_PATH, &beat, bulwark_store::now()))
+        .collect();
+    let copies: Vec<Request<Body>> = fresh.iter().step_by(4).map(copy).collect();
+    let sent = fresh.len() + copies.len();
+    let replies =
+        futures::future::join_all(fresh.into_iter().chain(copies).map(|r| app.dispatch(r))).await;
+    let accepted = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    let refused: Vec<&str> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+        .map(|r| r.text.as_str())
+        .collect();
+    assert_eq!((accepted, refused.len()), (40, sent - 40), "{refused:?}");
+    assert!(refused.iter().all(|t| t.contains("replay")), "{refused:?}");
+}
+
 #[tokio::test]
 async fn signed_requests_are_refused_when_forged_replayed_skewed_or_unknown() {
     let app = app().await;
@@ -598,6 +633,19 @@ async fn a_scan_goes_to_the_agent_as_a_signed_job_and_comes_back_once() {
     assert!(
         checks.len() > 200 && checks.iter().all(|c| c.enabled),
         "the template's enabled checks"
+    );
+    assert!(
+        checks.iter().all(|c| c.description.is_empty()
+            && c.rationale.is_empty()
+            && c.remediation.text.is_empty()
+            && c.tests.is_empty()),
+        "a job carries what evaluation needs; the prose and inline tests stay on the server"
+    );
+    assert!(
+        body.len() < 200_000,
+        "{} checks in {} bytes",
+        checks.len(),
+        body.len()
     );
 
     // Leased: a second poll gets nothing.

@@ -195,8 +195,9 @@ pub trait HostStore: Send + Sync {
 pub trait AgentStore: Send + Sync {
     async fn enroll(&self, org_id: &str, enrollment: &Enrollment) -> Result<Enrolled>;
     async fn agent(&self, agent_id: &str) -> Result<Option<AgentIdentity>>;
-    /// Remembers a request nonce until `expires_at`; false when it was already used.
-    async fn use_nonce(&self, agent_id: &str, nonce: &str, expires_at: i64) -> Result<bool>;
+    /// Remembers request nonces until they expire, in one write. For each, in order: true when
+    /// it is new, false when it was used before (or earlier in the same batch).
+    async fn use_nonces(&self, uses: &[NonceUse]) -> Result<Vec<bool>>;
     async fn prune_nonces(&self, now: i64) -> Result<u64>;
     /// Last heartbeat times, written together.
     async fn record_seen(&self, seen: &[(String, i64)]) -> Result<()>;

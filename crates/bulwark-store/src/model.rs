@@ -337,6 +337,14 @@ pub struct AgentIdentity {
     pub agent_version: Option<String>,
 }
 
+/// A signed request's nonce, kept until `expires_at` so that the request cannot be replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NonceUse {
+    pub agent_id: String,
+    pub nonce: String,
+    pub expires_at: i64,
+}
+
 /// A job as the store keeps it; the signed payload is built when it is delivered.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct AgentJob {

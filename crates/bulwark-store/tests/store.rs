@@ -1027,13 +1027,32 @@ async fn agents_enroll_once_per_key(s: Arc<dyn Store>) {
 }
 
 async fn nonces_are_used_once(s: Arc<dyn Store>) {
-    assert!(s.use_nonce("a", "n1", 100).await.unwrap());
-    assert!(!s.use_nonce("a", "n1", 100).await.unwrap(), "replay");
-    assert!(
-        s.use_nonce("b", "n1", 100).await.unwrap(),
-        "nonces are per agent"
+    let nonce = |agent: &str, nonce: &str| NonceUse {
+        agent_id: agent.into(),
+        nonce: nonce.into(),
+        expires_at: 100,
+    };
+    assert_eq!(s.use_nonces(&[nonce("a", "n1")]).await.unwrap(), [true]);
+    assert_eq!(
+        s.use_nonces(&[
+            nonce("a", "n2"),
+            nonce("a", "n1"),
+            nonce("b", "n1"),
+            nonce("a", "n2")
+        ])
+        .await
+        .unwrap(),
+        [true, false, true, false],
+        "n1 was used by the first batch, n2 twice in this one; nonces are per agent"
     );
-    assert_eq!(s.prune_nonces(101).await.unwrap(), 2);
+    let many: Vec<NonceUse> = (0..700).map(|i| nonce("c", &format!("n{i}"))).collect();
+    assert!(
+        s.use_nonces(&many).await.unwrap().iter().all(|new| *new),
+        "a batch larger than one statement"
+    );
+    assert_eq!(s.use_nonces(&many[650..]).await.unwrap(), [false; 50]);
+    assert_eq!(s.use_nonces(&[]).await.unwrap(), Vec::<bool>::new());
+    assert_eq!(s.prune_nonces(101).await.unwrap(), 703);
 }
 
 async fn heartbeats_derive_status_and_health(s: Arc<dyn Store>) {

@@ -309,7 +309,7 @@ async fn signed(
             checks: checks
                 .iter()
                 .filter(|c| c.enabled)
-                .map(|c| c.check.clone())
+                .map(|c| c.check.for_evaluation())
                 .collect(),
         },
     };

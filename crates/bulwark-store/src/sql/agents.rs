@@ -2,18 +2,22 @@
 //! a lease per delivery, redelivery when it runs out), the server's key pairs and feature
 //! flags.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 
 use super::scans::fail_scan_in;
 use super::{SqlStore, scope_clause, visible};
 use crate::db::Arg;
 use crate::{
-    AgentIdentity, AgentJob, AgentStore, Enrolled, Enrollment, FeatureFlag, Result, Scope,
-    StoreError, args, new_id, now,
+    AgentIdentity, AgentJob, AgentStore, Enrolled, Enrollment, FeatureFlag, NonceUse, Result,
+    Scope, StoreError, args, new_id, now,
 };
 
 /// Heartbeat times per statement: 2 parameters each, far below both backends' limits.
 const SEEN_PER_STATEMENT: usize = 500;
+/// Nonces per statement: 3 parameters each.
+const NONCES_PER_STATEMENT: usize = 300;
 
 const JOB_COLUMNS: &str = "id, org_id, host_id, kind, scan_id, status, lease_until, deliveries, message, created_at, updated_at";
 
@@ -24,6 +28,12 @@ const PENDING: &str = "(status = 'queued' OR (status = 'delivered' AND lease_unt
 struct KeyRow {
     secret: String,
     public_key: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct NonceKey {
+    agent_id: String,
+    nonce: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -110,15 +120,59 @@ impl AgentStore for SqlStore {
             .await
     }
 
-    async fn use_nonce(&self, agent_id: &str, nonce: &str, expires_at: i64) -> Result<bool> {
-        let n = self
-            .db
-            .execute(
-                "INSERT INTO agent_nonces (agent_id, nonce, expires_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                args![agent_id, nonce, expires_at],
-            )
-            .await?;
-        Ok(n == 1)
+    async fn use_nonces(&self, uses: &[NonceUse]) -> Result<Vec<bool>> {
+        // A second copy of a nonce within the batch is a replay of the first.
+        let mut seen = HashSet::new();
+        let first: Vec<bool> = uses
+            .iter()
+            .map(|u| seen.insert((u.agent_id.as_str(), u.nonce.as_str())))
+            .collect();
+        let unique: Vec<&NonceUse> = uses
+            .iter()
+            .zip(&first)
+            .filter_map(|(u, first)| first.then_some(u))
+            .collect();
+        let mut stored = HashSet::new();
+        let mut tx = self.db.begin().await?;
+        for chunk in unique.chunks(NONCES_PER_STATEMENT) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    format!(
+                        "(${}, ${}, CAST(${} AS BIGINT))",
+                        3 * i + 1,
+                        3 * i + 2,
+                        3 * i + 3
+                    )
+                })
+                .collect();
+            let args = chunk
+                .iter()
+                .flat_map(|u| {
+                    [
+                        Arg::from(&u.agent_id),
+                        Arg::from(&u.nonce),
+                        Arg::from(u.expires_at),
+                    ]
+                })
+                .collect();
+            let new: Vec<NonceKey> = tx
+                .fetch_all(
+                    &format!(
+                        "INSERT INTO agent_nonces (agent_id, nonce, expires_at) VALUES {} \
+                         ON CONFLICT DO NOTHING RETURNING agent_id, nonce",
+                        rows.join(", ")
+                    ),
+                    args,
+                )
+                .await?;
+            stored.extend(new.into_iter().map(|k| (k.agent_id, k.nonce)));
+        }
+        tx.commit().await?;
+        Ok(uses
+            .iter()
+            .zip(first)
+            .map(|(u, first)| first && stored.contains(&(u.agent_id.clone(), u.nonce.clone())))
+            .collect())
     }
 
     async fn prune_nonces(&self, now: i64) -> Result<u64> {
