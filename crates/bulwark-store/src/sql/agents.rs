@@ -18,6 +18,8 @@ use crate::{
 const SEEN_PER_STATEMENT: usize = 500;
 /// Nonces per statement: 3 parameters each.
 const NONCES_PER_STATEMENT: usize = 300;
+/// Spent nonces deleted per transaction.
+const NONCES_PER_PRUNE: u64 = 500;
 
 const JOB_COLUMNS: &str = "id, org_id, host_id, kind, scan_id, status, lease_until, deliveries, message, created_at, updated_at";
 
@@ -176,9 +178,27 @@ impl AgentStore for SqlStore {
     }
 
     async fn prune_nonces(&self, now: i64) -> Result<u64> {
-        self.db
-            .execute("DELETE FROM agent_nonces WHERE expires_at < $1", args![now])
-            .await
+        // In short transactions that queue on the writer like any other: a minute of spent
+        // nonces is ~20,000 rows at 10,000 agents, and one DELETE of them held SQLite's
+        // writer long enough to stall every request behind it (a 437 ms heartbeat window).
+        let mut pruned = 0;
+        loop {
+            let mut tx = self.db.begin().await?;
+            let n = tx
+                .execute(
+                    &format!(
+                        "DELETE FROM agent_nonces WHERE (agent_id, nonce) IN \
+                         (SELECT agent_id, nonce FROM agent_nonces WHERE expires_at < $1 LIMIT {NONCES_PER_PRUNE})"
+                    ),
+                    args![now],
+                )
+                .await?;
+            tx.commit().await?;
+            pruned += n;
+            if n < NONCES_PER_PRUNE {
+                return Ok(pruned);
+            }
+        }
     }
 
     async fn record_seen(&self, seen: &[(String, i64)]) -> Result<()> {
