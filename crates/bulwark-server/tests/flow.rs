@@ -9,34 +9,10 @@ use bulwark_core::CheckOutcome;
 use bulwark_server::ingest::{self, AgentResult};
 use bulwark_server::{AppState, ServerConfig, scheduler};
 use bulwark_store::{Completion, Scope};
-use common::{TestApp, new_host, trigger};
+use common::{TestApp, agent_results, new_host, trigger};
 use serde_json::{Value, json};
 
 const L1: &str = "cis-linux-l1";
-
-/// What an agent would send: `fail` for the first `failures` enabled checks, `pass` for the rest.
-async fn agent_results(app: &TestApp, template: &str, failures: usize) -> Vec<AgentResult> {
-    let checks = app
-        .ok(
-            "GET",
-            &format!("/api/v1/compliance/templates/{template}"),
-            app.token("viewer"),
-            None,
-        )
-        .await["checks"]
-        .as_array()
-        .unwrap()
-        .clone();
-    checks
-        .iter()
-        .filter(|c| c["enabled"] == true)
-        .enumerate()
-        .map(|(i, c)| AgentResult {
-            check_id: c["id"].as_str().unwrap().to_owned(),
-            outcome: CheckOutcome::judged(i >= failures, Some(format!("value {i}")), "wanted"),
-        })
-        .collect()
-}
 
 /// A custom copy of CIS Linux Level 1 in organization A: its id and its check ids in order.
 async fn copy_of_l1(app: &TestApp, name: &str) -> (String, Vec<String>) {

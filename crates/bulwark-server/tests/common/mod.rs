@@ -9,7 +9,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use bulwark_core::Role;
+use bulwark_core::{CheckOutcome, Role};
+use bulwark_server::ingest::AgentResult;
 use bulwark_server::{AppState, ServerConfig, auth};
 use bulwark_store::{CredentialKind, Host, NewHost, Org, Store};
 use http_body_util::BodyExt;
@@ -198,4 +199,28 @@ pub async fn trigger(app: &TestApp, policy: &str, host: &str) -> String {
         .await;
     assert_eq!(scan["status"], "pending");
     scan["id"].as_str().unwrap().to_owned()
+}
+
+/// What an agent would send: `fail` for the first `failures` enabled checks, `pass` for the rest.
+pub async fn agent_results(app: &TestApp, template: &str, failures: usize) -> Vec<AgentResult> {
+    let checks = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/templates/{template}"),
+            app.token("viewer"),
+            None,
+        )
+        .await["checks"]
+        .as_array()
+        .unwrap()
+        .clone();
+    checks
+        .iter()
+        .filter(|c| c["enabled"] == true)
+        .enumerate()
+        .map(|(i, c)| AgentResult {
+            check_id: c["id"].as_str().unwrap().to_owned(),
+            outcome: CheckOutcome::judged(i >= failures, Some(format!("value {i}")), "wanted"),
+        })
+        .collect()
 }
