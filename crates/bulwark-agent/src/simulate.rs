@@ -172,6 +172,7 @@ fn inventory_of(n: usize) -> HostInventory {
             name: (*s).into(),
             state: "running".into(),
             start_type: "enabled".into(),
+            state_source: "systemctl".into(),
         })
         .collect();
     inv

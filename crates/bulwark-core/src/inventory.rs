@@ -71,6 +71,10 @@ pub struct Service {
     /// enabled, disabled, masked, static, auto, manual... (empty when unknown)
     #[serde(default)]
     pub start_type: String,
+    /// Who told the state (`systemctl`, `cgroup`, `init script`, `service control manager`),
+    /// or, when the state is `unknown`, why nothing could.
+    #[serde(default)]
+    pub state_source: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -56,6 +56,30 @@ impl Status {
             Status::Informational => "informational",
         }
     }
+
+    /// Where results of this status are listed: what needs action first (failures, errors),
+    /// then what was set aside (waived, not scored, skipped), passes last. Every list of
+    /// results and the report's sections use this order.
+    pub fn listing_rank(self) -> u8 {
+        match self {
+            Status::Fail => 0,
+            Status::Error => 1,
+            Status::Waived => 2,
+            Status::NotChecked | Status::NotSelected | Status::Informational => 3,
+            Status::Skip => 4,
+            Status::Pass => 5,
+        }
+    }
+}
+
+/// The order results are listed in: by status ([`Status::listing_rank`]), then severity
+/// (critical first), then check id.
+pub fn listing_key(
+    status: Status,
+    severity: crate::Severity,
+    check_id: &str,
+) -> (u8, crate::Severity, &str) {
+    (status.listing_rank(), severity, check_id)
 }
 
 /// Longest actual value kept with a result; evidence beyond this is cut with a marker.

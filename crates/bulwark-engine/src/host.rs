@@ -38,6 +38,15 @@ pub enum RootError {
     NotLinux(PathBuf),
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: io::Error },
+    /// Scanning with another OS's template would judge nothing and score as if it had.
+    #[error(
+        "template {template} is written for {template_os}, but this host runs {host_os}; bind a {host_os} template to scan it"
+    )]
+    WrongOs {
+        template: String,
+        template_os: &'static str,
+        host_os: &'static str,
+    },
 }
 
 #[derive(Debug, Clone)]

@@ -7,8 +7,11 @@
 use bulwark_core::inventory::*;
 use bulwark_core::{HostInventory, OsKind};
 
+use std::collections::BTreeMap;
+
 use crate::collect::accounts::Accounts;
 use crate::collect::packages::Packages;
+use crate::collect::service_state;
 use crate::collect::services::Units;
 use crate::host::{HostRoot, RootError};
 
@@ -135,16 +138,33 @@ fn last_login(lastlog: &[u8], uid: u32) -> Option<i64> {
     (time > 0).then_some(i64::from(time))
 }
 
+/// Every service unit, and every SysV init script without one; files tell how each starts,
+/// the running system (when the root is live) whether it runs.
 fn services(host: &HostRoot, units: &Units) -> Vec<Service> {
-    units
+    let mut start_types: BTreeMap<String, String> = units
         .names()
         .into_iter()
         .filter(|n| n.ends_with(".service") && !n.contains('@'))
-        .map(|name| Service {
-            name: name.trim_end_matches(".service").to_owned(),
-            // Whether a unit runs is known only to a running systemd; files tell how it starts.
-            state: "unknown".into(),
-            start_type: units.state(host, name).into(),
+        .map(|unit| {
+            let name = unit.trim_end_matches(".service").to_owned();
+            (name, units.state(host, unit).to_owned())
+        })
+        .collect();
+    for script in service_state::init_script_names(host) {
+        start_types.entry(script).or_insert_with(|| "sysv".into());
+    }
+    let names: Vec<String> = start_types.keys().cloned().collect();
+    let mut observed = service_state::observe(host, &names);
+    start_types
+        .into_iter()
+        .map(|(name, start_type)| {
+            let seen = observed.remove(&name).expect("observe answers every name");
+            Service {
+                name,
+                state: seen.state,
+                start_type,
+                state_source: seen.source,
+            }
         })
         .collect()
 }

@@ -73,6 +73,13 @@ pub fn scan(
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     let os = host.detect_os()?;
+    if os.kind != template.os {
+        return Err(RootError::WrongOs {
+            template: template.id.clone(),
+            template_os: template.os.as_str(),
+            host_os: os.kind.as_str(),
+        });
+    }
     let info = HostInfo {
         hostname: hostname(&host, &os),
         os_id: os.id.clone(),

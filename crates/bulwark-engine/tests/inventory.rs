@@ -41,6 +41,11 @@ fn an_offline_root_yields_its_files_inventory_and_no_live_parts() {
             .find(|s| s.name == service)
             .unwrap_or_else(|| panic!("{name}: {:?}", inv.services));
         assert_eq!(svc.start_type, "enabled", "{name}");
+        assert_eq!(svc.state, "unknown", "{name}: an image runs nothing");
+        assert!(
+            svc.state_source.starts_with("offline root"),
+            "{name}: {svc:?}"
+        );
         assert!(
             inv.startup
                 .iter()
@@ -69,4 +74,64 @@ fn the_running_machine_has_processes_drives_and_interfaces() {
     assert!(inv.network.interfaces.iter().any(|i| i.name == "lo"));
     assert!(inv.hardware.cpu_cores >= 1);
     assert!(!inv.system.kernel.is_empty());
+}
+
+/// Where an init system answers (systemd here, or SysV scripts where systemd does not run),
+/// some service has a real state; where none does, every unknown carries its reason.
+#[test]
+fn the_running_machine_reports_service_states_from_its_init_system() {
+    let inv = collect(&HostRoot::live()).unwrap();
+    assert!(
+        !inv.services.is_empty(),
+        "this machine has service units or init scripts"
+    );
+    for svc in &inv.services {
+        assert!(
+            !svc.state_source.is_empty(),
+            "{svc:?}: a state says where it came from"
+        );
+    }
+    let answered: Vec<_> = inv
+        .services
+        .iter()
+        .filter(|s| s.state != "unknown")
+        .collect();
+    let systemd_runs = Path::new("/run/systemd/system").is_dir();
+    let init_scripts = Path::new("/etc/init.d")
+        .read_dir()
+        .is_ok_and(|mut d| d.next().is_some());
+    if systemd_runs || init_scripts {
+        assert!(
+            !answered.is_empty(),
+            "the init system answered for no service: {:?}",
+            inv.services
+        );
+        assert!(
+            answered.iter().all(|s| [
+                "running",
+                "exited",
+                "stopped",
+                "inactive",
+                "failed",
+                "activating",
+                "deactivating"
+            ]
+            .contains(&s.state.as_str())),
+            "{answered:?}"
+        );
+    }
+}
+
+#[test]
+fn a_template_for_another_os_is_refused_before_any_check_runs() {
+    let root = fixture("debian12");
+    let windows = bulwark_content::shipped_template("cis-windows-server-l1")
+        .unwrap()
+        .expect("shipped");
+    let err = bulwark_engine::scan(HostRoot::offline(root.path()), &windows, |_, _, _| {})
+        .expect_err("a Windows template cannot scan a Linux root");
+    assert_eq!(
+        err.to_string(),
+        "template cis-windows-server-l1 is written for windows, but this host runs linux; bind a linux template to scan it"
+    );
 }

@@ -74,6 +74,10 @@ pub struct HeartbeatRequest {
     /// Items waiting in the spool.
     #[serde(default)]
     pub spool_pending: u64,
+    /// Why the server refused the agent's latest inventory sync (with how many syncs in a row
+    /// it refused); absent once a sync is accepted, so the host page can say what is wrong.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inventory_refused: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -91,8 +95,9 @@ pub struct HeartbeatResponse {
 #[serde(deny_unknown_fields)]
 pub struct InventoryRequest {
     pub hashes: BTreeMap<String, String>,
+    /// Each changed category's JSON, hashed by the server as received.
     #[serde(default)]
-    pub categories: BTreeMap<String, serde_json::Value>,
+    pub categories: BTreeMap<String, crate::inventory::CategoryJson>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

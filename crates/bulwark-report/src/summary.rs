@@ -113,8 +113,8 @@ impl Section {
     }
 }
 
-/// Findings by section, each ordered critical → info and otherwise as the template lists
-/// them (the sort is stable). Empty sections are kept so that the report can say "none".
+/// Findings by section, each ordered critical → info, then by check id, as every list of
+/// results is. Empty sections are kept so that the report can say "none".
 pub(crate) fn sections(findings: &[Finding]) -> Vec<(Section, Vec<&Finding>)> {
     Section::ALL
         .iter()
@@ -123,7 +123,11 @@ pub(crate) fn sections(findings: &[Finding]) -> Vec<(Section, Vec<&Finding>)> {
                 .iter()
                 .filter(|f| Section::of(f.status) == *section)
                 .collect();
-            these.sort_by_key(|f| f.severity);
+            these.sort_by(|a, b| {
+                bulwark_core::outcome::listing_key(a.status, a.severity, &a.check_id).cmp(
+                    &bulwark_core::outcome::listing_key(b.status, b.severity, &b.check_id),
+                )
+            });
             (*section, these)
         })
         .collect()

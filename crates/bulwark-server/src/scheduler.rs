@@ -3,9 +3,10 @@
 //! due — at most `sweep_limit` per policy and tick. The lease is judged by the database clock,
 //! so with several replicas exactly one does the work of a tick.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use bulwark_store::{NewScan, Policy, Scope};
+use bulwark_store::{NewScan, Policy, Scope, TemplateSummary};
 use croner::Cron;
 
 use crate::AppState;
@@ -41,6 +42,52 @@ pub fn parse_cron(expr: &str) -> Result<Cron, String> {
         .map_err(|e| format!("cron expression {expr:?} does not parse: {e}"))
 }
 
+/// A scheduled policy obeys the interval rule of every policy: its firings are at least
+/// `min_hours` and at most `max_hours` apart. Checked over a year of firings from a fixed
+/// date, which covers every period a five-field expression can have but leap days.
+pub fn check_cron_interval(cron: &Cron, min_hours: i64, max_hours: i64) -> Result<(), String> {
+    const HOUR: i64 = 3600;
+    let start = chrono::DateTime::from_timestamp(1_767_225_600, 0).expect("2026-01-01 is a time"); // 2026-01-01T00:00Z
+    let horizon = start.timestamp() + 400 * 24 * HOUR;
+    let mut previous: Option<i64> = None;
+    for fire in cron.iter_after(start).take(2000) {
+        let at = fire.timestamp();
+        if let Some(before) = previous {
+            let gap = at - before;
+            if gap < min_hours * HOUR {
+                return Err(format!(
+                    "cron {:?} fires {} apart; scans may run at most once every {min_hours} hours",
+                    cron.pattern.to_string(),
+                    words(gap)
+                ));
+            }
+            if gap > max_hours * HOUR {
+                return Err(format!(
+                    "cron {:?} leaves {} between scans; scans must run at least every {max_hours} hours",
+                    cron.pattern.to_string(),
+                    words(gap)
+                ));
+            }
+        }
+        if at > horizon {
+            return Ok(());
+        }
+        previous = Some(at);
+    }
+    match previous {
+        None => Err(format!("cron {:?} never fires", cron.pattern.to_string())),
+        Some(_) => Ok(()),
+    }
+}
+
+fn words(secs: i64) -> String {
+    match secs {
+        s if s < 3600 => format!("{} minutes", s / 60),
+        s if s < 48 * 3600 => format!("{} hours", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
 /// The latest time at or before `now` that the expression fires.
 fn last_fire_before(cron: &Cron, now: i64) -> Option<i64> {
     let now = chrono::DateTime::from_timestamp(now, 0)?;
@@ -71,6 +118,8 @@ pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>
             .await?,
         ..Default::default()
     };
+    // Templates looked up once per tick; a policy may name one for each of thousands of hosts.
+    let mut templates: HashMap<String, Option<TemplateSummary>> = HashMap::new();
     for policy in state.store.active_policies().await? {
         let before = match due_before(&policy, now) {
             Ok(Some(b)) => b,
@@ -89,6 +138,28 @@ pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>
                 Some(o) => o.template_id,
                 None => policy.template_id.clone(),
             };
+            if !templates.contains_key(&template_id) {
+                let found = match state.store.get_template(&Scope::All, &template_id).await {
+                    Ok(t) => Some(t),
+                    Err(bulwark_store::StoreError::NotFound(_)) => None,
+                    Err(e) => return Err(e.into()),
+                };
+                templates.insert(template_id.clone(), found);
+            }
+            let refusal = match &templates[&template_id] {
+                None => Some("the template no longer exists".to_owned()),
+                Some(t) if t.os_kind != host.os_kind => Some(format!(
+                    "template {} is written for {}, the host runs {}",
+                    t.name, t.os_kind, host.os_kind
+                )),
+                Some(t) if !t.active => Some(format!("template {} is inactive", t.name)),
+                Some(_) => None,
+            };
+            if let Some(why) = refusal {
+                // A scan that cannot judge the host would only score nothing; say why instead.
+                tracing::warn!(policy = %policy.id, host = %host.id, reason = %why, "scheduled scan not created");
+                continue;
+            }
             state
                 .store
                 .create_scan(
@@ -108,7 +179,7 @@ pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>
             report.scans_created += 1;
         }
     }
-    tracing::info!(
+    tracing::debug!(
         scans = report.scans_created,
         expired = report.exceptions_expired,
         "scheduler tick"
@@ -156,5 +227,32 @@ mod tests {
             due_before(&policy("scheduled", Some("every day")), now),
             Err(AppError::Invalid { field, .. }) if field == "cron"
         ));
+    }
+
+    #[test]
+    fn cron_firings_obey_the_interval_rule() {
+        let cases = [
+            ("0 2 * * *", Ok(())),
+            ("30 23 * * 1", Ok(())),
+            ("0 2 * * 1-5", Ok(())),
+            ("0 2 * * 1,4", Ok(())),
+            ("* * * * *", Err("fires 1 minutes apart")),
+            ("0 */12 * * *", Err("fires 12 hours apart")),
+            ("0 2 * * 1,2", Ok(())),
+            ("0 2,3 * * *", Err("fires 1 hours apart")),
+            ("0 2 1 * *", Err("days between scans")),
+            ("0 2 * * 0", Ok(())),
+            ("0 0 1 1 *", Err("365 days between scans")),
+        ];
+        for (expr, want) in cases {
+            let got = check_cron_interval(&parse_cron(expr).unwrap(), 24, 168);
+            match (want, got) {
+                (Ok(()), Ok(())) => {}
+                (Err(part), Err(message)) => {
+                    assert!(message.contains(part), "{expr}: {message}");
+                }
+                (want, got) => panic!("{expr}: want {want:?}, got {got:?}"),
+            }
+        }
     }
 }

@@ -70,6 +70,15 @@ pub fn evaluate(probe: &Probe, inventory: &Inventory) -> Option<CheckOutcome> {
             };
             let want = format!("{name} running");
             match services.iter().find(|s| s.name.eq_ignore_ascii_case(name)) {
+                Some(s) if s.state == "unknown" => {
+                    return Some(CheckOutcome::error(
+                        expected,
+                        format!(
+                            "the agent cannot tell whether {name} runs: {}",
+                            s.state_source
+                        ),
+                    ));
+                }
                 Some(s) => {
                     let running = ["running", "active"]
                         .iter()
@@ -104,16 +113,25 @@ mod tests {
                     name: "WinDefend".into(),
                     state: "Running".into(),
                     start_type: String::new(),
+                    state_source: String::new(),
                 },
                 Service {
                     name: "sshd".into(),
                     state: "active".into(),
                     start_type: String::new(),
+                    state_source: String::new(),
+                },
+                Service {
+                    name: "cron".into(),
+                    state: "unknown".into(),
+                    start_type: "enabled".into(),
+                    state_source: "offline root: only the running system knows".into(),
                 },
                 Service {
                     name: "Spooler".into(),
                     state: "stopped".into(),
                     start_type: String::new(),
+                    state_source: String::new(),
                 },
             ]),
         }
@@ -137,6 +155,16 @@ mod tests {
             (svc("spooler"), "fail", "stopped"),
             (svc("auditd"), "fail", "not installed"),
         ];
+        let unknown = evaluate(&svc("cron"), &inventory()).unwrap();
+        assert_eq!(unknown.status.as_str(), "error", "unknown is not a verdict");
+        assert!(
+            unknown
+                .reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("offline root"),
+            "{unknown:?}"
+        );
         for (probe, status, actual) in cases {
             let out = evaluate(&probe, &inventory()).unwrap();
             assert_eq!(

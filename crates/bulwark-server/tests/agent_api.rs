@@ -458,7 +458,7 @@ async fn inventory_is_differential_and_validated() {
         .collect();
     let all: serde_json::Map<String, Value> = split
         .iter()
-        .map(|(k, (_, v))| (k.clone(), v.clone()))
+        .map(|(k, (_, v))| (k.clone(), serde_json::from_str(v.text()).unwrap()))
         .collect();
 
     // Only hashes: the server asks for everything it lacks (system and network came with
@@ -565,6 +565,53 @@ async fn inventory_is_differential_and_validated() {
         software[0]["name"], "openssh-server",
         "a refused sync stored nothing"
     );
+
+    // The hash covers the bytes as sent: floats, escapes and spacing that a parse and a
+    // re-encoding would change (a live host's CPU shares) are accepted as they are.
+    let processes = r#"[ {"pid":7,"name":"caf\u00e9","user":"root","cpu_percent":0.30000000000000004e0,"memory_bytes":1},{"pid":8,"name":"x","user":"","cpu_percent":1.7976931348623157e308,"memory_bytes":2} ]"#;
+    let body = format!(
+        r#"{{"hashes":{{"processes":"{}"}},"categories":{{"processes":{processes}}}}}"#,
+        bulwark_protocol::sha256_hex(processes.as_bytes())
+    );
+    let r = app
+        .dispatch(agent.request("POST", wire::INVENTORY_PATH, &body, bulwark_store::now()))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let stored = app
+        .ok(
+            "GET",
+            &format!("/api/v1/hosts/{host}/processes"),
+            &app.root,
+            None,
+        )
+        .await;
+    assert_eq!(stored[0]["name"], "café");
+
+    // A refusal the agent reports in its heartbeat shows on the host until one is accepted.
+    let beat =
+        |refused: Option<&str>| json!({"agent_version": "1.0", "inventory_refused": refused});
+    agent
+        .ok(
+            &app,
+            "POST",
+            wire::HEARTBEAT_PATH,
+            beat(Some("the hash of processes does not match (3 in a row)")),
+        )
+        .await;
+    let h = app
+        .ok("GET", &format!("/api/v1/hosts/{host}"), &app.root, None)
+        .await;
+    assert_eq!(
+        h["host"]["inventory_refused"],
+        "the hash of processes does not match (3 in a row)"
+    );
+    agent
+        .ok(&app, "POST", wire::HEARTBEAT_PATH, beat(None))
+        .await;
+    let h = app
+        .ok("GET", &format!("/api/v1/hosts/{host}"), &app.root, None)
+        .await;
+    assert!(h["host"]["inventory_refused"].is_null(), "{h}");
 
     let big = json!({"hashes": {}, "categories": {"processes": vec![json!({"pid": 1, "name": "x".repeat(100), "user": "root", "cpu_percent": 0.0, "memory_bytes": 1}); 1000]}});
     let r = agent.call(&app, "POST", wire::INVENTORY_PATH, big).await;

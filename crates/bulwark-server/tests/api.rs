@@ -66,14 +66,66 @@ async fn statuses_the_seeds_name() {
             r.text
         );
     }
-    // Toggling a system template's active flag is allowed.
+    // A system template is every organization's: only settings.manage switches it off, and
+    // an inactive template cannot be bound to a new policy.
+    let r = app
+        .call(
+            "POST",
+            &format!("/api/v1/compliance/templates/{L1}/active"),
+            user,
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(r.text.contains("settings.manage"), "{}", r.text);
+    let off = app
+        .ok(
+            "POST",
+            &format!("/api/v1/compliance/templates/{L1}/active"),
+            &app.root,
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(off["active"], false);
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/compliance/policies",
+            user,
+            Some(json!({"name": "Off", "os_type": "linux", "template_id": L1})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field().as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("template_id")),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("inactive"), "{}", r.text);
     app.ok(
         "POST",
         &format!("/api/v1/compliance/templates/{L1}/active"),
-        user,
+        &app.root,
         Some(json!({"active": true})),
     )
     .await;
+
+    // 422: a template written for another OS, bound directly or as a host's override.
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/compliance/policies",
+            user,
+            Some(json!({"name": "Wrong", "os_type": "linux", "template_id": "cis-windows-server-l1"})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field().as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("template_id")),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("written for windows"), "{}", r.text);
 
     // 409: a second policy for the same organization and OS type.
     let copy = app
@@ -109,6 +161,30 @@ async fn statuses_the_seeds_name() {
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
+
+    let r = app
+        .call(
+            "POST",
+            &format!("/api/v1/compliance/policies/{pid}/overrides"),
+            user,
+            Some(json!({"host_id": app.host_a.id, "template_id": "cis-windows-server-l1"})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field().as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("template_id")),
+        "{}",
+        r.text
+    );
+    let r = app
+        .call(
+            "PUT",
+            &format!("/api/v1/compliance/policies/{pid}"),
+            user,
+            Some(json!({"template_id": "cis-windows-server-l1"})),
+        )
+        .await;
+    assert_eq!(r.field().as_deref(), Some("template_id"), "{}", r.text);
 
     // 409: a second override for the same host and policy.
     let body = json!({"host_id": app.host_a.id, "template_id": L1});
@@ -245,6 +321,22 @@ async fn bad_input_answers_with_the_field_and_changes_nothing() {
             r#"{"name": "x", "os_type": "linux", "template_id": "cis-linux-l1", "schedule_type": "scheduled", "cron": "often"}"#,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("cron"),
+        ),
+        // A schedule obeys the interval rule: every minute, hourly or monthly is refused.
+        (
+            r#"{"name": "x", "os_type": "linux", "template_id": "cis-linux-l1", "schedule_type": "scheduled", "cron": "* * * * *"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("cron"),
+        ),
+        (
+            r#"{"name": "x", "os_type": "linux", "template_id": "cis-linux-l1", "schedule_type": "scheduled", "cron": "0 3 1 * *"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("cron"),
+        ),
+        (
+            r#"{"name": "x", "os_type": "linux", "template_id": "no-such-template"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("template_id"),
         ),
         (
             r#"{"name": "x", "os_type": "linux", "template_id": "cis-linux-l1", "passing_threshold": 101}"#,

@@ -68,15 +68,44 @@ async fn policy_to_scored_scan_with_exceptions_notifications_and_export() {
         .await;
     let pid = policy["id"].as_str().unwrap().to_owned();
 
-    // On-demand scans need an online host of the policy's organization.
-    let resting = new_host(&app.state.store, &app.a, "sleepy").await;
+    // On-demand scans need a host of the policy's organization and OS, online or in maintenance.
+    let windows = app
+        .state
+        .store
+        .create_host(&bulwark_store::NewHost {
+            org_id: app.a.id.clone(),
+            hostname: "win-1".into(),
+            os_kind: "windows".into(),
+            os_id: "windows".into(),
+            os_version: "2022".into(),
+        })
+        .await
+        .unwrap();
+    let resting = new_host(&app.state.store, &app.a, "resting").await;
     app.state
         .store
         .set_maintenance(&Scope::All, &resting.id, true)
         .await
         .unwrap();
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/compliance/scans",
+            user,
+            Some(json!({"policy_id": pid, "host_id": resting.id})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "a host in maintenance: {}",
+        r.text
+    );
     for (host, why) in [
-        (resting.id.as_str(), "maintenance"),
+        (
+            windows.id.as_str(),
+            "runs windows but the policy is for linux",
+        ),
         (app.host_b.id.as_str(), ""),
     ] {
         let r = app
@@ -486,9 +515,9 @@ async fn server_evaluated_checks_use_the_inventory() {
     assert_eq!(
         got,
         vec![
+            ("SRV-3".into(), "fail".into(), "not installed".into()),
             ("SRV-1".into(), "pass".into(), "OpenSSH-Server 9.2".into()),
             ("SRV-2".into(), "pass".into(), "running".into()),
-            ("SRV-3".into(), "fail".into(), "not installed".into()),
         ]
     );
 }

@@ -411,10 +411,16 @@ async fn bulk_scans_report_progress_and_exceptions_change_the_next_score() {
     let app = TestApp::new().await;
     let (pid, first) = world(&app).await;
     let user = Browser::of(&app, app.token("user"));
-    let offline = new_host(&app.state.store, &app.a, "resting").await;
-    app.state
+    let offline = app
+        .state
         .store
-        .set_maintenance(&bulwark_store::Scope::All, &offline.id, true)
+        .create_host(&bulwark_store::NewHost {
+            org_id: app.a.id.clone(),
+            hostname: "win-1".into(),
+            os_kind: "windows".into(),
+            os_id: "windows".into(),
+            os_version: "2022".into(),
+        })
         .await
         .unwrap();
     let r = user
@@ -430,7 +436,7 @@ async fn bulk_scans_report_progress_and_exceptions_change_the_next_score() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.text.contains("0 of 1 scans finished"), "{}", r.text);
     assert!(
-        r.text.contains("maintenance"),
+        r.text.contains("win-1 runs windows"),
         "the refused host is named: {}",
         r.text
     );

@@ -203,12 +203,14 @@ pub trait AgentStore: Send + Sync {
     async fn prune_nonces(&self, now: i64) -> Result<u64>;
     /// Last heartbeat times, written together.
     async fn record_seen(&self, seen: &[(String, i64)]) -> Result<()>;
-    /// Records a new agent version and adds to the host's dropped-spool count.
+    /// Records a new agent version and the last inventory refusal it reports, and adds to the
+    /// host's dropped-spool count.
     async fn update_agent(
         &self,
         host_id: &str,
         agent_version: &str,
         spool_dropped: i64,
+        inventory_refused: Option<&str>,
     ) -> Result<()>;
     /// The host row's copy of the system inventory (hostname, OS, kernel).
     async fn update_host_system(

@@ -234,6 +234,8 @@ pub struct Host {
     pub agent_version: Option<String>,
     /// Results and inventory the agent's spool had to drop while the server was unreachable.
     pub spool_dropped: i64,
+    /// Why the server refused the agent's last inventory sync; `None` while syncs are accepted.
+    pub inventory_refused: Option<String>,
 }
 
 impl Host {
@@ -258,6 +260,7 @@ pub(crate) struct HostRow {
     pub agent_id: Option<String>,
     pub agent_version: Option<String>,
     pub spool_dropped: i64,
+    pub inventory_refused: Option<String>,
 }
 
 impl HostRow {
@@ -291,6 +294,7 @@ impl HostRow {
             agent_id: self.agent_id,
             agent_version: self.agent_version,
             spool_dropped: self.spool_dropped,
+            inventory_refused: self.inventory_refused,
         }
     }
 }
@@ -335,6 +339,8 @@ pub struct AgentIdentity {
     pub agent_id: String,
     pub public_key: String,
     pub agent_version: Option<String>,
+    /// Why the server last refused this agent's inventory, as the agent last reported it.
+    pub inventory_refused: Option<String>,
 }
 
 /// A signed request's nonce, kept until `expires_at` so that the request cannot be replayed.
@@ -684,6 +690,7 @@ mod tests {
                 agent_id: None,
                 agent_version: None,
                 spool_dropped: 0,
+                inventory_refused: None,
             }
             .at(now);
             assert_eq!(

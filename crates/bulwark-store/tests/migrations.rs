@@ -36,19 +36,10 @@ async fn results_survive_0004(url: &str, before: impl AsyncFnOnce()) {
             )
         })
         .collect();
+    // Listed failures first, as every list of results is.
     assert_eq!(
         seen,
         vec![
-            (
-                "A-1",
-                Status::Pass,
-                Severity::Low,
-                "Access",
-                "First",
-                None,
-                "anything",
-                None
-            ),
             (
                 "B-2",
                 Status::Fail,
@@ -58,6 +49,16 @@ async fn results_survive_0004(url: &str, before: impl AsyncFnOnce()) {
                 Some("no"),
                 "yes",
                 Some("it's off")
+            ),
+            (
+                "A-1",
+                Status::Pass,
+                Severity::Low,
+                "Access",
+                "First",
+                None,
+                "anything",
+                None
             ),
         ]
     );

@@ -48,6 +48,8 @@ both!(
     one_policy_per_org_and_os_and_one_override_per_host,
     exception_lifecycle,
     completing_a_scan_is_atomic_and_idempotent,
+    results_list_what_needs_action_first,
+    agent_reports_inventory_refusals,
     dashboard_trends_and_export,
     scheduler_due_hosts,
     lease_has_one_holder,
@@ -439,6 +441,64 @@ async fn new_scan(s: &Arc<dyn Store>, w: &World, policy_id: &str, template: &str
     )
     .await
     .unwrap()
+}
+
+/// Failures first, most severe first, whatever order the agent sent them in.
+async fn results_list_what_needs_action_first(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let t = system_template(&s).await;
+    let p = s.create_policy(&w.only_a, &policy(&w.a, &t)).await.unwrap();
+    let scan = new_scan(&s, &w, &p.id, &t).await;
+    let sent = [
+        ("A-1", Severity::Low, Status::Pass),
+        ("A-2", Severity::Low, Status::Fail),
+        ("A-3", Severity::Critical, Status::Skip),
+        ("A-4", Severity::Medium, Status::Error),
+        ("A-5", Severity::High, Status::Fail),
+        ("A-0", Severity::High, Status::Fail),
+        ("A-6", Severity::Critical, Status::Pass),
+        ("A-7", Severity::Info, Status::Waived),
+    ];
+    let results: Vec<ScanResult> = sent
+        .iter()
+        .map(|(id, sev, st)| result(id, "Services", *sev, *st))
+        .collect();
+    s.complete_scan(&scan.id, &results, &summary(&results), 100)
+        .await
+        .unwrap();
+    let listed: Vec<String> = s
+        .scan_results(&w.only_a, &scan.id, None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.check_id)
+        .collect();
+    assert_eq!(
+        listed,
+        ["A-0", "A-5", "A-2", "A-4", "A-7", "A-3", "A-6", "A-1"]
+    );
+}
+
+/// The host row keeps the agent's last inventory refusal until the agent reports none.
+async fn agent_reports_inventory_refusals(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let refused = |s: Arc<dyn Store>, only_a: Scope, id: String| async move {
+        s.get_host(&only_a, &id).await.unwrap().inventory_refused
+    };
+    s.update_agent(&w.host_a.id, "1.0", 0, Some("hash mismatch (2 in a row)"))
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(s.clone(), w.only_a.clone(), w.host_a.id.clone())
+            .await
+            .as_deref(),
+        Some("hash mismatch (2 in a row)")
+    );
+    s.update_agent(&w.host_a.id, "1.0", 0, None).await.unwrap();
+    assert_eq!(
+        refused(s.clone(), w.only_a.clone(), w.host_a.id.clone()).await,
+        None
+    );
 }
 
 async fn completing_a_scan_is_atomic_and_idempotent(s: Arc<dyn Store>) {

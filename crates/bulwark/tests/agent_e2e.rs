@@ -14,84 +14,9 @@ use bulwark_protocol::signing::RequestParts;
 use bulwark_protocol::wire;
 use serde_json::{Value, json};
 use support::{
-    bulwark, debian_root, enroll_once, eventually, field, serve, serve_on, start_agent,
-    write_config,
+    Api, admin, debian_root, enroll_once, eventually, field, online_host, scan_reaches, serve,
+    serve_on, start_agent, write_config,
 };
-
-struct Api {
-    http: reqwest::Client,
-    url: String,
-    token: String,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, String> {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.url))
-            .bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.map_err(|e| e.to_string())?;
-        let status = res.status();
-        let text = res.text().await.map_err(|e| e.to_string())?;
-        if !status.is_success() {
-            return Err(format!("{status}: {text}"));
-        }
-        serde_json::from_str(&text).map_err(|e| e.to_string())
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        self.call(reqwest::Method::GET, path, None)
-            .await
-            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        self.call(reqwest::Method::POST, path, Some(body))
-            .await
-            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
-    }
-}
-
-fn admin(db: &str, args: &[&str], stdin: Option<&str>) -> String {
-    let mut all = vec!["admin", "--database-url", db];
-    all.extend_from_slice(args);
-    bulwark(&all, stdin)
-}
-
-async fn online_host(api: &Api, org: &str) -> Value {
-    eventually(60, "the agent's host to be online", || async {
-        let hosts = api.get("/api/v1/hosts?status=online").await;
-        hosts
-            .as_array()?
-            .iter()
-            .find(|h| h["org_id"] == org)
-            .cloned()
-    })
-    .await
-}
-
-async fn scan_reaches(api: &Api, scan: &str, status: &str, secs: u64) -> Value {
-    eventually(secs, &format!("scan {scan} to be {status}"), || async {
-        let s = api
-            .call(
-                reqwest::Method::GET,
-                &format!("/api/v1/compliance/scans/{scan}"),
-                None,
-            )
-            .await
-            .ok()?;
-        (s["status"] == status).then_some(s)
-    })
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_enroll_scan_and_survive_a_server_crash() {

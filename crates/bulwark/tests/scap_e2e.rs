@@ -238,7 +238,7 @@ async fn scan_agrees_with_oscap((file, profile): (&str, &str)) {
     let arf = report("arf").send().await.unwrap().text().await.unwrap();
     let oscap = oscaps_view(&arf);
     assert!(!oscap.is_empty(), "oscap's report lists rules");
-    let ours: Vec<(String, String)> = results
+    let mut ours: Vec<(String, String)> = results
         .as_array()
         .unwrap()
         .iter()
@@ -250,6 +250,8 @@ async fn scan_agrees_with_oscap((file, profile): (&str, &str)) {
         })
         .filter(|(_, status)| status != "notselected")
         .collect();
+    // Results are listed failures first; oscap lists rules by id.
+    ours.sort();
     let mut oscap_sorted = oscap.clone();
     oscap_sorted.sort();
     assert_eq!(ours, oscap_sorted, "every rule as oscap itself reports it");

@@ -19,6 +19,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use bulwark_core::{Engine, Framework, Template};
 use bulwark_engine::HostRoot;
+use bulwark_protocol::inventory::CategoryJson;
 use bulwark_protocol::jobs::Opened;
 use bulwark_protocol::wire::{
     self, AgentResult, EnrollRequest, FailRequest, HeartbeatRequest, HeartbeatResponse,
@@ -48,6 +49,9 @@ pub struct Daemon {
     spool: Mutex<Spool>,
     /// Held while enrolling again, so loops that all hear "not enrolled" enroll once.
     reenrolling: AsyncMutex<()>,
+    /// Inventory syncs the server refused in a row, and its last reason; reported in every
+    /// heartbeat until a sync is accepted.
+    inventory_refusals: Mutex<Option<(u64, String)>>,
 }
 
 fn enroll_request(config: &AgentConfig, state: &State) -> anyhow::Result<EnrollRequest> {
@@ -137,6 +141,7 @@ impl Daemon {
             intervals: Mutex::new((60, 300)),
             spool: Mutex::new(spool),
             reenrolling: AsyncMutex::new(()),
+            inventory_refusals: Mutex::new(None),
         }))
     }
 
@@ -175,10 +180,17 @@ impl Daemon {
             let spool = self.spool.lock().expect("spool lock");
             (spool.dropped(), spool.len() as u64)
         };
+        let inventory_refused = self
+            .inventory_refusals
+            .lock()
+            .expect("refusals lock")
+            .as_ref()
+            .map(|(count, reason)| format!("{reason} ({count} in a row)"));
         let beat = HeartbeatRequest {
             agent_version: VERSION.into(),
             spool_dropped: dropped,
             spool_pending: pending,
+            inventory_refused,
         };
         let answer: HeartbeatResponse = self.client.post(wire::HEARTBEAT_PATH, &beat).await?;
         if dropped > 0 {
@@ -230,6 +242,33 @@ impl Daemon {
             .filter(|(k, (h, _))| accepted.get(*k) != Some(h))
             .map(|(k, (_, v))| (k.clone(), v.clone()))
             .collect();
+        let result = self.send_inventory(hashes, split, changed).await;
+        match &result {
+            Ok(()) => *self.inventory_refusals.lock().expect("refusals lock") = None,
+            Err(e) => {
+                if let Some(CallError::Refused { message, .. }) = e.downcast_ref::<CallError>() {
+                    let reported = {
+                        let mut refusals = self.inventory_refusals.lock().expect("refusals lock");
+                        let count = refusals.as_ref().map_or(0, |(n, _)| *n) + 1;
+                        *refusals = Some((count, message.clone()));
+                        count
+                    };
+                    // Said at once, not at the next beat, so the host page shows it now.
+                    if reported == 1 {
+                        let _ = self.heartbeat_once().await;
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    async fn send_inventory(
+        &self,
+        hashes: BTreeMap<String, String>,
+        split: BTreeMap<String, (String, CategoryJson)>,
+        changed: BTreeMap<String, CategoryJson>,
+    ) -> anyhow::Result<()> {
         let request = InventoryRequest {
             hashes: hashes.clone(),
             categories: changed,
@@ -277,7 +316,7 @@ impl Daemon {
     async fn inventory_loop(self: Arc<Self>) {
         loop {
             if let Err(e) = self.sync_inventory().await {
-                tracing::warn!(error = %format!("{e:#}"), "inventory sync failed");
+                tracing::warn!(error = %format!("{e:#}"), "inventory sync failed; the host page shows the reason");
             }
             let every = self.intervals.lock().expect("intervals lock").1;
             tokio::time::sleep(jittered(every)).await;

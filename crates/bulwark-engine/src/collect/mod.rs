@@ -12,6 +12,7 @@ pub mod modules;
 pub mod mounts;
 pub mod packages;
 pub mod pam;
+pub mod service_state;
 pub mod services;
 pub mod sysctl;
 pub mod walk;

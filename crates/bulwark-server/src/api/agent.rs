@@ -8,12 +8,13 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::{Path, State};
 use bulwark_core::inventory::{self, CATEGORIES};
+use bulwark_protocol::inventory::CategoryJson;
 use bulwark_protocol::wire::{
     AgentResult, EnrollRequest, EnrollResponse, FEATURES, FailRequest, HeartbeatRequest,
     HeartbeatResponse, InventoryRequest, InventoryResponse, JobsResponse, ResultsRequest,
     ResultsResponse,
 };
-use bulwark_protocol::{AgentKey, Job, JobKind, SignedJob, sha256_hex, valid_agent_id};
+use bulwark_protocol::{AgentKey, Job, JobKind, SignedJob, valid_agent_id};
 use bulwark_store::{AgentJob, Completion, Enrolled, Enrollment, Scope};
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -29,6 +30,15 @@ use crate::error::{ApiResult, AppError};
 const JOB_KEY: &str = "jobs";
 /// Jobs handed out per poll.
 const JOBS_PER_POLL: i64 = 10;
+/// The most of an agent's inventory refusal reason that the host row keeps.
+const MAX_REFUSAL_CHARS: usize = 500;
+
+/// At most `max` characters of `text`, cut at a character boundary.
+fn bounded(text: &str, max: usize) -> &str {
+    text.char_indices()
+        .nth(max)
+        .map_or(text, |(at, _)| &text[..at])
+}
 
 /// The key that signs jobs: the first one any replica wrote to the store.
 pub async fn job_key(state: &AppState) -> ApiResult<&AgentKey> {
@@ -132,7 +142,7 @@ pub async fn enroll(
         .filter(|(name, _)| !have.iter().any(|(c, _)| c == name))
         .filter_map(|(name, v)| {
             v.ok()
-                .map(|v| (name.to_owned(), sha256_hex(v.to_string().as_bytes()), v))
+                .map(|v| (name.to_owned(), CategoryJson::of(&v).hash(), v))
         })
         .collect();
     state.store.store_inventory(&host.id, &missing).await?;
@@ -152,10 +162,22 @@ pub async fn heartbeat(
     let now = bulwark_store::now();
     state.presence.beat(&agent.host_id, now);
     // The host row is written only when something in it changed, not on every beat.
-    if agent.agent_version.as_deref() != Some(req.agent_version.as_str()) || req.spool_dropped > 0 {
+    let refused = req
+        .inventory_refused
+        .as_deref()
+        .map(|r| bounded(r, MAX_REFUSAL_CHARS));
+    if agent.agent_version.as_deref() != Some(req.agent_version.as_str())
+        || req.spool_dropped > 0
+        || agent.inventory_refused.as_deref() != refused
+    {
         state
             .store
-            .update_agent(&agent.host_id, &req.agent_version, req.spool_dropped as i64)
+            .update_agent(
+                &agent.host_id,
+                &req.agent_version,
+                req.spool_dropped as i64,
+                refused,
+            )
             .await?;
     }
     let mut features: BTreeMap<String, bool> =
@@ -209,23 +231,28 @@ pub async fn inventory(
     Body(req): Body<InventoryRequest>,
 ) -> ApiResult<Json<InventoryResponse>> {
     let mut changed = Vec::with_capacity(req.categories.len());
-    for (name, value) in &req.categories {
-        validate_category(name, value)?;
-        let hash = sha256_hex(value.to_string().as_bytes());
+    for (name, json) in &req.categories {
+        let value: serde_json::Value = json
+            .parse()
+            .map_err(|e| AppError::invalid(&format!("categories.{name}"), e.to_string()))?;
+        validate_category(name, &value)?;
+        // The hash covers the bytes the agent sent, which is what the agent hashed.
+        let hash = json.hash();
         if req.hashes.get(name) != Some(&hash) {
             return Err(AppError::invalid(
                 &format!("hashes.{name}"),
                 format!("the hash of {name} does not match its contents"),
             ));
         }
-        changed.push((name.clone(), hash, value.clone()));
+        changed.push((name.clone(), hash, value));
     }
     state
         .store
         .store_inventory(&agent.host_id, &changed)
         .await?;
     if let Some(system) = req.categories.get("system") {
-        let s: inventory::SystemInfo = serde_json::from_value(system.clone())
+        let s: inventory::SystemInfo = system
+            .parse()
             .map_err(|e| AppError::invalid("categories.system", e.to_string()))?;
         state
             .store

@@ -84,10 +84,38 @@ pub fn validate(p: &Policy) -> ApiResult<()> {
                 "a scheduled policy needs a cron expression",
             )),
             Some(c) => scheduler::parse_cron(c)
-                .map(|_| ())
+                .and_then(|cron| {
+                    scheduler::check_cron_interval(&cron, MIN_INTERVAL_HOURS, MAX_INTERVAL_HOURS)
+                })
                 .map_err(|m| AppError::invalid("cron", m)),
         },
         Some(_) => Ok(()),
+    }
+}
+
+/// The template a policy binds must be one the caller sees, written for the policy's OS, and
+/// active: another OS's template would judge nothing and score as if it had.
+async fn check_template(s: &AppState, caller: &Caller, p: &Policy) -> ApiResult<()> {
+    let template = s
+        .store
+        .get_template(&caller.scope, &p.template_id)
+        .await
+        .map_err(|e| match e {
+            bulwark_store::StoreError::NotFound(_) => AppError::invalid(
+                "template_id",
+                format!("there is no template {:?}", p.template_id),
+            ),
+            other => other.into(),
+        })?;
+    if template.org_id.as_ref().is_some_and(|o| *o != p.org_id) {
+        return Err(AppError::invalid(
+            "template_id",
+            format!("template {} belongs to another organization", template.name),
+        ));
+    }
+    match super::templates::unbindable(&template, &p.os_kind) {
+        Some(why) => Err(AppError::invalid("template_id", why)),
+        None => Ok(()),
     }
 }
 
@@ -114,6 +142,7 @@ pub async fn create(
     let mut p = Policy::draft(&org_id, "", "", "");
     apply(&mut p, b);
     validate(&p)?;
+    check_template(&s, &caller, &p).await?;
     Ok(Json(s.store.create_policy(&caller.scope, &p).await?))
 }
 
@@ -138,8 +167,12 @@ pub async fn update(
             "a policy cannot move to another organization",
         ));
     }
+    let (old_template, old_os) = (p.template_id.clone(), p.os_kind.clone());
     apply(&mut p, b);
     validate(&p)?;
+    if p.template_id != old_template || p.os_kind != old_os {
+        check_template(&s, &caller, &p).await?;
+    }
     Ok(Json(s.store.update_policy(&caller.scope, &p).await?))
 }
 
@@ -173,6 +206,16 @@ pub async fn add_override(
     Path(id): Path<String>,
     Body(b): Body<OverrideBody>,
 ) -> ApiResult<Json<PolicyOverride>> {
+    let policy = s.store.get_policy(&caller.scope, &id).await?;
+    check_template(
+        &s,
+        &caller,
+        &Policy {
+            template_id: b.template_id.clone(),
+            ..policy
+        },
+    )
+    .await?;
     Ok(Json(
         s.store
             .add_override(&caller.scope, &id, &b.host_id, &b.template_id)

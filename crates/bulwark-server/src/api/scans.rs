@@ -73,15 +73,11 @@ pub async fn trigger(
             host.hostname
         )));
     }
-    if !host.is_online() {
-        let why = if host.maintenance {
-            "in maintenance".to_owned()
-        } else {
-            format!("offline (health {})", host.health)
-        };
+    // Maintenance is when people harden a host, and want to see the effect at once.
+    if !host.is_online() && !host.maintenance {
         return Err(AppError::Conflict(format!(
-            "host {} is {why}; an on-demand scan needs an online host (check that its agent is running)",
-            host.hostname
+            "host {} is offline (health {}); an on-demand scan needs an online host or one in maintenance (check that its agent is running)",
+            host.hostname, host.health
         )));
     }
     if host.os_kind != policy.os_kind {
@@ -95,6 +91,12 @@ pub async fn trigger(
         None => policy.template_id.clone(),
     };
     let template = s.store.get_template(&caller.scope, &template_id).await?;
+    if !template.active {
+        return Err(AppError::Conflict(format!(
+            "template {} is inactive; activate it to scan with it",
+            template.name
+        )));
+    }
     if !super::templates::fits(&template, &host) {
         let meant_for = match template.engine() {
             bulwark_core::Engine::Oscap(source) => source.platforms.join(", "),

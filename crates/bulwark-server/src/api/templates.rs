@@ -28,6 +28,23 @@ pub struct TemplateQuery {
 
 /// Whether a template can scan the host: same OS type, and SCAP content meant for its
 /// os-release (content that names no platform fits any).
+/// Why `template` may not be bound to a policy for `os_kind` (or newly to anything, when
+/// inactive); `None` when it may.
+pub(crate) fn unbindable(template: &TemplateSummary, os_kind: &str) -> Option<String> {
+    if template.os_kind != os_kind {
+        return Some(format!(
+            "template {} is written for {}; a policy for {os_kind} needs a {os_kind} template",
+            template.name, template.os_kind
+        ));
+    }
+    (!template.active).then(|| {
+        format!(
+            "template {} is inactive; activate it or pick another template",
+            template.name
+        )
+    })
+}
+
 pub(super) fn fits(template: &TemplateSummary, host: &bulwark_store::Host) -> bool {
     template.os_kind == host.os_kind
         && match template.engine() {
@@ -110,6 +127,11 @@ pub async fn set_active(
     Path(id): Path<String>,
     Body(b): Body<ActiveBody>,
 ) -> ApiResult<Json<TemplateSummary>> {
+    // A system template is shared by every organization: only who manages the installation
+    // may switch it for all of them.
+    if s.store.get_template(&caller.scope, &id).await?.is_system {
+        caller.require(bulwark_core::Permission::SettingsManage)?;
+    }
     s.store
         .set_template_active(&caller.scope, &id, b.active)
         .await?;

@@ -116,7 +116,7 @@ impl AgentStore for SqlStore {
     async fn agent(&self, agent_id: &str) -> Result<Option<AgentIdentity>> {
         self.db
             .fetch_optional(
-                "SELECT id AS host_id, org_id, agent_id, public_key, agent_version FROM hosts WHERE agent_id = $1",
+                "SELECT id AS host_id, org_id, agent_id, public_key, agent_version, inventory_refused FROM hosts WHERE agent_id = $1",
                 args![agent_id],
             )
             .await
@@ -235,11 +235,12 @@ impl AgentStore for SqlStore {
         host_id: &str,
         agent_version: &str,
         spool_dropped: i64,
+        inventory_refused: Option<&str>,
     ) -> Result<()> {
         self.db
             .execute(
-                "UPDATE hosts SET agent_version = $1, spool_dropped = spool_dropped + $2 WHERE id = $3",
-                args![agent_version, spool_dropped, host_id],
+                "UPDATE hosts SET agent_version = $1, spool_dropped = spool_dropped + $2, inventory_refused = $3 WHERE id = $4",
+                args![agent_version, spool_dropped, inventory_refused, host_id],
             )
             .await?;
         Ok(())

@@ -2,6 +2,7 @@
 //! cancelled), and completion, which stores results, scores and rollups in one transaction.
 
 use async_trait::async_trait;
+use bulwark_core::outcome::listing_key;
 use bulwark_core::{ScoreSummary, Status};
 
 use super::hosts::HOST_SELECT;
@@ -236,14 +237,23 @@ impl ScanStore for SqlStore {
         let Some(set) = set else {
             return Ok(vec![]);
         };
-        set.records()?
+        let mut results = set
+            .records()?
             .into_iter()
             .map(Stored::into_result)
             .filter(|r| match (r, status) {
                 (Ok(r), Some(wanted)) => r.outcome.status == wanted,
                 _ => true,
             })
-            .collect()
+            .collect::<Result<Vec<ScanResult>>>()?;
+        results.sort_by(|a, b| {
+            listing_key(a.outcome.status, a.severity, &a.check_id).cmp(&listing_key(
+                b.outcome.status,
+                b.severity,
+                &b.check_id,
+            ))
+        });
+        Ok(results)
     }
 
     async fn hosts_due(

@@ -164,3 +164,82 @@ pub fn debian_root() -> FixtureRoot {
     let case: TestCase = serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     FixtureRoot::new(&case).unwrap()
 }
+
+/// The JSON API as one user (bearer token) sees it.
+pub struct Api {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub token: String,
+}
+
+impl Api {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value, String> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.map_err(|e| e.to_string())?;
+        let status = res.status();
+        let text = res.text().await.map_err(|e| e.to_string())?;
+        if !status.is_success() {
+            return Err(format!("{status}: {text}"));
+        }
+        serde_json::from_str(&text).map_err(|e| e.to_string())
+    }
+
+    pub async fn get(&self, path: &str) -> serde_json::Value {
+        self.call(reqwest::Method::GET, path, None)
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> serde_json::Value {
+        self.call(reqwest::Method::POST, path, Some(body))
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+}
+
+/// `bulwark admin ARGS` on the database at `db`.
+pub fn admin(db: &str, args: &[&str], stdin: Option<&str>) -> String {
+    let mut all = vec!["admin", "--database-url", db];
+    all.extend_from_slice(args);
+    bulwark(&all, stdin)
+}
+
+/// The first online host of `org`, waiting up to a minute for its agent.
+pub async fn online_host(api: &Api, org: &str) -> serde_json::Value {
+    eventually(60, "the agent's host to be online", || async {
+        let hosts = api.get("/api/v1/hosts?status=online").await;
+        hosts
+            .as_array()?
+            .iter()
+            .find(|h| h["org_id"] == org)
+            .cloned()
+    })
+    .await
+}
+
+/// The scan once its status is `status`, waiting up to `secs`.
+pub async fn scan_reaches(api: &Api, scan: &str, status: &str, secs: u64) -> serde_json::Value {
+    eventually(secs, &format!("scan {scan} to be {status}"), || async {
+        let s = api
+            .call(
+                reqwest::Method::GET,
+                &format!("/api/v1/compliance/scans/{scan}"),
+                None,
+            )
+            .await
+            .ok()?;
+        (s["status"] == status).then_some(s)
+    })
+    .await
+}
