@@ -1,7 +1,8 @@
 //! `bulwark demo`: the product on one machine in one command. The server on SQLite in a
-//! local data directory, an administrator, a demo organization and policy, a small fleet
-//! with three weeks of scan history (so that the charts have something to say), and a real
-//! agent scanning this machine. Running it again reuses the data directory.
+//! local data directory, an administrator, a demo organization and policy, a small simulated
+//! fleet with three weeks of scan history (so that the charts have something to say) that
+//! stays online and answers scans while the demo runs, and a real agent scanning this
+//! machine. Running it again reuses the data directory.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +28,10 @@ pub struct DemoArgs {
 }
 
 const ORG: &str = "Demo";
+/// The host group that marks the simulated hosts.
+const FLEET_GROUP: &str = "Demo fleet (simulated)";
+/// How often the simulated fleet heartbeats and answers pending scans.
+const FLEET_TICK: std::time::Duration = std::time::Duration::from_secs(10);
 const ADMIN: &str = "admin";
 const TEMPLATE: &str = "cis-linux-l1";
 const HISTORY_DAYS: i64 = 21;
@@ -65,7 +70,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let mut agent = if args.no_agent {
         None
     } else {
-        start_agent(&store, &prepared.org_id, &dir, &url).await?
+        start_agent(&dir, &url, &prepared.enrollment_secret)?
     };
     println!("\nBulwark demo is running: open {url}");
     println!("  user:     {ADMIN}");
@@ -77,8 +82,23 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         ),
         None => println!("  agent:    not started"),
     }
+    println!(
+        "  fleet:    {} simulated hosts (group \"{FLEET_GROUP}\"), online and answering scans",
+        FLEET.len()
+    );
+    println!("  enrollment secret: {}", prepared.enrollment_secret);
+    println!(
+        "  enroll another machine (as root, where it reaches {url}; --listen 0.0.0.0:8080 opens the demo to others):"
+    );
+    println!(
+        "    bulwark-agent install --server-url {url} --org-secret {} && bulwark-agent run",
+        prepared.enrollment_secret
+    );
     println!("Press Ctrl-C to stop.\n");
-    let served = crate::serve_on(listener, store, &config).await;
+    let state = bulwark_server::AppState::new(store, config.server_config());
+    let fleet = tokio::spawn(simulate_fleet(state.clone(), prepared.org_id.clone()));
+    let served = crate::serve_state(listener, state).await;
+    fleet.abort();
     if let Some(child) = agent.as_mut() {
         let _ = child.kill();
         let _ = child.wait();
@@ -86,9 +106,81 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     served
 }
 
+/// The demo fleet as if agents ran on it: a heartbeat every tick, and every scan asked of it
+/// answered with results near its latest score, through the same ingest as an agent's.
+async fn simulate_fleet(state: bulwark_server::AppState, org_id: String) {
+    loop {
+        if let Err(e) = fleet_tick(&state, &org_id).await {
+            tracing::warn!(error = %format!("{e:#}"), "the simulated demo fleet stumbled");
+        }
+        tokio::time::sleep(FLEET_TICK).await;
+    }
+}
+
+async fn fleet_tick(state: &bulwark_server::AppState, org_id: &str) -> Result<()> {
+    let store = &state.store;
+    let now = bulwark_store::now();
+    let hosts: Vec<(bulwark_store::Host, f64)> = store
+        .list_hosts(&Scope::All)
+        .await?
+        .into_iter()
+        .filter(|h| h.org_id == org_id)
+        .filter_map(|h| {
+            let start = FLEET.iter().find(|f| f.0 == h.hostname)?.3;
+            Some((h, start))
+        })
+        .collect();
+    let seen: Vec<(String, i64)> = hosts.iter().map(|(h, _)| (h.id.clone(), now)).collect();
+    store.record_seen(&seen).await?;
+    for (host, start) in &hosts {
+        let filter = bulwark_store::ScanFilter {
+            status: Some(bulwark_store::ScanStatus::Pending),
+            host_id: Some(host.id.clone()),
+            ..Default::default()
+        };
+        for scan in store.list_scans(&Scope::All, &filter).await? {
+            let checks: Vec<TemplateCheck> = store
+                .template_checks(&Scope::All, &scan.template_id)
+                .await?
+                .into_iter()
+                .filter(|c| c.enabled && !c.check.probe.server_evaluated())
+                .collect();
+            let target = (start + HISTORY_DAYS as f64 * 1.1).clamp(20.0, 97.0);
+            let results = history_results(&checks, &host.hostname, target)
+                .into_iter()
+                .map(|r| bulwark_protocol::wire::AgentResult {
+                    check_id: r.check_id,
+                    outcome: r.outcome,
+                })
+                .collect();
+            store.mark_scan_running(&scan.id, now).await?;
+            ingest::submit(state, &scan.id, results)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+    }
+    Ok(())
+}
+
 struct Prepared {
     org_id: String,
     password: String,
+    enrollment_secret: String,
+}
+
+/// The organization's enrollment secret, kept in the data directory (the store keeps only its
+/// hash); made anew when the file is missing.
+async fn enrollment_secret(store: &Arc<dyn Store>, org_id: &str, dir: &Path) -> Result<String> {
+    let file = dir.join("enrollment-secret");
+    if let Ok(secret) = std::fs::read_to_string(&file) {
+        return Ok(secret.trim().to_owned());
+    }
+    let secret = auth::new_secret("bwe_");
+    store
+        .set_org_secret(&Scope::All, org_id, &auth::hash_secret(&secret))
+        .await?;
+    write_private(&file, &secret)?;
+    Ok(secret)
 }
 
 /// The organization, administrator, policy and history, made on the first run only.
@@ -104,6 +196,7 @@ async fn prepare(store: &Arc<dyn Store>, dir: &Path) -> Result<Prepared> {
             .map(|p| p.trim().to_owned())
             .unwrap_or_else(|_| format!("(see {})", password_file.display()));
         return Ok(Prepared {
+            enrollment_secret: enrollment_secret(store, &org.id, dir).await?,
             org_id: org.id,
             password,
         });
@@ -132,6 +225,9 @@ async fn prepare(store: &Arc<dyn Store>, dir: &Path) -> Result<Prepared> {
         .filter(|c| c.enabled && !c.check.probe.server_evaluated())
         .collect();
     let now = bulwark_store::now();
+    let group = store
+        .create_group(&scope, &org.id, FLEET_GROUP, None)
+        .await?;
     for (i, (name, os, version, start)) in FLEET.iter().enumerate() {
         let host = store
             .create_host(&NewHost {
@@ -142,6 +238,7 @@ async fn prepare(store: &Arc<dyn Store>, dir: &Path) -> Result<Prepared> {
                 os_version: (*version).into(),
             })
             .await?;
+        store.add_group_member(&scope, &group.id, &host.id).await?;
         // The latest scans are hours old, so the scheduler does not ask these hosts (which
         // have no agent) for a scan before tomorrow.
         for day in (0..HISTORY_DAYS).rev() {
@@ -173,6 +270,7 @@ async fn prepare(store: &Arc<dyn Store>, dir: &Path) -> Result<Prepared> {
         }
     }
     Ok(Prepared {
+        enrollment_secret: enrollment_secret(store, &org.id, dir).await?,
         org_id: org.id,
         password,
     })
@@ -244,13 +342,8 @@ fn write_private(path: &Path, text: &str) -> Result<()> {
 }
 
 /// The `bulwark-agent` beside this binary, installed into the data directory on the first
-/// run (with a fresh enrollment secret) and started; `None` when it is not built.
-async fn start_agent(
-    store: &Arc<dyn Store>,
-    org_id: &str,
-    dir: &Path,
-    url: &str,
-) -> Result<Option<std::process::Child>> {
+/// run and started; `None` when it is not built.
+fn start_agent(dir: &Path, url: &str, secret: &str) -> Result<Option<std::process::Child>> {
     let exe = std::env::current_exe()?.with_file_name("bulwark-agent");
     if !exe.exists() {
         println!(
@@ -261,10 +354,6 @@ async fn start_agent(
     }
     let config = dir.join("agent.toml");
     if !config.exists() {
-        let secret = auth::new_secret("bwe_");
-        store
-            .set_org_secret(&Scope::All, org_id, &auth::hash_secret(&secret))
-            .await?;
         let status = std::process::Command::new(&exe)
             .arg("install")
             .arg("--server-url")
@@ -275,7 +364,7 @@ async fn start_agent(
             .arg(dir.join("agent-state"))
             .arg("--unit-dir")
             .arg(dir.join("agent-units"))
-            .env("BULWARK_ORG_SECRET", &secret)
+            .env("BULWARK_ORG_SECRET", secret)
             .stdout(std::process::Stdio::null())
             .status()
             .with_context(|| format!("running {} install", exe.display()))?;

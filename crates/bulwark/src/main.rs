@@ -6,6 +6,7 @@ mod config;
 mod demo;
 mod scap_cmd;
 
+use std::future::IntoFuture;
 use std::io::Read;
 use std::net::SocketAddr;
 
@@ -136,11 +137,14 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 fn init_logging() {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BULWARK_LOG")
                 .unwrap_or_else(|_| "info".into()),
         )
+        // Colours only for a person at a terminal: a log file or a journal gets plain text.
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
 }
 
@@ -169,18 +173,38 @@ pub(crate) async fn serve_on(
     store: std::sync::Arc<dyn bulwark_store::Store>,
     config: &Config,
 ) -> Result<()> {
-    let state = bulwark_server::AppState::new(store, config.server_config());
+    serve_state(
+        listener,
+        bulwark_server::AppState::new(store, config.server_config()),
+    )
+    .await
+}
+
+/// How long requests in flight may take to finish after Ctrl-C. Agents' job long polls
+/// would hold the server for their whole wait; they poll again once it is back.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+pub(crate) async fn serve_state(
+    listener: tokio::net::TcpListener,
+    state: bulwark_server::AppState,
+) -> Result<()> {
     tokio::spawn(bulwark_server::scheduler::run(state.clone()));
     tokio::spawn(bulwark_server::presence::run(
         state.store.clone(),
         state.presence.clone(),
         state.config.seen_flush_interval,
     ));
-    axum::serve(listener, bulwark_server::app(state))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let (stopping, stop) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, bulwark_server::app(state)).with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+        let _ = stopping.send(());
+    });
+    let server = tokio::spawn(server.into_future());
+    let _ = stop.await;
+    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
+        Ok(served) => served??,
+        Err(_) => tracing::info!("stopped with requests still open (agents' long polls)"),
+    }
     Ok(())
 }
 

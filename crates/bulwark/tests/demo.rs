@@ -1,6 +1,8 @@
 //! `bulwark demo` as a person runs it: it prints a URL and an admin's password that log in,
-//! the dashboard has a fleet with history, a second run reuses the data directory, and
-//! with the agent beside it, this machine's host enrolls and gets scanned.
+//! the enrollment secret and a command to enroll another machine; the dashboard has a fleet
+//! with history that stays online and answers scans; a second run reuses the data directory;
+//! with the agent beside it, this machine's host enrolls and gets scanned; Ctrl-C stops it
+//! at once, and its output carries no terminal colour codes.
 
 mod support;
 
@@ -8,23 +10,28 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use support::{Server, agent_binary, eventually};
+use std::time::{Duration, Instant};
 
-/// Starts the demo and reads its banner: the URL and the password.
-fn demo(dir: &Path, extra: &[&str]) -> (Server, String, String) {
+use support::{Api, Server, agent_binary, bulwark, eventually, field};
+
+/// Starts the demo and reads its banner: the URL, the password and every line before
+/// "Press Ctrl-C" (info logs included, which must be plain text when not on a terminal).
+fn demo(dir: &Path, extra: &[&str]) -> (Server, String, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_bulwark"))
         .args(["demo", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir)
         .args(extra)
-        .env("BULWARK_LOG", "warn")
+        .env("BULWARK_LOG", "info")
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let server = Server(child);
-    let (mut url, mut password) = (None, None);
+    let (mut url, mut password, mut banner) = (None, None, String::new());
     for line in lines.by_ref() {
         let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
         if let Some(u) = line.strip_prefix("Bulwark demo is running: open ") {
             url = Some(u.trim().to_owned());
         }
@@ -35,7 +42,14 @@ fn demo(dir: &Path, extra: &[&str]) -> (Server, String, String) {
             break;
         }
     }
-    (server, url.expect("a URL"), password.expect("a password"))
+    // The rest of the output is read (and dropped) so that the demo never blocks on a pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (
+        server,
+        url.expect("a URL"),
+        password.expect("a password"),
+        banner,
+    )
 }
 
 /// A browser's session: the client and the cookie the login set.
@@ -74,7 +88,22 @@ async fn page(session: &Session, url: &str, path: &str) -> String {
 async fn demo_logs_in_shows_history_reuses_its_data_and_scans_this_machine() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("demo");
-    let (server, url, password) = demo(&data, &["--no-agent"]);
+    let (server, url, password, banner) = demo(&data, &["--no-agent"]);
+    assert!(
+        !banner.contains('\x1b'),
+        "no colour codes off a terminal: {banner:?}"
+    );
+    let secret = banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("enrollment secret: "))
+        .expect("the enrollment secret is printed")
+        .to_owned();
+    assert!(
+        banner.contains(&format!(
+            "bulwark-agent install --server-url {url} --org-secret {secret}"
+        )),
+        "a command to enroll another machine: {banner}"
+    );
     let http = logged_in(&url, &password).await;
     let hosts = page(&http, &url, "/hosts").await;
     assert_eq!(hosts.matches(">demo-web-0").count(), 2, "{hosts}");
@@ -86,8 +115,12 @@ async fn demo_logs_in_shows_history_reuses_its_data_and_scans_this_machine() {
     drop(server);
 
     // Again on the same directory: the same password, the same fleet, and now the agent.
-    let (_server, url, again) = demo(&data, &[]);
+    let (mut server, url, again, banner) = demo(&data, &[]);
     assert_eq!(again, password);
+    assert!(
+        banner.contains(&format!("enrollment secret: {secret}")),
+        "the same secret: {banner}"
+    );
     let _ = agent_binary();
     let http = logged_in(&url, &password).await;
     let hosts = page(&http, &url, "/hosts").await;
@@ -103,4 +136,76 @@ async fn demo_logs_in_shows_history_reuses_its_data_and_scans_this_machine() {
     })
     .await;
     assert!(scanned.contains("badge-completed"));
+
+    // The simulated fleet is online, marked as such, and answers a scan asked of it.
+    let db = format!("sqlite://{}", data.join("bulwark.db").display());
+    let token = field(
+        &bulwark(
+            &[
+                "admin",
+                "--database-url",
+                &db,
+                "token",
+                "create",
+                "--user",
+                "admin",
+            ],
+            None,
+        ),
+        "token",
+    );
+    let api = Api {
+        http: reqwest::Client::new(),
+        url: url.clone(),
+        token,
+    };
+    let hosts = api.get("/api/v1/hosts").await;
+    let web = hosts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["hostname"] == "demo-web-01")
+        .unwrap()
+        .clone();
+    assert_eq!(web["status"], "online", "{web}");
+    let groups = api.get("/api/v1/host-groups").await;
+    assert!(
+        groups.to_string().contains("Demo fleet (simulated)"),
+        "{groups}"
+    );
+    let policy = api.get("/api/v1/compliance/policies").await[0].clone();
+    let scan = api
+        .post(
+            "/api/v1/compliance/scans",
+            serde_json::json!({"policy_id": policy["id"], "host_id": web["id"]}),
+        )
+        .await;
+    let done = support::scan_reaches(&api, scan["id"].as_str().unwrap(), "completed", 60).await;
+    assert!(done["score"].as_f64().is_some(), "{done}");
+
+    // Ctrl-C stops server and agent at once, though the agent holds a long poll open.
+    let pid = server.0.id().to_string();
+    let interrupted = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            interrupted.elapsed() < Duration::from_secs(10),
+            "the demo still runs 10 s after Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    eprintln!(
+        "stopped {:?} after Ctrl-C ({status})",
+        interrupted.elapsed()
+    );
+    assert!(status.success(), "{status}");
 }
