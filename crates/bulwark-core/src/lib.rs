@@ -10,6 +10,7 @@ pub mod platform;
 pub mod probe;
 pub mod score;
 pub mod template;
+pub mod text_enum;
 pub mod version;
 
 pub use access::{Permission, Role};

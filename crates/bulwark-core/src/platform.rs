@@ -7,27 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::version;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OsKind {
-    Linux,
-    Windows,
-    Darwin,
-}
-
-impl OsKind {
-    pub const ALL: [OsKind; 3] = [OsKind::Linux, OsKind::Windows, OsKind::Darwin];
-
-    pub fn parse(s: &str) -> Option<OsKind> {
-        OsKind::ALL.into_iter().find(|k| k.as_str() == s)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OsKind::Linux => "linux",
-            OsKind::Windows => "windows",
-            OsKind::Darwin => "darwin",
-        }
+crate::text_enum! {
+    /// The operating system family a host runs and a template is written for.
+    pub enum OsKind as "OS type" {
+        Linux = "linux",
+        Windows = "windows",
+        Darwin = "darwin",
     }
 }
 

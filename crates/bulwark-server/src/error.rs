@@ -25,6 +25,8 @@ pub enum AppError {
     TooMany(String),
     #[error("request body is larger than the limit")]
     TooLarge,
+    #[error("this endpoint does not answer that method")]
+    MethodNotAllowed,
     #[error("internal error")]
     Internal(String),
 }
@@ -59,6 +61,7 @@ impl AppError {
             AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             AppError::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"),
             AppError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            AppError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

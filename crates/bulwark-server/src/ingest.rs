@@ -99,7 +99,7 @@ pub fn apply_exceptions(
 /// The host's operating system as overrides see it.
 pub fn host_os(host: &bulwark_store::Host) -> HostOs {
     HostOs {
-        kind: OsKind::parse(&host.os_kind).unwrap_or(OsKind::Linux),
+        kind: host.os_kind,
         id: host.os_id.clone(),
         id_like: vec![],
         version_id: host.os_version.clone(),
@@ -167,9 +167,7 @@ pub async fn submit(
 ) -> ApiResult<Completion> {
     let store = &state.store;
     let scan = store.get_scan(&Scope::All, scan_id).await?;
-    if bulwark_store::ScanStatus::parse(&scan.status)
-        .is_some_and(bulwark_store::ScanStatus::is_final)
-    {
+    if scan.status.is_final() {
         return Ok(Completion::AlreadyFinished);
     }
     let template = store.get_template(&Scope::All, &scan.template_id).await?;
@@ -193,7 +191,7 @@ pub async fn submit(
         apply_server_checks(
             &mut results,
             &checks,
-            &template.os_kind,
+            template.os_kind.as_str(),
             &host_os(&host),
             &inventory,
         );
@@ -212,7 +210,7 @@ pub async fn submit(
         .await?;
     if completion == Completion::Completed {
         let done = bulwark_store::Scan {
-            status: "completed".into(),
+            status: bulwark_store::ScanStatus::Completed,
             completed_at: Some(now),
             score: summary.score,
             weighted_score: summary.weighted_score,

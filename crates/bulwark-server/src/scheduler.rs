@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bulwark_store::{NewScan, Policy, Scope, TemplateSummary};
+use bulwark_store::{NewScan, Policy, ScheduleType, Scope, TemplateSummary};
 use croner::Cron;
 
 use crate::AppState;
@@ -26,14 +26,14 @@ pub struct TickReport {
 /// The cut-off for "due": hosts whose last completed scan is at or before it need a scan.
 /// `None` for manual policies, which only run on demand.
 pub fn due_before(policy: &Policy, now: i64) -> ApiResult<Option<i64>> {
-    match policy.schedule_type.as_str() {
-        "manual" => Ok(None),
-        "scheduled" => {
+    match policy.schedule_type {
+        ScheduleType::Manual => Ok(None),
+        ScheduleType::Scheduled => {
             let expr = policy.cron.as_deref().unwrap_or_default();
             let cron = parse_cron(expr).map_err(|m| AppError::invalid("cron", m))?;
             Ok(last_fire_before(&cron, now))
         }
-        _ => Ok(Some(now - policy.interval_hours * 3600)),
+        ScheduleType::Continuous => Ok(Some(now - policy.interval_hours * 3600)),
     }
 }
 
@@ -169,7 +169,7 @@ pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>
                         host_id: host.id.clone(),
                         policy_id: Some(policy.id.clone()),
                         template_id,
-                        trigger_kind: "scheduled".into(),
+                        trigger_kind: bulwark_store::TriggerKind::Scheduled,
                         passing_threshold: policy.passing_threshold,
                         created_at: None,
                     },
@@ -205,9 +205,9 @@ mod tests {
 
     fn policy(schedule: &str, cron: Option<&str>) -> Policy {
         Policy {
-            schedule_type: schedule.into(),
+            schedule_type: schedule.parse().unwrap(),
             cron: cron.map(Into::into),
-            ..Policy::draft("o", "n", "linux", "t")
+            ..Policy::draft("o", "n", bulwark_core::OsKind::Linux, "t")
         }
     }
 

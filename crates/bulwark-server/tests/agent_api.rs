@@ -587,6 +587,17 @@ async fn inventory_is_differential_and_validated() {
         .await;
     assert_eq!(stored[0]["name"], "café");
 
+    // The history by agent id names the host it belongs to.
+    let history = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/history/agent/{}", agent.id),
+            &app.root,
+            None,
+        )
+        .await;
+    assert_eq!(history["host_id"], host, "{history}");
+
     // A refusal the agent reports in its heartbeat shows on the host until one is accepted.
     let beat =
         |refused: Option<&str>| json!({"agent_version": "1.0", "inventory_refused": refused});

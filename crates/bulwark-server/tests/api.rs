@@ -151,6 +151,42 @@ async fn statuses_the_seeds_name() {
         .await;
     assert_eq!(dup.status, StatusCode::CONFLICT, "{}", dup.text);
 
+    let r = app
+        .call(
+            "POST",
+            &format!("/api/v1/compliance/templates/{copy_id}/checks/bulk-toggle"),
+            user,
+            Some(json!({"check_ids": [first_check, "NO-SUCH-CHECK"], "enabled": false})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field().as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("check_ids")),
+        "{}",
+        r.text
+    );
+    assert!(r.text.contains("NO-SUCH-CHECK"), "{}", r.text);
+
+    // A cron schedule is set, then removed again with `null`.
+    let scheduled = app
+        .ok(
+            "PUT",
+            &format!("/api/v1/compliance/policies/{pid}"),
+            user,
+            Some(json!({"schedule_type": "scheduled", "cron": "0 3 * * *"})),
+        )
+        .await;
+    assert_eq!(scheduled["cron"], "0 3 * * *");
+    let cleared = app
+        .ok(
+            "PUT",
+            &format!("/api/v1/compliance/policies/{pid}"),
+            user,
+            Some(json!({"schedule_type": "continuous", "cron": null})),
+        )
+        .await;
+    assert!(cleared["cron"].is_null(), "{cleared}");
+
     // 409: deleting a template a policy uses.
     let r = app
         .call(
@@ -404,10 +440,22 @@ async fn bad_input_answers_with_the_field_and_changes_nothing() {
             r.text
         );
     }
-    let r = app
-        .call("GET", "/api/v1/compliance/scans?status=done", user, None)
-        .await;
-    assert_eq!(r.field().as_deref(), Some("status"));
+    // Filters and states are closed sets: a value outside them names its field.
+    for (path, field) in [
+        ("/api/v1/compliance/scans?status=done", "status"),
+        ("/api/v1/hosts?status=up", "status"),
+        ("/api/v1/hosts?health=fine", "health"),
+        ("/api/v1/hosts?os_kind=macos", "os_kind"),
+    ] {
+        let r = app.call("GET", path, user, None).await;
+        assert_eq!(
+            (r.status, r.field().as_deref()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{path}: {}",
+            r.text
+        );
+    }
+
     assert!(
         app.ok("GET", "/api/v1/compliance/policies", user, None)
             .await
@@ -445,6 +493,15 @@ async fn bad_input_answers_with_the_field_and_changes_nothing() {
     assert_eq!(
         (r.status, r.json()["error"]["code"].as_str()),
         (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let r = app
+        .call("DELETE", "/api/v1/compliance/stats", user, None)
+        .await;
+    assert_eq!(
+        (r.status, r.json()["error"]["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")),
+        "the one error shape: {}",
+        r.text
     );
 }
 

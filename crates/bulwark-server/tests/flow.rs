@@ -75,7 +75,7 @@ async fn policy_to_scored_scan_with_exceptions_notifications_and_export() {
         .create_host(&bulwark_store::NewHost {
             org_id: app.a.id.clone(),
             hostname: "win-1".into(),
-            os_kind: "windows".into(),
+            os_kind: bulwark_core::OsKind::Windows,
             os_id: "windows".into(),
             os_version: "2022".into(),
         })
@@ -319,7 +319,7 @@ async fn policy_to_scored_scan_with_exceptions_notifications_and_export() {
     let lines: Vec<&str> = csv.text.lines().collect();
     assert_eq!(
         lines[0],
-        "scan_id,host,template,framework,os_type,score,passed,failed,error,skipped,total,scan_date"
+        "scan_id,host,template,framework,os_type,score,passed,failed,error,skipped,waived,total,scan_date"
     );
     assert_eq!(
         lines.len(),

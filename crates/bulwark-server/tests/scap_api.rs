@@ -143,7 +143,7 @@ async fn only_content_for_the_hosts_system_is_offered_and_scanned() {
         .create_host(&bulwark_store::NewHost {
             org_id: app.a.id.clone(),
             hostname: "db-rhel".into(),
-            os_kind: "linux".into(),
+            os_kind: bulwark_core::OsKind::Linux,
             os_id: "rhel".into(),
             os_version: "9.3".into(),
         })

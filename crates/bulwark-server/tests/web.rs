@@ -417,7 +417,7 @@ async fn bulk_scans_report_progress_and_exceptions_change_the_next_score() {
         .create_host(&bulwark_store::NewHost {
             org_id: app.a.id.clone(),
             hostname: "win-1".into(),
-            os_kind: "windows".into(),
+            os_kind: bulwark_core::OsKind::Windows,
             os_id: "windows".into(),
             os_version: "2022".into(),
         })

@@ -32,6 +32,29 @@ impl From<&str> for Arg {
         Arg::Text(Some(v.to_owned()))
     }
 }
+
+/// States are stored as their text (see `bulwark_core::text_enum!`).
+macro_rules! text_args {
+    ($($state:ty),*) => {$(
+        impl From<$state> for Arg {
+            fn from(v: $state) -> Self {
+                Arg::Text(Some(v.as_str().to_owned()))
+            }
+        }
+        impl From<&$state> for Arg {
+            fn from(v: &$state) -> Self {
+                Arg::from(*v)
+            }
+        }
+    )*};
+}
+
+text_args!(
+    bulwark_core::OsKind,
+    crate::ScheduleType,
+    crate::ScanStatus,
+    crate::TriggerKind
+);
 impl From<String> for Arg {
     fn from(v: String) -> Self {
         Arg::Text(Some(v))

@@ -1,7 +1,7 @@
 //! The records the store keeps and returns. Times are Unix seconds; ids are UUID text, except
 //! system templates, whose id is the shipped content's id.
 
-use bulwark_core::{CheckOutcome, Role, Severity, Status};
+use bulwark_core::{CheckOutcome, OsKind, Role, Severity, Status};
 use serde::{Deserialize, Serialize};
 
 /// The organizations a caller may see. Every store method that touches an organization's
@@ -72,7 +72,8 @@ pub struct TemplateSummary {
     pub org_id: Option<String>,
     pub name: String,
     pub framework: String,
-    pub os_kind: String,
+    #[sqlx(try_from = "String")]
+    pub os_kind: OsKind,
     pub version: String,
     pub benchmark: String,
     pub is_system: bool,
@@ -136,26 +137,13 @@ pub struct TemplateFilter {
     pub os_kind: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ScheduleType {
-    Continuous,
-    Scheduled,
-    Manual,
-}
-
-impl ScheduleType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ScheduleType::Continuous => "continuous",
-            ScheduleType::Scheduled => "scheduled",
-            ScheduleType::Manual => "manual",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Continuous, Self::Scheduled, Self::Manual]
-            .into_iter()
-            .find(|t| t.as_str() == s)
+bulwark_core::text_enum! {
+    /// How a policy's scans fall due: every `interval_hours`, at a cron schedule, or only on
+    /// demand.
+    pub enum ScheduleType as "schedule type" {
+        Continuous = "continuous",
+        Scheduled = "scheduled",
+        Manual = "manual",
     }
 }
 
@@ -164,12 +152,14 @@ pub struct Policy {
     pub id: String,
     pub org_id: String,
     pub name: String,
-    pub os_kind: String,
+    #[sqlx(try_from = "String")]
+    pub os_kind: OsKind,
     pub template_id: String,
     pub interval_hours: i64,
     pub active: bool,
     pub passing_threshold: f64,
-    pub schedule_type: String,
+    #[sqlx(try_from = "String")]
+    pub schedule_type: ScheduleType,
     pub cron: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -178,17 +168,17 @@ pub struct Policy {
 impl Policy {
     /// A policy with the first seed's defaults (daily, continuous, active, passing at 80),
     /// before the store gives it an id and times.
-    pub fn draft(org_id: &str, name: &str, os_kind: &str, template_id: &str) -> Policy {
+    pub fn draft(org_id: &str, name: &str, os_kind: OsKind, template_id: &str) -> Policy {
         Policy {
             id: String::new(),
             org_id: org_id.into(),
             name: name.into(),
-            os_kind: os_kind.into(),
+            os_kind,
             template_id: template_id.into(),
             interval_hours: 24,
             active: true,
             passing_threshold: 80.0,
-            schedule_type: ScheduleType::Continuous.as_str().into(),
+            schedule_type: ScheduleType::Continuous,
             cron: None,
             created_at: 0,
             updated_at: 0,
@@ -218,14 +208,13 @@ pub struct Host {
     pub id: String,
     pub org_id: String,
     pub hostname: String,
-    pub os_kind: String,
+    pub os_kind: OsKind,
     pub os_id: String,
     pub os_version: String,
     pub kernel: String,
-    /// online | offline | maintenance, derived from the last heartbeat when it was read.
-    pub status: String,
-    /// healthy | unhealthy | stale | unknown
-    pub health: String,
+    /// Derived from the last heartbeat when the host was read.
+    pub status: HostStatus,
+    pub health: Health,
     pub maintenance: bool,
     pub last_seen_at: Option<i64>,
     pub created_at: i64,
@@ -240,7 +229,7 @@ pub struct Host {
 
 impl Host {
     pub fn is_online(&self) -> bool {
-        self.status == "online"
+        self.status == HostStatus::Online
     }
 }
 
@@ -250,7 +239,8 @@ pub(crate) struct HostRow {
     pub id: String,
     pub org_id: String,
     pub hostname: String,
-    pub os_kind: String,
+    #[sqlx(try_from = "String")]
+    pub os_kind: OsKind,
     pub os_id: String,
     pub os_version: String,
     pub kernel: String,
@@ -268,15 +258,15 @@ impl HostRow {
         let maintenance = self.status == "maintenance";
         let age = self.last_seen_at.map(|t| now - t);
         let status = match age {
-            _ if maintenance => "maintenance",
-            Some(a) if a <= ONLINE_WITHIN_SECS => "online",
-            _ => "offline",
+            _ if maintenance => HostStatus::Maintenance,
+            Some(a) if a <= ONLINE_WITHIN_SECS => HostStatus::Online,
+            _ => HostStatus::Offline,
         };
         let health = match age {
-            None => "unknown",
-            Some(a) if a < HEALTHY_WITHIN_SECS => "healthy",
-            Some(a) if a <= STALE_AFTER_SECS => "unhealthy",
-            Some(_) => "stale",
+            None => Health::Unknown,
+            Some(a) if a < HEALTHY_WITHIN_SECS => Health::Healthy,
+            Some(a) if a <= STALE_AFTER_SECS => Health::Unhealthy,
+            Some(_) => Health::Stale,
         };
         Host {
             id: self.id,
@@ -286,8 +276,8 @@ impl HostRow {
             os_id: self.os_id,
             os_version: self.os_version,
             kernel: self.kernel,
-            status: status.into(),
-            health: health.into(),
+            status,
+            health,
             maintenance,
             last_seen_at: self.last_seen_at,
             created_at: self.created_at,
@@ -304,7 +294,7 @@ impl HostRow {
 pub struct NewHost {
     pub org_id: String,
     pub hostname: String,
-    pub os_kind: String,
+    pub os_kind: OsKind,
     pub os_id: String,
     pub os_version: String,
 }
@@ -316,7 +306,7 @@ pub struct Enrollment {
     pub public_key: String,
     pub agent_version: String,
     pub hostname: String,
-    pub os_kind: String,
+    pub os_kind: OsKind,
     pub os_id: String,
     pub os_version: String,
     pub kernel: String,
@@ -414,38 +404,52 @@ pub struct NewException {
     pub created_by: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ScanStatus {
-    Pending,
-    Running,
-    Completed,
-    Failed,
-    Cancelled,
+bulwark_core::text_enum! {
+    pub enum ScanStatus as "scan status" {
+        Pending = "pending",
+        Running = "running",
+        Completed = "completed",
+        Failed = "failed",
+        Cancelled = "cancelled",
+    }
+}
+
+bulwark_core::text_enum! {
+    /// What asked for a scan.
+    pub enum TriggerKind as "trigger" {
+        Scheduled = "scheduled",
+        OnDemand = "on_demand",
+    }
+}
+
+bulwark_core::text_enum! {
+    /// Whether a host's agent is connected, derived from its last heartbeat when read;
+    /// maintenance is set by people.
+    pub enum HostStatus as "host status" {
+        Online = "online",
+        Offline = "offline",
+        Maintenance = "maintenance",
+    }
+}
+
+bulwark_core::text_enum! {
+    /// How recently a host's agent was heard from (see [`HEALTHY_WITHIN_SECS`]).
+    pub enum Health as "health" {
+        Healthy = "healthy",
+        Unhealthy = "unhealthy",
+        Stale = "stale",
+        Unknown = "unknown",
+    }
 }
 
 impl ScanStatus {
-    pub const ALL: [ScanStatus; 5] = [
-        Self::Pending,
-        Self::Running,
-        Self::Completed,
-        Self::Failed,
-        Self::Cancelled,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Running => "running",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s)
-    }
     pub fn is_final(self) -> bool {
         matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
+    }
+
+    /// Waiting for or being worked on by its agent.
+    pub fn is_active(self) -> bool {
+        !self.is_final()
     }
 }
 
@@ -459,10 +463,12 @@ pub struct Scan {
     pub template_id: String,
     pub template_name: String,
     pub framework: String,
-    pub os_kind: String,
-    /// scheduled | on_demand
-    pub trigger_kind: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub os_kind: OsKind,
+    #[sqlx(try_from = "String")]
+    pub trigger_kind: TriggerKind,
+    #[sqlx(try_from = "String")]
+    pub status: ScanStatus,
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
@@ -485,7 +491,7 @@ pub struct NewScan {
     pub host_id: String,
     pub policy_id: Option<String>,
     pub template_id: String,
-    pub trigger_kind: String,
+    pub trigger_kind: TriggerKind,
     pub passing_threshold: f64,
     /// When the scan was asked for; `None` is now (only imported history sets it).
     #[serde(default)]
@@ -680,7 +686,7 @@ mod tests {
                 id: "h".into(),
                 org_id: "o".into(),
                 hostname: "h".into(),
-                os_kind: "linux".into(),
+                os_kind: bulwark_core::OsKind::Linux,
                 os_id: "debian".into(),
                 os_version: "12".into(),
                 kernel: String::new(),

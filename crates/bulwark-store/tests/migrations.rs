@@ -11,7 +11,7 @@ const BEFORE_RESULT_SETS: &[&str] = &[
      VALUES ('h1', 'o1', 'web', 'linux', 'debian', '12', 'active', 1)",
     "INSERT INTO scans (id, org_id, host_id, hostname, template_id, template_name, framework, os_kind, trigger_kind, \
        status, created_at, completed_at, passing_threshold) \
-     VALUES ('s1', 'o1', 'h1', 'web', 't1', 'T', 'cis_level1', 'linux', 'manual', 'completed', 1, 2, 80)",
+     VALUES ('s1', 'o1', 'h1', 'web', 't1', 'T', 'cis_level1', 'linux', 'on_demand', 'completed', 1, 2, 80)",
     "INSERT INTO scan_results (scan_id, check_id, status, severity, category, title, actual, expected, reason) VALUES \
      ('s1', 'B-2', 'fail', 'high', 'Logging', 'Second', 'no', 'yes', 'it''s off'), \
      ('s1', 'A-1', 'pass', 'low', 'Access', 'First', NULL, 'anything', NULL)",

@@ -80,7 +80,7 @@ async fn world(s: &Arc<dyn Store>) -> World {
     let host = |org: &Org, name: &str| NewHost {
         org_id: org.id.clone(),
         hostname: name.into(),
-        os_kind: "linux".into(),
+        os_kind: bulwark_core::OsKind::Linux,
         os_id: "debian".into(),
         os_version: "12".into(),
     };
@@ -107,7 +107,12 @@ async fn system_template(s: &Arc<dyn Store>) -> String {
 }
 
 fn policy(org: &Org, template: &str) -> Policy {
-    Policy::draft(&org.id, "Linux baseline", "linux", template)
+    Policy::draft(
+        &org.id,
+        "Linux baseline",
+        bulwark_core::OsKind::Linux,
+        template,
+    )
 }
 
 fn result(id: &str, category: &str, severity: Severity, status: Status) -> ScanResult {
@@ -152,7 +157,7 @@ async fn tenancy_hides_other_organizations(s: Arc<dyn Store>) {
                 host_id: w.host_a.id.clone(),
                 policy_id: Some(p.id.clone()),
                 template_id: copy.id.clone(),
-                trigger_kind: "on_demand".into(),
+                trigger_kind: bulwark_store::TriggerKind::OnDemand,
                 passing_threshold: 80.0,
                 created_at: None,
             },
@@ -323,10 +328,10 @@ async fn one_policy_per_org_and_os_and_one_override_per_host(s: Arc<dyn Store>) 
     );
     s.create_policy(&w.only_b, &policy(&w.b, &t)).await.unwrap();
     let mut windows = policy(&w.a, &t);
-    windows.os_kind = "windows".into();
+    windows.os_kind = bulwark_core::OsKind::Windows;
     let win = s.create_policy(&w.only_a, &windows).await.unwrap();
     let mut clash = win.clone();
-    clash.os_kind = "linux".into();
+    clash.os_kind = bulwark_core::OsKind::Linux;
     assert!(matches!(
         s.update_policy(&w.only_a, &clash).await,
         Err(StoreError::Conflict(_))
@@ -434,7 +439,7 @@ async fn new_scan(s: &Arc<dyn Store>, w: &World, policy_id: &str, template: &str
             host_id: w.host_a.id.clone(),
             policy_id: Some(policy_id.into()),
             template_id: template.into(),
-            trigger_kind: "scheduled".into(),
+            trigger_kind: bulwark_store::TriggerKind::Scheduled,
             passing_threshold: 80.0,
             created_at: None,
         },
@@ -816,7 +821,7 @@ async fn scheduler_due_hosts(s: Arc<dyn Store>) {
         .create_host(&NewHost {
             org_id: w.a.id.clone(),
             hostname: "resting".into(),
-            os_kind: "linux".into(),
+            os_kind: bulwark_core::OsKind::Linux,
             os_id: "debian".into(),
             os_version: "12".into(),
         })
@@ -1014,7 +1019,7 @@ fn enrollment(agent_id: &str, key: &str) -> Enrollment {
         public_key: key.into(),
         agent_version: "0.1.0".into(),
         hostname: "db-1".into(),
-        os_kind: "linux".into(),
+        os_kind: bulwark_core::OsKind::Linux,
         os_id: "rhel".into(),
         os_version: "9.4".into(),
         kernel: "5.14.0".into(),

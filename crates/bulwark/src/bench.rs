@@ -115,7 +115,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
                 .create_host(&NewHost {
                     org_id: org.id.clone(),
                     hostname: format!("ingest-{i}"),
-                    os_kind: "linux".into(),
+                    os_kind: bulwark_core::OsKind::Linux,
                     os_id: "debian".into(),
                     os_version: "12".into(),
                 })
@@ -132,7 +132,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
                     host_id: hosts[i % hosts.len()].id.clone(),
                     policy_id: Some(policy.id.clone()),
                     template_id: copy.id.clone(),
-                    trigger_kind: "scheduled".into(),
+                    trigger_kind: bulwark_store::TriggerKind::Scheduled,
                     passing_threshold: 80.0,
                     created_at: None,
                 },
@@ -283,7 +283,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
 }
 
 fn bench_policy(org: &str, template: &str) -> Policy {
-    Policy::draft(org, "bench", "linux", template)
+    Policy::draft(org, "bench", bulwark_core::OsKind::Linux, template)
 }
 
 async fn token(store: &Arc<dyn Store>, org: &str) -> Result<String> {

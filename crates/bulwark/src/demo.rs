@@ -215,7 +215,12 @@ async fn prepare(store: &Arc<dyn Store>, dir: &Path) -> Result<Prepared> {
     store.create_user(ADMIN, &hash, Role::Admin, None).await?;
     write_private(&password_file, &password)?;
     let scope = Scope::All;
-    let mut policy = Policy::draft(&org.id, "Linux servers (CIS Level 1)", "linux", TEMPLATE);
+    let mut policy = Policy::draft(
+        &org.id,
+        "Linux servers (CIS Level 1)",
+        bulwark_core::OsKind::Linux,
+        TEMPLATE,
+    );
     policy.interval_hours = 24;
     let policy = store.create_policy(&scope, &policy).await?;
     let checks: Vec<TemplateCheck> = store
@@ -233,7 +238,7 @@ async fn prepare(store: &Arc<dyn Store>, dir: &Path) -> Result<Prepared> {
             .create_host(&NewHost {
                 org_id: org.id.clone(),
                 hostname: (*name).into(),
-                os_kind: "linux".into(),
+                os_kind: bulwark_core::OsKind::Linux,
                 os_id: (*os).into(),
                 os_version: (*version).into(),
             })
@@ -255,7 +260,7 @@ async fn prepare(store: &Arc<dyn Store>, dir: &Path) -> Result<Prepared> {
                         host_id: host.id.clone(),
                         policy_id: Some(policy.id.clone()),
                         template_id: TEMPLATE.into(),
-                        trigger_kind: "scheduled".into(),
+                        trigger_kind: bulwark_store::TriggerKind::Scheduled,
                         passing_threshold: policy.passing_threshold,
                         created_at: Some(at - 60),
                     },

@@ -76,18 +76,15 @@ fn enrollment_of(req: &EnrollRequest) -> ApiResult<Enrollment> {
             "hostname must not be empty",
         ));
     }
-    if bulwark_core::OsKind::parse(&s.os_kind).is_none() {
-        return Err(AppError::invalid(
-            "system.os_kind",
-            format!("unknown OS type {:?}", s.os_kind),
-        ));
-    }
+    let os_kind = bulwark_core::OsKind::parse(&s.os_kind).ok_or_else(|| {
+        AppError::invalid("system.os_kind", format!("unknown OS type {:?}", s.os_kind))
+    })?;
     Ok(Enrollment {
         agent_id: req.agent_id.clone(),
         public_key: req.public_key.to_ascii_lowercase(),
         agent_version: req.agent_version.clone(),
         hostname: s.hostname.trim().to_owned(),
-        os_kind: s.os_kind.clone(),
+        os_kind,
         os_id: s.os_id.clone(),
         os_version: s.os_version.clone(),
         kernel: s.kernel.clone(),

@@ -90,7 +90,7 @@ pub struct HistoryPoint {
 
 #[derive(Serialize, JsonSchema)]
 pub struct History {
-    /// The id asked for: an agent id or a host id.
+    /// The host whose history this is (the path may name it by its agent id).
     pub host_id: String,
     pub history: Vec<HistoryPoint>,
 }
@@ -126,10 +126,7 @@ pub async fn agent_history(
             policy_id: x.policy_id,
         })
         .collect();
-    Ok(Json(History {
-        host_id: id,
-        history,
-    }))
+    Ok(Json(History { host_id, history }))
 }
 
 #[derive(Serialize, JsonSchema)]

@@ -2,8 +2,9 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use bulwark_core::OsKind;
 use bulwark_core::inventory::CATEGORIES;
-use bulwark_store::{AgentJob, Host, HostGroup};
+use bulwark_store::{AgentJob, Health, Host, HostGroup, HostStatus};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
@@ -17,9 +18,9 @@ use crate::error::{ApiResult, AppError};
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostFilter {
-    pub status: Option<String>,
-    pub health: Option<String>,
-    pub os_kind: Option<String>,
+    pub status: Option<HostStatus>,
+    pub health: Option<Health>,
+    pub os_kind: Option<OsKind>,
     /// Hosts in this group or a group below it.
     pub group_id: Option<String>,
 }
@@ -29,7 +30,6 @@ pub async fn list(
     caller: Caller,
     Params(f): Params<HostFilter>,
 ) -> ApiResult<Json<Vec<Host>>> {
-    let wanted = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
     let in_group = match &f.group_id {
         Some(g) => Some(s.store.group_hosts(&caller.scope, g).await?),
         None => None,
@@ -39,9 +39,9 @@ pub async fn list(
         hosts
             .into_iter()
             .filter(|h| {
-                wanted(&f.status, &h.status)
-                    && wanted(&f.health, &h.health)
-                    && wanted(&f.os_kind, &h.os_kind)
+                f.status.is_none_or(|s| s == h.status)
+                    && f.health.is_none_or(|s| s == h.health)
+                    && f.os_kind.is_none_or(|s| s == h.os_kind)
                     && in_group.as_ref().is_none_or(|ids| ids.contains(&h.id))
             })
             .collect(),

@@ -231,6 +231,7 @@ pub fn router(state: AppState, others: Router<AppState>) -> Router {
     }
     router
         .fallback(|| async { AppError::NotFound("endpoint".into()) })
+        .method_not_allowed_fallback(|| async { AppError::MethodNotAllowed })
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.body_limit,
         ))

@@ -24,13 +24,24 @@ pub const MAX_INTERVAL_HOURS: i64 = 168;
 pub struct PolicyBody {
     org_id: Option<String>,
     name: Option<String>,
-    os_type: Option<String>,
+    os_type: Option<OsKind>,
     template_id: Option<String>,
     scan_interval_hours: Option<i64>,
     active: Option<bool>,
     passing_threshold: Option<f64>,
-    schedule_type: Option<String>,
-    cron: Option<String>,
+    schedule_type: Option<ScheduleType>,
+    /// A cron expression; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    cron: Option<Option<String>>,
+}
+
+/// A field that was sent, even as `null` (`Some(None)`), as opposed to left out (`None`).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 fn apply(p: &mut Policy, b: PolicyBody) {
@@ -39,8 +50,8 @@ fn apply(p: &mut Policy, b: PolicyBody) {
     }
     set!(name <- name, os_kind <- os_type, template_id <- template_id, interval_hours <- scan_interval_hours,
         active <- active, passing_threshold <- passing_threshold, schedule_type <- schedule_type);
-    if b.cron.is_some() {
-        p.cron = b.cron;
+    if let Some(cron) = b.cron {
+        p.cron = cron;
     }
 }
 
@@ -48,15 +59,6 @@ fn apply(p: &mut Policy, b: PolicyBody) {
 pub fn validate(p: &Policy) -> ApiResult<()> {
     if p.name.trim().is_empty() {
         return Err(AppError::invalid("name", "name must not be empty"));
-    }
-    if OsKind::parse(&p.os_kind).is_none() {
-        return Err(AppError::invalid(
-            "os_type",
-            format!(
-                "os_type must be one of {}",
-                OsKind::ALL.map(OsKind::as_str).join(", ")
-            ),
-        ));
     }
     if !(MIN_INTERVAL_HOURS..=MAX_INTERVAL_HOURS).contains(&p.interval_hours) {
         return Err(AppError::invalid(
@@ -73,12 +75,8 @@ pub fn validate(p: &Policy) -> ApiResult<()> {
             "passing_threshold must be between 0 and 100",
         ));
     }
-    match ScheduleType::parse(&p.schedule_type) {
-        None => Err(AppError::invalid(
-            "schedule_type",
-            "schedule_type must be continuous, scheduled or manual",
-        )),
-        Some(ScheduleType::Scheduled) => match &p.cron {
+    match p.schedule_type {
+        ScheduleType::Scheduled => match &p.cron {
             None => Err(AppError::invalid(
                 "cron",
                 "a scheduled policy needs a cron expression",
@@ -89,7 +87,7 @@ pub fn validate(p: &Policy) -> ApiResult<()> {
                 })
                 .map_err(|m| AppError::invalid("cron", m)),
         },
-        Some(_) => Ok(()),
+        ScheduleType::Continuous | ScheduleType::Manual => Ok(()),
     }
 }
 
@@ -113,7 +111,7 @@ async fn check_template(s: &AppState, caller: &Caller, p: &Policy) -> ApiResult<
             format!("template {} belongs to another organization", template.name),
         ));
     }
-    match super::templates::unbindable(&template, &p.os_kind) {
+    match super::templates::unbindable(&template, p.os_kind) {
         Some(why) => Err(AppError::invalid("template_id", why)),
         None => Ok(()),
     }
@@ -139,7 +137,7 @@ pub async fn create(
         }
     }
     // Name, OS type and template were checked above; `apply` fills them in.
-    let mut p = Policy::draft(&org_id, "", "", "");
+    let mut p = Policy::draft(&org_id, "", OsKind::Linux, "");
     apply(&mut p, b);
     validate(&p)?;
     check_template(&s, &caller, &p).await?;
@@ -167,7 +165,7 @@ pub async fn update(
             "a policy cannot move to another organization",
         ));
     }
-    let (old_template, old_os) = (p.template_id.clone(), p.os_kind.clone());
+    let (old_template, old_os) = (p.template_id.clone(), p.os_kind);
     apply(&mut p, b);
     validate(&p)?;
     if p.template_id != old_template || p.os_kind != old_os {

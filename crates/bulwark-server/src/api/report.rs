@@ -41,7 +41,7 @@ pub async fn report(
     Params(q): Params<ReportQuery>,
 ) -> ApiResult<Response> {
     let scan = s.store.get_scan(&caller.scope, &id).await?;
-    if scan.status != "completed" {
+    if scan.status != bulwark_store::ScanStatus::Completed {
         return Err(AppError::Conflict(format!(
             "scan {id} is {}; reports are made of completed scans",
             scan.status

@@ -87,7 +87,7 @@ pub struct ExportQuery {
 
 pub const MAX_EXPORT: i64 = 100_000;
 const BATCH: i64 = 1_000;
-pub const CSV_HEADER: [&str; 12] = [
+pub const CSV_HEADER: [&str; 13] = [
     "scan_id",
     "host",
     "template",
@@ -98,6 +98,7 @@ pub const CSV_HEADER: [&str; 12] = [
     "failed",
     "error",
     "skipped",
+    "waived",
     "total",
     "scan_date",
 ];
@@ -123,12 +124,13 @@ fn csv_row(s: &Scan) -> Vec<String> {
         neutralize(&s.hostname),
         neutralize(&s.template_name),
         neutralize(&s.framework),
-        neutralize(&s.os_kind),
+        neutralize(s.os_kind.as_str()),
         s.score.map(|v| format!("{v:.2}")).unwrap_or_default(),
         s.passed.to_string(),
         s.failed.to_string(),
         s.errors.to_string(),
         s.skipped.to_string(),
+        s.waived.to_string(),
         s.total.to_string(),
         rfc3339(s.completed_at.unwrap_or_default()),
     ]
@@ -147,6 +149,8 @@ pub struct ExportRow {
     pub failed: i64,
     pub error: i64,
     pub skipped: i64,
+    /// Failures covered by an exception: with the others, they add up to `total`.
+    pub waived: i64,
     pub total: i64,
     /// RFC 3339, UTC.
     pub scan_date: String,
@@ -158,12 +162,13 @@ fn ndjson_row(s: &Scan) -> ExportRow {
         host: s.hostname.clone(),
         template: s.template_name.clone(),
         framework: s.framework.clone(),
-        os_type: s.os_kind.clone(),
+        os_type: s.os_kind.to_string(),
         score: s.score,
         passed: s.passed,
         failed: s.failed,
         error: s.errors,
         skipped: s.skipped,
+        waived: s.waived,
         total: s.total,
         scan_date: rfc3339(s.completed_at.unwrap_or_default()),
     }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use bulwark_core::Status;
-use bulwark_store::{NewScan, Scan, ScanFilter, ScanResult, ScanStatus};
+use bulwark_store::{NewScan, Scan, ScanFilter, ScanResult, ScanStatus, TriggerKind};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -100,7 +100,7 @@ pub async fn trigger(
     if !super::templates::fits(&template, &host) {
         let meant_for = match template.engine() {
             bulwark_core::Engine::Oscap(source) => source.platforms.join(", "),
-            bulwark_core::Engine::Native => template.os_kind.clone(),
+            bulwark_core::Engine::Native => template.os_kind.to_string(),
         };
         return Err(AppError::Conflict(format!(
             "template {} is meant for {meant_for}; host {} runs {} {}",
@@ -116,7 +116,7 @@ pub async fn trigger(
                 host_id: host.id,
                 policy_id: Some(policy.id.clone()),
                 template_id,
-                trigger_kind: "on_demand".into(),
+                trigger_kind: TriggerKind::OnDemand,
                 passing_threshold: policy.passing_threshold,
                 created_at: None,
             },

@@ -137,7 +137,7 @@ pub async fn upload_arf(
     if scan.host_id != agent.host_id {
         return Err(AppError::NotFound("scan".into()));
     }
-    if !matches!(scan.status.as_str(), "pending" | "running") {
+    if !scan.status.is_active() {
         return Err(AppError::Conflict(format!(
             "scan {scan_id} is {}; its ARF can only be sent while it runs",
             scan.status

@@ -30,7 +30,10 @@ pub struct TemplateQuery {
 /// os-release (content that names no platform fits any).
 /// Why `template` may not be bound to a policy for `os_kind` (or newly to anything, when
 /// inactive); `None` when it may.
-pub(crate) fn unbindable(template: &TemplateSummary, os_kind: &str) -> Option<String> {
+pub(crate) fn unbindable(
+    template: &TemplateSummary,
+    os_kind: bulwark_core::OsKind,
+) -> Option<String> {
     if template.os_kind != os_kind {
         return Some(format!(
             "template {} is written for {}; a policy for {os_kind} needs a {os_kind} template",
@@ -168,7 +171,12 @@ pub async fn bulk_toggle(
     let changed = s
         .store
         .set_checks_enabled(&caller.scope, &id, &b.check_ids, b.enabled)
-        .await?;
+        .await
+        .map_err(|e| match e {
+            // The store names the check ids the template does not have.
+            bulwark_store::StoreError::Invalid(message) => AppError::invalid("check_ids", message),
+            other => other.into(),
+        })?;
     Ok(Json(Toggled {
         changed,
         enabled: b.enabled,

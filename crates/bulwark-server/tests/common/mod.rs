@@ -54,7 +54,7 @@ pub async fn new_host(store: &Arc<dyn Store>, org: &Org, name: &str) -> Host {
         .create_host(&NewHost {
             org_id: org.id.clone(),
             hostname: name.into(),
-            os_kind: "linux".into(),
+            os_kind: bulwark_core::OsKind::Linux,
             os_id: "debian".into(),
             os_version: "12".into(),
         })

@@ -36,9 +36,9 @@ pub async fn list(
 ) -> PageResult {
     let Params(filter) = filter.or_page(&chrome)?;
     let echo = HostFilter {
-        status: filter.status.clone(),
-        health: filter.health.clone(),
-        os_kind: filter.os_kind.clone(),
+        status: filter.status,
+        health: filter.health,
+        os_kind: filter.os_kind,
         group_id: filter.group_id.clone(),
     };
     let hosts = hosts::list(State(s.clone()), caller.clone(), Params(filter))

@@ -61,7 +61,7 @@ struct ScanTable {
 fn any_active(scans: &[Scan]) -> bool {
     scans
         .iter()
-        .any(|s| s.status == "pending" || s.status == "running")
+        .any(|s| s.status.is_active())
 }
 
 async fn find(
@@ -185,16 +185,16 @@ async fn progress_of(
     let mut failed = 0;
     for id in &ids {
         let scan = s.store.get_scan(&caller.scope, id).await?;
-        match ScanStatus::parse(&scan.status) {
-            Some(ScanStatus::Completed) => {
+        match scan.status {
+            ScanStatus::Completed => {
                 finished += 1;
                 completed += 1;
             }
-            Some(ScanStatus::Failed | ScanStatus::Cancelled) => {
+            ScanStatus::Failed | ScanStatus::Cancelled => {
                 finished += 1;
                 failed += 1;
             }
-            _ => {}
+            ScanStatus::Pending | ScanStatus::Running => {}
         }
     }
     Ok(Progress {
@@ -257,7 +257,7 @@ pub async fn detail(
         .status
         .as_deref()
         .and_then(|v| Status::ALL.into_iter().find(|s| s.as_str() == v));
-    let findings = if scan.status == "completed" {
+    let findings = if scan.status == ScanStatus::Completed {
         crate::api::report::gather(&s, &caller.scope, scan.clone())
             .await
             .or_page(&chrome)?
