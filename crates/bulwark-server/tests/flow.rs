@@ -129,6 +129,53 @@ async fn policy_to_scored_scan_with_exceptions_notifications_and_export() {
         }
     }
 
+    // An on-demand scan may name any active template that fits the host, with or without a
+    // policy; it is stored like any other scan.
+    let cases = [
+        (
+            json!({"host_id": resting.id, "template_id": "cis-linux-l2"}),
+            StatusCode::OK,
+            None,
+        ),
+        (
+            json!({"host_id": resting.id, "policy_id": pid, "template_id": "cis-linux-l2"}),
+            StatusCode::OK,
+            None,
+        ),
+        (
+            json!({"host_id": resting.id, "template_id": "cis-windows-server-l1"}),
+            StatusCode::CONFLICT,
+            None,
+        ),
+        (
+            json!({"host_id": resting.id, "template_id": "no-such"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("template_id"),
+        ),
+        (
+            json!({"host_id": resting.id}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("policy_id"),
+        ),
+    ];
+    for (body, status, field) in cases {
+        let r = app
+            .call("POST", "/api/v1/compliance/scans", user, Some(body.clone()))
+            .await;
+        assert_eq!(
+            (r.status, r.field().as_deref()),
+            (status, field),
+            "{body}: {}",
+            r.text
+        );
+        if status == StatusCode::OK {
+            let scan = r.json();
+            assert_eq!(scan["template_id"], "cis-linux-l2", "{scan}");
+            assert_eq!(scan["policy_id"], body["policy_id"], "{scan}");
+            assert_eq!(scan["passing_threshold"], 80.0);
+        }
+    }
+
     // First scan: 6 of 10 fail → 40%, a critical notification.
     let first = trigger(&app, &pid, &app.host_a.id).await;
     let results = agent_results(&app, &tid, 6).await;

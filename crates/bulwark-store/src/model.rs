@@ -165,6 +165,9 @@ pub struct Policy {
     pub updated_at: i64,
 }
 
+/// The score a scan must reach to pass when no policy says otherwise.
+pub const DEFAULT_PASSING_THRESHOLD: f64 = 80.0;
+
 impl Policy {
     /// A policy with the first seed's defaults (daily, continuous, active, passing at 80),
     /// before the store gives it an id and times.
@@ -177,7 +180,7 @@ impl Policy {
             template_id: template_id.into(),
             interval_hours: 24,
             active: true,
-            passing_threshold: 80.0,
+            passing_threshold: DEFAULT_PASSING_THRESHOLD,
             schedule_type: ScheduleType::Continuous,
             cron: None,
             created_at: 0,

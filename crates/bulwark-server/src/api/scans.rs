@@ -3,7 +3,9 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use bulwark_core::Status;
-use bulwark_store::{NewScan, Scan, ScanFilter, ScanResult, ScanStatus, TriggerKind};
+use bulwark_store::{
+    DEFAULT_PASSING_THRESHOLD, NewScan, Scan, ScanFilter, ScanResult, ScanStatus, TriggerKind,
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -57,7 +59,14 @@ pub async fn list(
 #[serde(deny_unknown_fields)]
 pub struct TriggerBody {
     pub host_id: String,
-    pub policy_id: String,
+    /// The policy whose template (or the host's override) is run and whose passing threshold
+    /// judges the result.
+    #[serde(default)]
+    pub policy_id: Option<String>,
+    /// Any active template that fits the host instead (see `templates?host_id=`); with a
+    /// policy, it replaces the policy's template for this scan only.
+    #[serde(default)]
+    pub template_id: Option<String>,
 }
 
 pub async fn trigger(
@@ -65,13 +74,30 @@ pub async fn trigger(
     caller: Caller,
     Body(b): Body<TriggerBody>,
 ) -> ApiResult<Json<Scan>> {
-    let policy = s.store.get_policy(&caller.scope, &b.policy_id).await?;
+    if b.policy_id.is_none() && b.template_id.is_none() {
+        return Err(AppError::invalid(
+            "policy_id",
+            "name a policy, or a template_id to scan with",
+        ));
+    }
     let host = s.store.get_host(&caller.scope, &b.host_id).await?;
-    if host.org_id != policy.org_id {
-        return Err(AppError::Conflict(format!(
-            "host {} is not in the policy's organization; pick a policy of the host's organization",
-            host.hostname
-        )));
+    let policy = match &b.policy_id {
+        Some(id) => Some(s.store.get_policy(&caller.scope, id).await?),
+        None => None,
+    };
+    if let Some(policy) = &policy {
+        if host.org_id != policy.org_id {
+            return Err(AppError::Conflict(format!(
+                "host {} is not in the policy's organization; pick a policy of the host's organization",
+                host.hostname
+            )));
+        }
+        if host.os_kind != policy.os_kind {
+            return Err(AppError::Conflict(format!(
+                "host {} runs {} but the policy is for {}",
+                host.hostname, host.os_kind, policy.os_kind
+            )));
+        }
     }
     // Maintenance is when people harden a host, and want to see the effect at once.
     if !host.is_online() && !host.maintenance {
@@ -80,17 +106,31 @@ pub async fn trigger(
             host.hostname, host.health
         )));
     }
-    if host.os_kind != policy.os_kind {
-        return Err(AppError::Conflict(format!(
-            "host {} runs {} but the policy is for {}",
-            host.hostname, host.os_kind, policy.os_kind
-        )));
-    }
-    let template_id = match s.store.override_for(&policy.id, &host.id).await? {
-        Some(o) => o.template_id,
-        None => policy.template_id.clone(),
+    let template_id = match (&b.template_id, &policy) {
+        (Some(t), _) => t.clone(),
+        (None, Some(policy)) => match s.store.override_for(&policy.id, &host.id).await? {
+            Some(o) => o.template_id,
+            None => policy.template_id.clone(),
+        },
+        (None, None) => unreachable!("checked above"),
     };
-    let template = s.store.get_template(&caller.scope, &template_id).await?;
+    let template = s
+        .store
+        .get_template(&caller.scope, &template_id)
+        .await
+        .map_err(|e| match (e, &b.template_id) {
+            (bulwark_store::StoreError::NotFound(_), Some(_)) => AppError::invalid(
+                "template_id",
+                format!("there is no template {template_id:?}"),
+            ),
+            (e, _) => e.into(),
+        })?;
+    if template.org_id.as_ref().is_some_and(|o| *o != host.org_id) {
+        return Err(AppError::invalid(
+            "template_id",
+            format!("template {} belongs to another organization", template.name),
+        ));
+    }
     if !template.active {
         return Err(AppError::Conflict(format!(
             "template {} is inactive; activate it to scan with it",
@@ -112,12 +152,14 @@ pub async fn trigger(
         .create_scan(
             &caller.scope,
             &NewScan {
-                org_id: policy.org_id.clone(),
+                org_id: host.org_id.clone(),
                 host_id: host.id,
-                policy_id: Some(policy.id.clone()),
+                policy_id: policy.as_ref().map(|p| p.id.clone()),
                 template_id,
                 trigger_kind: TriggerKind::OnDemand,
-                passing_threshold: policy.passing_threshold,
+                passing_threshold: policy
+                    .as_ref()
+                    .map_or(DEFAULT_PASSING_THRESHOLD, |p| p.passing_threshold),
                 created_at: None,
             },
         )

@@ -48,7 +48,7 @@ pub(crate) fn unbindable(
     })
 }
 
-pub(super) fn fits(template: &TemplateSummary, host: &bulwark_store::Host) -> bool {
+pub(crate) fn fits(template: &TemplateSummary, host: &bulwark_store::Host) -> bool {
     template.os_kind == host.os_kind
         && match template.engine() {
             bulwark_core::Engine::Native => true,

@@ -112,6 +112,8 @@ struct Compliance {
     history: Vec<Scan>,
     chart: Option<String>,
     policies: Vec<Policy>,
+    /// Active templates that fit the host, for a scan with another template than the policy's.
+    templates: Vec<bulwark_store::TemplateSummary>,
     failed: Vec<bulwark_store::ScanResult>,
 }
 
@@ -195,11 +197,24 @@ pub async fn detail(
             .into_iter()
             .filter(|p| p.org_id == host.org_id && p.os_kind == host.os_kind)
             .collect();
+        let templates = s
+            .store
+            .list_templates(&caller.scope, &Default::default())
+            .await
+            .or_page(&chrome)?
+            .into_iter()
+            .filter(|t| {
+                t.active
+                    && t.org_id.as_ref().is_none_or(|o| *o == host.org_id)
+                    && crate::api::templates::fits(t, &host)
+            })
+            .collect();
         Some(Compliance {
             latest,
             history,
             chart,
             policies,
+            templates,
             failed,
         })
     } else {

@@ -59,9 +59,7 @@ struct ScanTable {
 }
 
 fn any_active(scans: &[Scan]) -> bool {
-    scans
-        .iter()
-        .any(|s| s.status.is_active())
+    scans.iter().any(|s| s.status.is_active())
 }
 
 async fn find(
@@ -122,7 +120,10 @@ pub async fn table(
 
 #[derive(Deserialize)]
 pub struct Trigger {
-    policy_id: String,
+    #[serde(default)]
+    policy_id: Option<String>,
+    #[serde(default)]
+    template_id: Option<String>,
     #[serde(default)]
     host_id: Vec<String>,
 }
@@ -136,9 +137,12 @@ pub async fn trigger(State(s): State<AppState>, caller: Caller, Form(t): Form<Tr
     let mut started = Vec::new();
     let mut refused = Vec::new();
     for host_id in t.host_id {
+        // A form's unselected choice arrives as an empty string.
+        let chosen = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
         let body = TriggerBody {
             host_id,
-            policy_id: t.policy_id.clone(),
+            policy_id: chosen(&t.policy_id),
+            template_id: chosen(&t.template_id),
         };
         match scans::trigger(State(s.clone()), caller.clone(), Body(body)).await {
             Ok(scan) => started.push(scan.0.id),
