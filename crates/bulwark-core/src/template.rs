@@ -69,13 +69,15 @@ impl fmt::Display for Severity {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Framework {
-    CisLevel1,
-    CisLevel2,
-    Stig,
-    Custom,
+crate::text_enum! {
+    /// The benchmark family a template implements; copies and imports of one's own are
+    /// `custom`.
+    pub enum Framework as "framework" {
+        CisLevel1 = "cis_level1",
+        CisLevel2 = "cis_level2",
+        Stig = "stig",
+        Custom = "custom",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

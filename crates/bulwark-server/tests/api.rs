@@ -167,6 +167,77 @@ async fn statuses_the_seeds_name() {
     );
     assert!(r.text.contains("NO-SUCH-CHECK"), "{}", r.text);
 
+    // A copy's check: its overrides are edited, then the check is removed.
+    let probe = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/templates/{copy_id}"),
+            user,
+            None,
+        )
+        .await["checks"][0]["probe"]
+        .clone();
+    let patched = app
+        .ok(
+            "PATCH",
+            &format!("/api/v1/compliance/templates/{copy_id}/checks/{first_check}"),
+            user,
+            Some(json!({"overrides": [{"distro": "rhel", "version": ">=9", "probe": probe}]})),
+        )
+        .await;
+    assert_eq!(patched["overrides"][0]["distro"], "rhel", "{patched}");
+    let detail = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/templates/{copy_id}"),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(detail["template"]["framework"], "custom");
+    assert_eq!(detail["template"]["copied_from"], L1);
+    assert_eq!(detail["checks"][0]["overrides"][0]["version"], ">=9");
+    let before = detail["checks"].as_array().unwrap().len();
+    app.ok(
+        "DELETE",
+        &format!("/api/v1/compliance/templates/{copy_id}/checks/{first_check}"),
+        user,
+        None,
+    )
+    .await;
+    let r = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/compliance/templates/{copy_id}/checks/{first_check}"),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text);
+    let r = app
+        .call(
+            "DELETE",
+            &format!("/api/v1/compliance/templates/{L1}/checks/{first_check}"),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "a system template: {}",
+        r.text
+    );
+    let detail = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/templates/{copy_id}"),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(detail["checks"].as_array().unwrap().len(), before - 1);
+
     // A cron schedule is set, then removed again with `null`.
     let scheduled = app
         .ok(

@@ -51,6 +51,7 @@ macro_rules! text_args {
 
 text_args!(
     bulwark_core::OsKind,
+    bulwark_core::Framework,
     crate::ScheduleType,
     crate::ScanStatus,
     crate::TriggerKind

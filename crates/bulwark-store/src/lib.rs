@@ -103,6 +103,8 @@ pub trait TemplateStore: Send + Sync {
     ) -> Result<u64>;
     async fn update_check(&self, scope: &Scope, id: &str, check: &Check) -> Result<()>;
     async fn add_check(&self, scope: &Scope, id: &str, check: &Check) -> Result<()>;
+    /// Removes a check from a custom template.
+    async fn delete_check(&self, scope: &Scope, id: &str, check_id: &str) -> Result<()>;
     async fn delete_template(&self, scope: &Scope, id: &str) -> Result<()>;
     async fn set_template_active(&self, scope: &Scope, id: &str, active: bool) -> Result<()>;
 }

@@ -1,7 +1,7 @@
 //! The records the store keeps and returns. Times are Unix seconds; ids are UUID text, except
 //! system templates, whose id is the shipped content's id.
 
-use bulwark_core::{CheckOutcome, OsKind, Role, Severity, Status};
+use bulwark_core::{CheckOutcome, Framework, OsKind, Role, Severity, Status};
 use serde::{Deserialize, Serialize};
 
 /// The organizations a caller may see. Every store method that touches an organization's
@@ -71,7 +71,8 @@ pub struct TemplateSummary {
     /// `None` for system templates.
     pub org_id: Option<String>,
     pub name: String,
-    pub framework: String,
+    #[sqlx(try_from = "String")]
+    pub framework: Framework,
     #[sqlx(try_from = "String")]
     pub os_kind: OsKind,
     pub version: String,
@@ -86,6 +87,8 @@ pub struct TemplateSummary {
     /// How agents evaluate the checks: `native`, or `oscap` with the SCAP content it runs.
     #[sqlx(try_from = "Option<String>", rename = "scap_source")]
     pub engine: StoredEngine,
+    /// The template this one was copied from (copies are `custom`).
+    pub copied_from: Option<String>,
 }
 
 impl TemplateSummary {
@@ -133,8 +136,8 @@ pub struct TemplateCheck {
 pub struct TemplateFilter {
     /// `Some(true)`: system templates only; `Some(false)`: custom only.
     pub system: Option<bool>,
-    pub framework: Option<String>,
-    pub os_kind: Option<String>,
+    pub framework: Option<Framework>,
+    pub os_kind: Option<OsKind>,
 }
 
 bulwark_core::text_enum! {

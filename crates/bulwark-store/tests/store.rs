@@ -237,6 +237,7 @@ async fn system_templates_are_read_only_and_copies_are_editable(s: Arc<dyn Store
     assert!(forbidden(s.update_check(&w.only_a, &t, &first).await));
     assert!(forbidden(s.add_check(&w.only_a, &t, &first).await));
     assert!(forbidden(s.delete_template(&w.only_a, &t).await));
+    assert!(forbidden(s.delete_check(&w.only_a, &t, &first.id).await));
     assert!(matches!(
         s.set_checks_enabled(&w.only_a, &t, std::slice::from_ref(&first.id), false)
             .await,
@@ -250,6 +251,11 @@ async fn system_templates_are_read_only_and_copies_are_editable(s: Arc<dyn Store
         .await
         .unwrap();
     assert!(!copy.is_system);
+    assert_eq!(
+        (copy.framework, copy.copied_from.as_deref()),
+        (bulwark_core::Framework::Custom, Some(t.as_str())),
+        "a copy is custom and remembers its source"
+    );
     assert_eq!(copy.org_id.as_deref(), Some(w.a.id.as_str()));
     assert_eq!(copy.check_count as usize, shipped.checks.len());
     let ids: Vec<String> = checks.iter().take(3).map(|c| c.check.id.clone()).collect();
@@ -274,8 +280,22 @@ async fn system_templates_are_read_only_and_copies_are_editable(s: Arc<dyn Store
         s.add_check(&w.only_a, &copy.id, &custom).await,
         Err(StoreError::Conflict(_))
     ));
+    let last = checks.last().unwrap().check.id.clone();
+    s.delete_check(&w.only_a, &copy.id, &last).await.unwrap();
+    assert!(matches!(
+        s.delete_check(&w.only_a, &copy.id, &last).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        matches!(
+            s.delete_check(&w.only_b, &copy.id, "CUSTOM-1").await,
+            Err(StoreError::NotFound(_))
+        ),
+        "another tenant's template"
+    );
     let after = s.template_checks(&w.only_a, &copy.id).await.unwrap();
-    assert_eq!(after.len(), shipped.checks.len() + 1);
+    assert_eq!(after.len(), shipped.checks.len());
+    assert!(after.iter().all(|c| c.check.id != last));
     assert_eq!(after.iter().filter(|c| !c.enabled).count(), 3);
     assert_eq!(after[0].check.title, "edited");
     assert_eq!(after.last().unwrap().check.id, "CUSTOM-1");

@@ -109,6 +109,7 @@ routes! {
     post "/api/v1/compliance/templates/{id}/checks" MANAGE, "Add a custom check to a custom template" => templates::add_check, body bulwark_core::Check, answer bulwark_core::Check;
     post "/api/v1/compliance/templates/{id}/checks/bulk-toggle" MANAGE, "Enable or disable several checks" => templates::bulk_toggle, body templates::BulkToggle, answer answers::Toggled;
     post "/api/v1/compliance/templates/import-scap" MANAGE, "Read an SCAP source data stream: list its benchmarks and profiles, or import one profile as a template (profile, org_id)" => scap::import, query scap::ImportQuery, upload "application/xml", answer scap::Imported;
+    delete "/api/v1/compliance/templates/{id}/checks/{check}" MANAGE, "Remove a check from a custom template (system: 403)" => templates::delete_check, answer answers::Deleted;
     patch "/api/v1/compliance/templates/{id}/checks/{check}" MANAGE, "Edit a check's parameters, expected value or enabled flag" => templates::patch_check, body templates::CheckPatch, answer bulwark_core::Check;
 
     get "/api/v1/compliance/policies" VIEW, "List policies" => policies::list, answer Vec<bulwark_store::Policy>;

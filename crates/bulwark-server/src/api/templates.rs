@@ -19,8 +19,8 @@ use crate::error::{ApiResult, AppError};
 #[serde(deny_unknown_fields)]
 pub struct TemplateQuery {
     pub system: Option<bool>,
-    pub framework: Option<String>,
-    pub os: Option<String>,
+    pub framework: Option<bulwark_core::Framework>,
+    pub os: Option<bulwark_core::OsKind>,
     /// Only templates that fit this host: its OS type, and for SCAP content the systems the
     /// data stream's CPE names target (what a scan or policy for the host can use).
     pub host_id: Option<String>,
@@ -192,6 +192,9 @@ pub struct CheckPatch {
     /// New expected value and operator.
     expect: Option<Expectation>,
     severity: Option<bulwark_core::Severity>,
+    /// The check's distribution and version overrides, replaced as a whole (`[]` removes
+    /// them all).
+    overrides: Option<Vec<bulwark_core::template::Override>>,
 }
 
 pub async fn patch_check(
@@ -227,9 +230,21 @@ pub async fn patch_check(
     if let Some(sev) = p.severity {
         check.severity = sev;
     }
+    if let Some(overrides) = p.overrides {
+        check.overrides = overrides;
+    }
     validate_check(&check)?;
     s.store.update_check(&caller.scope, &id, &check).await?;
     Ok(Json(check))
+}
+
+pub async fn delete_check(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, check_id)): Path<(String, String)>,
+) -> ApiResult<Json<Deleted>> {
+    s.store.delete_check(&caller.scope, &id, &check_id).await?;
+    Ok(Json(Deleted { deleted: check_id }))
 }
 
 fn required<'a>(field: &str, value: &'a str) -> ApiResult<&'a str> {

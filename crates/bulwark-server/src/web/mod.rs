@@ -65,6 +65,7 @@ ui_routes! {
     post "/templates/{id}/delete" mirrors DELETE "/api/v1/compliance/templates/{id}" => pages::templates::delete;
     post "/templates/{id}/checks" mirrors POST "/api/v1/compliance/templates/{id}/checks" => pages::templates::add_check;
     post "/templates/{id}/toggle-checks" mirrors POST "/api/v1/compliance/templates/{id}/checks/bulk-toggle" => pages::templates::toggle_checks;
+    post "/templates/{id}/checks/{check}/delete" mirrors DELETE "/api/v1/compliance/templates/{id}/checks/{check}" => pages::templates::delete_check;
     post "/templates/{id}/checks/{check}" mirrors PATCH "/api/v1/compliance/templates/{id}/checks/{check}" => pages::templates::edit_check;
 
     get "/policies" mirrors GET "/api/v1/compliance/policies" => pages::policies::list;

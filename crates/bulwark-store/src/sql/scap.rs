@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use bulwark_core::{Engine, Template};
 
-use super::templates::{framework_name, insert_checks};
+use super::templates::insert_checks;
 use super::{SqlStore, visible};
 use crate::{Datastream, Result, ScapStore, Scope, StoreError, TemplateSummary, args, new_id, now};
 
@@ -59,7 +59,7 @@ impl ScapStore for SqlStore {
             "INSERT INTO templates (id, org_id, name, framework, os_kind, version, benchmark, is_system, active, \
              content_hash, created_at, updated_at, scap_source, datastream) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)",
-            args![&id, org_id, &template.name, framework_name(template), template.os.as_str(), &template.version,
+            args![&id, org_id, &template.name, template.framework, template.os.as_str(), &template.version,
                 &template.benchmark, false, true, &source.datastream, ts, source_json, &source.datastream],
         )
         .await

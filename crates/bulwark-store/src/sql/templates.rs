@@ -3,7 +3,7 @@
 //! organization. A check is stored as its core definition in JSON, without its inline tests.
 
 use async_trait::async_trait;
-use bulwark_core::{Check, Template, TestCases};
+use bulwark_core::{Check, Framework, OsKind, Template, TestCases};
 
 use super::{SqlStore, scope_clause, visible};
 use crate::db::{Arg, SqlBuf, Tx};
@@ -14,7 +14,7 @@ use crate::{
 
 const SUMMARY: &str = "SELECT t.id, t.org_id, t.name, t.framework, t.os_kind, t.version, t.benchmark, t.is_system, \
     t.active, (SELECT COUNT(*) FROM template_checks c WHERE c.template_id = t.id) AS check_count, \
-    t.revision, t.created_at, t.updated_at, t.scap_source FROM templates t";
+    t.revision, t.created_at, t.updated_at, t.scap_source, t.copied_from FROM templates t";
 
 /// Marks a template changed: a new revision invalidates cached checks.
 const BUMP: &str = "UPDATE templates SET updated_at = $1, revision = revision + 1 WHERE id = $2";
@@ -29,13 +29,6 @@ struct CheckRow {
 #[derive(sqlx::FromRow)]
 struct Hash {
     content_hash: String,
-}
-
-pub(super) fn framework_name(t: &Template) -> String {
-    serde_json::to_value(t.framework)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| "custom".into())
 }
 
 fn definition(check: &Check) -> Result<String> {
@@ -135,7 +128,7 @@ impl TemplateStore for SqlStore {
             tx.execute(
                 "UPDATE templates SET name = $2, framework = $3, os_kind = $4, version = $5, benchmark = $6, \
                  content_hash = $7, updated_at = $8, revision = revision + 1 WHERE id = $1",
-                args![&template.id, &template.name, framework_name(template), os, &template.version, &template.benchmark, content_hash, ts],
+                args![&template.id, &template.name, template.framework, os, &template.version, &template.benchmark, content_hash, ts],
             )
             .await?;
             tx.execute(
@@ -147,7 +140,7 @@ impl TemplateStore for SqlStore {
             tx.execute(
                 "INSERT INTO templates (id, org_id, name, framework, os_kind, version, benchmark, is_system, active, \
                  content_hash, created_at, updated_at) VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-                args![&template.id, &template.name, framework_name(template), os, &template.version, &template.benchmark, true, true, content_hash, ts],
+                args![&template.id, &template.name, template.framework, os, &template.version, &template.benchmark, true, true, content_hash, ts],
             )
             .await?;
         }
@@ -173,8 +166,8 @@ impl TemplateStore for SqlStore {
             args.push(Arg::Bool(true));
         }
         for (column, value) in [
-            ("t.framework", &filter.framework),
-            ("t.os_kind", &filter.os_kind),
+            ("t.framework", filter.framework.map(Framework::as_str)),
+            ("t.os_kind", filter.os_kind.map(OsKind::as_str)),
         ] {
             if let Some(v) = value {
                 sql.push_str(&format!(" AND {column} = ${}", args.len() + 1));
@@ -229,9 +222,10 @@ impl TemplateStore for SqlStore {
         let mut tx = self.db.begin().await?;
         tx.execute(
             "INSERT INTO templates (id, org_id, name, framework, os_kind, version, benchmark, is_system, active, \
-             content_hash, created_at, updated_at) \
-             SELECT $1, $2, $3, framework, os_kind, version, benchmark, $4, $5, content_hash, $6, $6 FROM templates WHERE id = $7",
-            args![&new, org_id, name, false, true, ts, &source.id],
+             content_hash, created_at, updated_at, scap_source, datastream, copied_from) \
+             SELECT $1, $2, $3, $4, os_kind, version, benchmark, $5, $6, content_hash, $7, $7, scap_source, datastream, id \
+             FROM templates WHERE id = $8",
+            args![&new, org_id, name, Framework::Custom.as_str(), false, true, ts, &source.id],
         )
         .await
         .map_err(|e| match e {
@@ -284,6 +278,22 @@ impl TemplateStore for SqlStore {
             .execute(
                 "UPDATE template_checks SET enabled = $1, definition = $2 WHERE template_id = $3 AND check_id = $4",
                 args![check.enabled, definition(check)?, id, &check.id],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound("check"));
+        }
+        tx.execute(BUMP, args![now(), id]).await?;
+        tx.commit().await
+    }
+
+    async fn delete_check(&self, scope: &Scope, id: &str, check_id: &str) -> Result<()> {
+        self.editable_template(scope, id).await?;
+        let mut tx = self.db.begin().await?;
+        let n = tx
+            .execute(
+                "DELETE FROM template_checks WHERE template_id = $1 AND check_id = $2",
+                args![id, check_id],
             )
             .await?;
         if n == 0 {

@@ -82,6 +82,10 @@ impl TemplatePage {
     fn probe_json(&self, check: &Check) -> String {
         serde_json::to_string(&check.probe).unwrap_or_default()
     }
+
+    fn overrides_json(&self, check: &Check) -> String {
+        serde_json::to_string_pretty(&check.overrides).unwrap_or_default()
+    }
 }
 
 #[derive(Deserialize)]
@@ -148,6 +152,15 @@ pub async fn bulk_active(
         .await?;
     }
     go_to("/templates")
+}
+
+pub async fn delete_check(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, check)): Path<(String, String)>,
+) -> Outcome {
+    let _ = templates::delete_check(State(s), caller, Path((id.clone(), check))).await?;
+    go_to(format!("/templates/{id}"))
 }
 
 pub async fn delete(State(s): State<AppState>, caller: Caller, Path(id): Path<String>) -> Outcome {
@@ -219,6 +232,7 @@ pub struct EditCheck {
     severity: Option<String>,
     probe: Option<String>,
     expect: Option<String>,
+    overrides: Option<String>,
 }
 
 pub async fn edit_check(
@@ -228,7 +242,7 @@ pub async fn edit_check(
     Form(f): Form<EditCheck>,
 ) -> Outcome {
     let json_of = |field: &str, text: Option<String>| -> Result<serde_json::Value, AppError> {
-        match text {
+        match text.filter(|t| !t.trim().is_empty()) {
             Some(t) => serde_json::from_str(&t)
                 .map_err(|e| AppError::invalid(field, format!("{field} is not valid JSON: {e}"))),
             None => Ok(serde_json::Value::Null),
@@ -239,6 +253,7 @@ pub async fn edit_check(
         "severity": f.severity,
         "probe": json_of("probe", f.probe)?,
         "expect": json_of("expect", f.expect)?,
+        "overrides": json_of("overrides", f.overrides)?,
     });
     let patch: CheckPatch = parse_json(patch.to_string().as_bytes())?;
     let _ =
