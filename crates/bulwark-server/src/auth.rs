@@ -78,16 +78,29 @@ impl Caller {
         }
     }
 
-    /// The organization a create request is for: the one named, or the caller's only one.
-    pub fn org_for(&self, named: Option<&str>) -> ApiResult<String> {
-        match (named, &self.scope) {
-            (Some(org), _) => Ok(org.to_owned()),
-            (None, Scope::Orgs(orgs)) if orgs.len() == 1 => Ok(orgs[0].clone()),
-            _ => Err(AppError::invalid(
-                "org_id",
-                "org_id is required: you have access to several organizations",
-            )),
-        }
+    /// The organization a create request is for: the one named, or else the only one the
+    /// caller sees (an account-wide caller of an installation with one organization too).
+    pub async fn org_for(
+        &self,
+        store: &std::sync::Arc<dyn bulwark_store::Store>,
+        named: Option<&str>,
+    ) -> ApiResult<String> {
+        let seen = match (named, &self.scope) {
+            (Some(org), _) => return Ok(org.to_owned()),
+            (None, Scope::Orgs(orgs)) if orgs.len() == 1 => return Ok(orgs[0].clone()),
+            (None, Scope::Orgs(orgs)) => orgs.len(),
+            (None, Scope::All) => {
+                let orgs = store.list_orgs(&Scope::All).await?;
+                match orgs.as_slice() {
+                    [only] => return Ok(only.id.clone()),
+                    all => all.len(),
+                }
+            }
+        };
+        Err(AppError::invalid(
+            "org_id",
+            format!("choose the organization (org_id): you see {seen}"),
+        ))
     }
 }
 

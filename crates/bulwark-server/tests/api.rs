@@ -823,3 +823,115 @@ impl TestApp {
         r.json()
     }
 }
+
+/// Exceptions take dates as people write them, can be edited while active, and an
+/// account-wide caller names the organization of an organization-wide one.
+#[tokio::test]
+async fn exceptions_take_dates_and_can_be_edited() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+    let create = |body: Value| app.call("POST", "/api/v1/compliance/exceptions", user, Some(body));
+    for (expires, want) in [
+        (json!("2099-01-31"), Some(4_073_587_199_i64)),
+        (json!("2099-01-31T12:00:00Z"), Some(4_073_544_000)),
+        (json!(4_073_544_000_i64), Some(4_073_544_000)),
+        (json!("soon"), None),
+        (json!("2001-01-01"), None),
+    ] {
+        let r =
+            create(json!({"rule_id": "CIS-1.1.1", "reason": "lab host", "expires_at": expires}))
+                .await;
+        match want {
+            Some(at) => {
+                assert_eq!(r.status, StatusCode::OK, "{expires}: {}", r.text);
+                assert_eq!(r.json()["expires_at"], at, "{expires}");
+            }
+            None => assert_eq!(
+                (r.status, r.field().as_deref()),
+                (StatusCode::UNPROCESSABLE_ENTITY, Some("expires_at")),
+                "{expires}: {}",
+                r.text
+            ),
+        }
+    }
+    let made = create(
+        json!({"rule_id": "CIS-2.2.2", "reason": "first reason", "expires_at": "2099-06-30"}),
+    )
+    .await
+    .json();
+    let id = made["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/compliance/exceptions/{id}");
+    let edited = app
+        .ok(
+            "PATCH",
+            &path,
+            user,
+            Some(json!({"reason": "reviewed: still needed", "expires_at": null})),
+        )
+        .await;
+    assert_eq!(
+        (
+            edited["reason"].as_str(),
+            edited["expires_at"].is_null(),
+            edited["rule_id"].as_str()
+        ),
+        (Some("reviewed: still needed"), true, Some("CIS-2.2.2"))
+    );
+    let r = app
+        .call("PATCH", &path, user, Some(json!({"reason": "  "})))
+        .await;
+    assert_eq!(r.field().as_deref(), Some("reason"), "{}", r.text);
+    let r = app
+        .call(
+            "PATCH",
+            &path,
+            &app.b_token,
+            Some(json!({"reason": "mine now"})),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "another tenant: {}",
+        r.text
+    );
+    app.ok("DELETE", &path, user, None).await;
+    let r = app
+        .call("PATCH", &path, user, Some(json!({"reason": "too late"})))
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::CONFLICT,
+        "a revoked exception stays as it was: {}",
+        r.text
+    );
+
+    // An account-wide caller sees two organizations: an org-wide exception names one.
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/compliance/exceptions",
+            &app.root,
+            Some(json!({"rule_id": "X-1", "reason": "r"})),
+        )
+        .await;
+    assert_eq!(r.field().as_deref(), Some("org_id"), "{}", r.text);
+    let named = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/exceptions",
+            &app.root,
+            Some(json!({"rule_id": "X-1", "reason": "r", "org_id": app.b.id})),
+        )
+        .await;
+    assert_eq!(named["org_id"], app.b.id.as_str());
+
+    // Users who see every organization are made by account-wide callers only.
+    let body = json!({"username": "auditor", "password": "a long enough password", "role": "viewer", "all_orgs": true});
+    let made = app
+        .ok("POST", "/api/v1/users", &app.root, Some(body.clone()))
+        .await;
+    assert_eq!(made["all_orgs"], true, "{made}");
+    let r = app.call("POST", "/api/v1/users", app.token("admin"), Some(json!({"username": "auditor2", "password": "a long enough password", "role": "viewer", "all_orgs": true}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+}

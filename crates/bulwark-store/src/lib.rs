@@ -275,6 +275,14 @@ pub trait ExceptionStore: Send + Sync {
     async fn get_exception(&self, scope: &Scope, id: &str) -> Result<Exception>;
     /// Active → revoked; a revoked or expired exception answers `Conflict`.
     async fn revoke_exception(&self, scope: &Scope, id: &str, now: i64) -> Result<Exception>;
+    /// A new reason and expiry for an active exception; others answer `Conflict`.
+    async fn update_exception(
+        &self,
+        scope: &Scope,
+        id: &str,
+        reason: &str,
+        expires_at: Option<i64>,
+    ) -> Result<Exception>;
     /// Active exceptions whose expiry has passed become expired; returns how many.
     async fn expire_exceptions(&self, now: i64) -> Result<u64>;
     async fn active_exceptions(&self, org_id: &str, now: i64) -> Result<Vec<Exception>>;

@@ -40,6 +40,59 @@ pub async fn list(
     ))
 }
 
+/// A moment as Unix seconds, an RFC 3339 time (`2027-01-31T18:00:00Z`) or a date
+/// (`2027-01-31`, meaning the end of that day, UTC).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Moment {
+    Unix(i64),
+    Text(String),
+}
+
+impl Moment {
+    fn unix(&self, field: &str) -> ApiResult<i64> {
+        let text = match self {
+            Moment::Unix(t) => return Ok(*t),
+            Moment::Text(t) => t.trim(),
+        };
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+            return Ok(t.timestamp());
+        }
+        chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(23, 59, 59))
+            .map(|t| t.and_utc().timestamp())
+            .ok_or_else(|| {
+                AppError::invalid(
+                    field,
+                    format!("{field} must be a date (2027-01-31), an RFC 3339 time or Unix seconds, not {text:?}"),
+                )
+            })
+    }
+}
+
+/// An expiry that, when given, lies ahead.
+fn future_expiry(expires_at: Option<&Moment>) -> ApiResult<Option<i64>> {
+    let Some(moment) = expires_at else {
+        return Ok(None);
+    };
+    let at = moment.unix("expires_at")?;
+    if at <= bulwark_store::now() {
+        return Err(AppError::invalid("expires_at", "expires_at is in the past"));
+    }
+    Ok(Some(at))
+}
+
+fn required_reason(reason: &str) -> ApiResult<&str> {
+    match reason.trim() {
+        "" => Err(AppError::invalid(
+            "reason",
+            "a reason is required: say why the check is waived",
+        )),
+        r => Ok(r),
+    }
+}
+
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBody {
@@ -48,8 +101,7 @@ pub struct CreateBody {
     pub reason: String,
     pub host_id: Option<String>,
     pub group_id: Option<String>,
-    /// Unix seconds.
-    pub expires_at: Option<i64>,
+    pub expires_at: Option<Moment>,
 }
 
 pub async fn create(
@@ -69,7 +121,7 @@ pub async fn create(
                 .ok_or(AppError::NotFound("host group".into()))?
                 .org_id
         }
-        (named, _, _) => caller.org_for(named.as_deref())?,
+        (named, _, _) => caller.org_for(&s.store, named.as_deref()).await?,
     };
     if b.rule_id.trim().is_empty() {
         return Err(AppError::invalid(
@@ -77,29 +129,20 @@ pub async fn create(
             "rule_id must name a check, e.g. CIS-1.1.1",
         ));
     }
-    if b.reason.trim().is_empty() {
-        return Err(AppError::invalid(
-            "reason",
-            "a reason is required: say why the check is waived",
-        ));
-    }
+    let reason = required_reason(&b.reason)?.to_owned();
     if b.host_id.is_some() && b.group_id.is_some() {
         return Err(AppError::invalid(
             "group_id",
             "scope an exception to a host or to a host group, not both",
         ));
     }
-    let now = bulwark_store::now();
-    if b.expires_at.is_some_and(|e| e <= now) {
-        return Err(AppError::invalid("expires_at", "expires_at is in the past"));
-    }
     let new = NewException {
         org_id,
         rule_id: b.rule_id.trim().into(),
-        reason: b.reason.trim().into(),
+        reason,
+        expires_at: future_expiry(b.expires_at.as_ref())?,
         host_id: b.host_id,
         group_id: b.group_id,
-        expires_at: b.expires_at,
         created_by: caller.user.username.clone(),
     };
     Ok(Json(s.store.create_exception(&caller.scope, &new).await?))
@@ -111,6 +154,38 @@ pub async fn get_one(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Exception>> {
     Ok(Json(s.store.get_exception(&caller.scope, &id).await?))
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateBody {
+    pub reason: Option<String>,
+    /// A new expiry; `null` makes the exception open-ended.
+    #[serde(default, deserialize_with = "super::present")]
+    pub expires_at: Option<Option<Moment>>,
+}
+
+/// A new reason or expiry for an active exception (what it waives and where stay).
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(b): Body<UpdateBody>,
+) -> ApiResult<Json<Exception>> {
+    let current = s.store.get_exception(&caller.scope, &id).await?;
+    let reason = match &b.reason {
+        Some(r) => required_reason(r)?.to_owned(),
+        None => current.reason,
+    };
+    let expires_at = match &b.expires_at {
+        Some(expiry) => future_expiry(expiry.as_ref())?,
+        None => current.expires_at,
+    };
+    Ok(Json(
+        s.store
+            .update_exception(&caller.scope, &id, &reason, expires_at)
+            .await?,
+    ))
 }
 
 pub async fn revoke(

@@ -142,7 +142,7 @@ pub async fn create_group(
     caller: Caller,
     Body(b): Body<GroupBody>,
 ) -> ApiResult<Json<HostGroup>> {
-    let org = caller.org_for(b.org_id.as_deref())?;
+    let org = caller.org_for(&s.store, b.org_id.as_deref()).await?;
     if b.name.trim().is_empty() {
         return Err(AppError::invalid("name", "name must not be empty"));
     }

@@ -123,6 +123,7 @@ routes! {
 
     get "/api/v1/compliance/exceptions" VIEW, "List exceptions (filter: state)" => exceptions::list, query exceptions::ExceptionQuery, answer Vec<bulwark_store::Exception>;
     post "/api/v1/compliance/exceptions" MANAGE, "Create an exception for a rule (host, host group or organization)" => exceptions::create, body exceptions::CreateBody, answer bulwark_store::Exception;
+    patch "/api/v1/compliance/exceptions/{id}" MANAGE, "Change an active exception's reason or expiry" => exceptions::update, body exceptions::UpdateBody, answer bulwark_store::Exception;
     get "/api/v1/compliance/exceptions/{id}" VIEW, "An exception" => exceptions::get_one, answer bulwark_store::Exception;
     delete "/api/v1/compliance/exceptions/{id}" MANAGE, "Revoke an exception" => exceptions::revoke, answer bulwark_store::Exception;
 
@@ -207,6 +208,16 @@ async fn authorize(
         return e.into_response();
     }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// A body field that was sent, even as `null` (`Some(None)`), as opposed to left out
+/// (`None`): how updates tell "clear this" from "leave it".
+pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
 }
 
 /// The API's routes beside `others` (the web UI), with the API's fallback and body limit.

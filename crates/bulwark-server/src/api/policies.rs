@@ -31,17 +31,8 @@ pub struct PolicyBody {
     passing_threshold: Option<f64>,
     schedule_type: Option<ScheduleType>,
     /// A cron expression; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     cron: Option<Option<String>>,
-}
-
-/// A field that was sent, even as `null` (`Some(None)`), as opposed to left out (`None`).
-fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    T::deserialize(d).map(Some)
 }
 
 fn apply(p: &mut Policy, b: PolicyBody) {
@@ -126,7 +117,7 @@ pub async fn create(
     caller: Caller,
     Body(b): Body<PolicyBody>,
 ) -> ApiResult<Json<Policy>> {
-    let org_id = caller.org_for(b.org_id.as_deref())?;
+    let org_id = caller.org_for(&s.store, b.org_id.as_deref()).await?;
     for (field, missing) in [
         ("name", b.name.is_none()),
         ("os_type", b.os_type.is_none()),

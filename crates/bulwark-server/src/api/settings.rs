@@ -121,6 +121,10 @@ pub struct UserBody {
     role: String,
     /// Organizations the user sees; omitted: the caller's only organization.
     org_ids: Option<Vec<String>>,
+    /// An account-wide user, who sees every organization (only an account-wide caller may
+    /// create one).
+    #[serde(default)]
+    all_orgs: bool,
 }
 
 pub async fn create_user(
@@ -140,9 +144,28 @@ pub async fn create_user(
             "password must have at least 12 characters",
         ));
     }
+    if b.all_orgs {
+        if caller.scope != bulwark_store::Scope::All {
+            return Err(AppError::Forbidden(
+                "only an account-wide user can create another account-wide user".into(),
+            ));
+        }
+        if b.org_ids.as_ref().is_some_and(|o| !o.is_empty()) {
+            return Err(AppError::invalid(
+                "org_ids",
+                "an account-wide user sees every organization; leave org_ids out",
+            ));
+        }
+        let hash = auth::hash_password(&b.password)?;
+        return Ok(Json(
+            s.store
+                .create_user(b.username.trim(), &hash, role, None)
+                .await?,
+        ));
+    }
     let orgs = match b.org_ids {
         Some(orgs) => orgs,
-        None => vec![caller.org_for(None)?],
+        None => vec![caller.org_for(&s.store, None).await?],
     };
     if orgs.is_empty() {
         return Err(AppError::invalid(

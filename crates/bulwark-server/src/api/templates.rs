@@ -110,7 +110,7 @@ pub async fn copy(
     Body(b): Body<CopyBody>,
 ) -> ApiResult<Json<TemplateSummary>> {
     let name = required("name", &b.name)?;
-    let org = caller.org_for(b.org_id.as_deref())?;
+    let org = caller.org_for(&s.store, b.org_id.as_deref()).await?;
     Ok(Json(
         s.store
             .copy_template(&caller.scope, &id, name, &org)

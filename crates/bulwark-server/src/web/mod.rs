@@ -87,6 +87,7 @@ ui_routes! {
     get "/exceptions" mirrors GET "/api/v1/compliance/exceptions" => pages::exceptions::list;
     post "/exceptions" mirrors POST "/api/v1/compliance/exceptions" => pages::exceptions::create;
     post "/exceptions/{id}/revoke" mirrors DELETE "/api/v1/compliance/exceptions/{id}" => pages::exceptions::revoke;
+    post "/exceptions/{id}" mirrors PATCH "/api/v1/compliance/exceptions/{id}" => pages::exceptions::update;
 
     get "/export" mirrors GET "/api/v1/compliance/export" => pages::export::page;
     get "/trends" mirrors GET "/api/v1/compliance/trends" => pages::trends::page;

@@ -94,6 +94,30 @@ impl ExceptionStore for SqlStore {
         self.get_exception(scope, id).await
     }
 
+    async fn update_exception(
+        &self,
+        scope: &Scope,
+        id: &str,
+        reason: &str,
+        expires_at: Option<i64>,
+    ) -> Result<Exception> {
+        let x = self.get_exception(scope, id).await?;
+        let n = self
+            .db
+            .execute(
+                "UPDATE exceptions SET reason = $1, expires_at = $2 WHERE id = $3 AND state = 'active'",
+                args![reason, expires_at, id],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!(
+                "exception {id} is {}; only an active exception can be changed",
+                x.state
+            )));
+        }
+        self.get_exception(scope, id).await
+    }
+
     async fn expire_exceptions(&self, now: i64) -> Result<u64> {
         self.db
             .execute(

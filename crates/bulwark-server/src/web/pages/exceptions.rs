@@ -3,12 +3,11 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use bulwark_store::{Exception, Host, HostGroup};
-use chrono::NaiveDate;
+use bulwark_store::{Exception, Host, HostGroup, Org};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::api::exceptions::{self, CreateBody, ExceptionQuery};
+use crate::api::exceptions::{self, CreateBody, ExceptionQuery, Moment, UpdateBody};
 use crate::auth::Caller;
 use crate::body::{Body, Params};
 use crate::error::AppError;
@@ -24,6 +23,8 @@ struct ExceptionsPage {
     state: String,
     hosts: Vec<Host>,
     groups: Vec<HostGroup>,
+    /// Offered as a choice when the caller sees more than one.
+    orgs: Vec<Org>,
     /// Prefilled from a scan's "Create an exception".
     rule_id: String,
     host_id: String,
@@ -77,12 +78,14 @@ pub async fn list(
     .0;
     let hosts = s.store.list_hosts(&caller.scope).await.or_page(&chrome)?;
     let groups = s.store.list_groups(&caller.scope).await.or_page(&chrome)?;
+    let orgs = s.store.list_orgs(&caller.scope).await.or_page(&chrome)?;
     Ok(render_html(&ExceptionsPage {
         chrome,
         exceptions,
         state: state.unwrap_or_default(),
         hosts,
         groups,
+        orgs,
         rule_id: q.rule_id.unwrap_or_default(),
         host_id: q.host_id.unwrap_or_default(),
     }))
@@ -91,6 +94,8 @@ pub async fn list(
 /// The form: a date instead of unix seconds; the rest as the API names it.
 #[derive(Deserialize)]
 pub struct NewException {
+    #[serde(default)]
+    org_id: Option<String>,
     rule_id: String,
     reason: String,
     host_id: Option<String>,
@@ -98,34 +103,58 @@ pub struct NewException {
     expires_on: Option<String>,
 }
 
+/// A form's unanswered choice arrives as an empty string.
+fn chosen(v: Option<String>) -> Option<String> {
+    v.filter(|v| !v.trim().is_empty())
+}
+
+/// The API's expiry errors, named as the form names the field.
+fn on_form(e: AppError) -> AppError {
+    match e.field() {
+        Some("expires_at") => AppError::invalid("expires_on", e.to_string()),
+        _ => e,
+    }
+}
+
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
     Form(f): Form<NewException>,
 ) -> Outcome {
-    let expires_at = match f.expires_on {
-        Some(day) => Some(
-            NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-                .map_err(|_| AppError::invalid("expires_on", "expiry must be a date, YYYY-MM-DD"))?
-                .and_hms_opt(23, 59, 59)
-                .map_or(0, |t| t.and_utc().timestamp()),
-        ),
-        None => None,
-    };
     let body = CreateBody {
-        org_id: None,
+        org_id: chosen(f.org_id),
         rule_id: f.rule_id,
         reason: f.reason,
-        host_id: f.host_id,
-        group_id: f.group_id,
-        expires_at,
+        host_id: chosen(f.host_id),
+        group_id: chosen(f.group_id),
+        expires_at: chosen(f.expires_on).map(Moment::Text),
     };
     let _ = exceptions::create(State(s), caller, Body(body))
         .await
-        .map_err(|e| match e.field() {
-            Some("expires_at") => AppError::invalid("expires_on", e.to_string()),
-            _ => e,
-        })?;
+        .map_err(on_form)?;
+    go_to("/exceptions")
+}
+
+#[derive(Deserialize)]
+pub struct EditException {
+    reason: String,
+    /// Empty: no expiry.
+    expires_on: Option<String>,
+}
+
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(f): Form<EditException>,
+) -> Outcome {
+    let body = UpdateBody {
+        reason: Some(f.reason),
+        expires_at: Some(chosen(f.expires_on).map(Moment::Text)),
+    };
+    let _ = exceptions::update(State(s), caller, Path(id), Body(body))
+        .await
+        .map_err(on_form)?;
     go_to("/exceptions")
 }
 
