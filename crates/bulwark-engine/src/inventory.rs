@@ -19,6 +19,17 @@ use crate::host::{HostRoot, RootError};
 const ADMIN_GROUPS: [&str; 4] = ["sudo", "wheel", "admin", "root"];
 
 pub fn collect(host: &HostRoot) -> Result<HostInventory, RootError> {
+    // A running Windows system is read through the tools' outputs, as an evidence root is.
+    if host.is_live() && cfg!(windows) {
+        let evidence =
+            crate::windows::live::LiveEvidence::record_inventory().map_err(|e| RootError::Io {
+                path: crate::windows::EVIDENCE_DIR.into(),
+                source: std::io::Error::other(e),
+            })?;
+        let mut inventory = collect(&evidence.root())?;
+        live(&mut inventory);
+        return Ok(inventory);
+    }
     let os = host.detect_os()?;
     let mut inventory = HostInventory {
         system: SystemInfo {
@@ -41,6 +52,7 @@ pub fn collect(host: &HostRoot) -> Result<HostInventory, RootError> {
         ..Default::default()
     };
     if os.kind == OsKind::Windows {
+        windows_inventory(host, &mut inventory);
         return Ok(inventory);
     }
     let accounts = Accounts::load(host);
@@ -74,6 +86,20 @@ pub fn collect(host: &HostRoot) -> Result<HostInventory, RootError> {
         live(&mut inventory);
     }
     Ok(inventory)
+}
+
+/// Software and services from a Windows evidence root; left empty where the evidence was
+/// not recorded.
+fn windows_inventory(host: &HostRoot, inventory: &mut HostInventory) {
+    use crate::windows::{self, registry::Registry};
+    let evidence = |file: &str| windows::read_evidence(host, file).ok();
+    if let Some(text) = evidence(windows::SOFTWARE_FILE) {
+        inventory.software = windows::inventory::software(&Registry::parse(&text));
+    }
+    if let Some(states) = evidence(windows::SERVICE_STATES_FILE) {
+        let starts = evidence(windows::SERVICE_STARTS_FILE).unwrap_or_default();
+        inventory.services = windows::inventory::services(&states, &Registry::parse(&starts));
+    }
 }
 
 fn read(host: &HostRoot, path: &str) -> String {

@@ -135,3 +135,40 @@ fn a_template_for_another_os_is_refused_before_any_check_runs() {
         "template cis-windows-server-l1 is written for windows, but this host runs linux; bind a linux template to scan it"
     );
 }
+
+/// A Windows evidence root gives installed programs (Uninstall keys, both registry views)
+/// and services with state and start type, so Software Installed and Service Running judge
+/// Windows hosts as they judge Linux ones.
+#[test]
+fn a_windows_evidence_root_has_software_and_services() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/windows/server2022");
+    let inv = collect(&HostRoot::offline(&root)).unwrap();
+    assert_eq!(inv.system.os_kind, "windows");
+    let software: Vec<(&str, &str)> = inv
+        .software
+        .iter()
+        .map(|s| (s.name.as_str(), s.version.as_str()))
+        .collect();
+    assert_eq!(
+        software,
+        [
+            ("Microsoft Edge", "120.0.2210.91"),
+            ("Mozilla Firefox (x86 en-US)", "121.0"),
+            ("OpenSSH Server", "9.5.0.0"),
+        ]
+    );
+    let services: Vec<(&str, &str, &str)> = inv
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), s.state.as_str(), s.start_type.as_str()))
+        .collect();
+    assert_eq!(
+        services,
+        [
+            ("RemoteRegistry", "stopped", "disabled"),
+            ("Spooler", "running", "auto"),
+            ("WinDefend", "running", "auto"),
+            ("wuauserv", "stopped", "manual"),
+        ]
+    );
+}

@@ -95,6 +95,39 @@ pub fn collect(dir: &Path, request: &Request) -> Result<(), String> {
     write(SERVICES_FILE, &services)
 }
 
+/// Records what the inventory reads (installed programs, services with state and start type)
+/// into `dir`, beside the system's identity.
+pub fn collect_inventory(dir: &Path) -> Result<(), String> {
+    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let write = |file: &str, bytes: &[u8]| {
+        fs::write(dir.join(file), bytes).map_err(|e| format!("{file}: {e}"))
+    };
+    let mut os = run(&["reg", "query", VERSION_KEY])?;
+    os.extend(run(&["reg", "query", super::COMPUTER_NAME_KEY])?);
+    write(OS_FILE, &os)?;
+    let mut software = Vec::new();
+    for key in super::inventory::UNINSTALL_KEYS {
+        software.extend(run(&["reg", "query", key, "/s"])?);
+        software.extend(b"\r\n");
+    }
+    write(super::SOFTWARE_FILE, &software)?;
+    write(
+        super::SERVICE_STATES_FILE,
+        &run(&["sc", "queryex", "type=", "service", "state=", "all"])?,
+    )?;
+    write(
+        super::SERVICE_STARTS_FILE,
+        &run(&[
+            "reg",
+            "query",
+            super::inventory::SERVICES_KEY,
+            "/s",
+            "/v",
+            "Start",
+        ])?,
+    )
+}
+
 /// Evidence recorded on this machine in a temporary root, removed on drop.
 pub struct LiveEvidence {
     dir: tempfile::TempDir,
@@ -109,6 +142,16 @@ impl LiveEvidence {
             .map_err(|e| format!("temporary directory: {e}"))?;
         let evidence = dir.path().join(super::EVIDENCE_DIR.trim_start_matches('/'));
         collect(&evidence, &Request::for_template(template))?;
+        Ok(LiveEvidence { dir })
+    }
+
+    /// Runs the tools for what the inventory reads.
+    pub fn record_inventory() -> Result<LiveEvidence, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("bulwark-evidence-")
+            .tempdir()
+            .map_err(|e| format!("temporary directory: {e}"))?;
+        collect_inventory(&dir.path().join(super::EVIDENCE_DIR.trim_start_matches('/')))?;
         Ok(LiveEvidence { dir })
     }
 

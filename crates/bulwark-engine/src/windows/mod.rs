@@ -4,6 +4,7 @@
 //! live Windows machine `live::collect` runs the tools into such a directory first.
 
 pub mod auditpol;
+pub mod inventory;
 pub mod live;
 pub mod registry;
 pub mod secedit;
@@ -26,6 +27,12 @@ pub const SECEDIT_FILE: &str = "secedit.inf";
 pub const AUDITPOL_FILE: &str = "auditpol.csv";
 /// Concatenated `sc qc NAME` outputs.
 pub const SERVICES_FILE: &str = "services.txt";
+/// For the inventory: `reg query KEY /s` of both [`inventory::UNINSTALL_KEYS`].
+pub const SOFTWARE_FILE: &str = "software.txt";
+/// For the inventory: `sc queryex type= service state= all`.
+pub const SERVICE_STATES_FILE: &str = "service-states.txt";
+/// For the inventory: `reg query` of [`inventory::SERVICES_KEY`] `/s /v Start`.
+pub const SERVICE_STARTS_FILE: &str = "service-starts.txt";
 
 /// The key that identifies the system in `os.txt`.
 pub const VERSION_KEY: &str = r"HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion";

@@ -82,6 +82,17 @@ impl Value {
     }
 }
 
+/// The values of one recorded key.
+#[derive(Debug, Clone, Copy)]
+pub struct Subkey<'a>(&'a HashMap<String, Value>);
+
+impl Subkey<'_> {
+    /// A value's text by its name (any case); `None` when it was not recorded.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.0.get(&name.to_uppercase()).map(Value::text)
+    }
+}
+
 /// Every key and value of the recorded outputs.
 #[derive(Debug, Default)]
 pub struct Registry {
@@ -148,6 +159,23 @@ impl Registry {
     /// Whether the key was recorded.
     pub fn has_key(&self, key: &str) -> bool {
         self.keys.contains_key(&normalize_key(key))
+    }
+
+    /// The recorded keys directly below `key` (normalized paths), each with a lookup of its
+    /// values, in path order.
+    pub fn children(&self, key: &str) -> Vec<(&str, Subkey<'_>)> {
+        let prefix = format!("{}\\", normalize_key(key));
+        let mut found: Vec<(&str, Subkey<'_>)> = self
+            .keys
+            .iter()
+            .filter(|(k, _)| {
+                k.strip_prefix(&prefix)
+                    .is_some_and(|rest| !rest.contains('\\'))
+            })
+            .map(|(k, values)| (k.as_str(), Subkey(values)))
+            .collect();
+        found.sort_by_key(|(k, _)| *k);
+        found
     }
 
     /// A value; `None` when the key or the value was not recorded.
