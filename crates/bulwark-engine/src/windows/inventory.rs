@@ -79,7 +79,7 @@ pub fn services(queryex: &str, start_values: &Registry) -> Vec<Service> {
             _ => {}
         }
     }
-    found.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    found.sort_by_key(|s| s.name.to_lowercase());
     found
 }
 
