@@ -119,7 +119,17 @@ try {
   check((await page.inputValue("#ex-rule")).length > 0, "the exception form is filled from the failed check");
   await page.fill("#ex-reason", "Accepted for the browser test");
   await Promise.all([page.waitForURL(`${url}/exceptions`), page.click("#new-exception button[type=submit]")]);
-  check(await page.locator("td", { hasText: "Accepted for the browser test" }).isVisible(), "the exception is listed");
+  check(await page.getByRole("cell", { name: "Accepted for the browser test", exact: true }).isVisible(), "the exception is listed");
+  // Edited in place: a new reason, the same waiver.
+  await page.locator("details >> summary:text('Edit')").first().click();
+  await page.locator("details[open] textarea[name=reason]").fill("Accepted again after review");
+  const [saved] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === "POST" && /\/exceptions\/[0-9a-f-]+$/.test(r.url())),
+    page.locator("details[open] button[type=submit]").click(),
+  ]);
+  check(saved.ok(), `the edit is saved (${saved.status()})`);
+  await page.goto(`${url}/exceptions`);
+  check(await page.getByRole("cell", { name: "Accepted again after review", exact: true }).isVisible(), "the edited reason is listed");
   await shot("07-exceptions");
   await page.goto(`${url}/hosts`);
   await page.click(`td a:text("${hostname}")`);

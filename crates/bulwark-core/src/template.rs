@@ -365,6 +365,17 @@ impl Check {
     }
 
     /// Every (probe, expectation) pair the check can run with, for validation.
+    /// Whether evaluating the check may run a program on the host (its probe, its condition
+    /// or any override's probe is a command): such content is code, and runs only where the
+    /// organization and the agent allow it.
+    pub fn runs_commands(&self) -> bool {
+        self.variants()
+            .into_iter()
+            .map(|(p, _)| p)
+            .chain(self.only_if.as_ref())
+            .any(|p| matches!(p, Probe::Command { .. }))
+    }
+
     pub fn variants(&self) -> Vec<(&Probe, Option<&Expectation>)> {
         let mut out = vec![(&self.probe, self.expect.as_ref())];
         for o in &self.overrides {

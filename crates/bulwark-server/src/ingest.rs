@@ -29,7 +29,12 @@ pub fn join_results(checks: &[TemplateCheck], reported: Vec<AgentResult>) -> Vec
         .filter(|c| c.enabled)
         .map(|c| {
             let outcome = by_id.remove(&c.check.id).unwrap_or_else(|| {
-                CheckOutcome::error(expected_of(c), "the agent sent no result for this check")
+                let why = if c.check.runs_commands() {
+                    crate::commands::HELD_BACK
+                } else {
+                    "the agent sent no result for this check"
+                };
+                CheckOutcome::error(expected_of(c), why)
             });
             // The agent never waives: only the server applies exceptions.
             let outcome = if outcome.status == Status::Waived {

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod body;
 pub mod checks_cache;
+pub mod commands;
 pub mod error;
 pub mod ingest;
 pub mod nonces;

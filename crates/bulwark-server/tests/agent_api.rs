@@ -814,3 +814,165 @@ async fn a_job_the_agent_cannot_run_fails_its_scan_with_the_reason() {
             .contains("unknown variant")
     );
 }
+
+/// Checks that run commands are code run as root on every agent of an organization: only an
+/// admin writes them, only while the organization's script_execution flag is on, and jobs
+/// carry them only while it is on.
+#[tokio::test]
+async fn command_checks_are_held_to_the_script_execution_rules() {
+    let app = app().await;
+    let admin = app.token("admin").to_owned();
+    let user = app.token("user").to_owned();
+    let copy = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/templates/cis-linux-l1/copy",
+            &admin,
+            Some(json!({"name": "With a command"})),
+        )
+        .await;
+    let tid = copy["id"].as_str().unwrap().to_owned();
+    let checks_path = format!("/api/v1/compliance/templates/{tid}/checks");
+    let command =
+        json!({"kind": "command", "argv": ["/bin/true"], "timeout_secs": 5, "output": "exit_code"});
+    let check = |id: &str, probe: Value| {
+        json!({
+            "id": id, "title": id, "category": "Services", "severity": "low", "description": "d",
+            "rationale": "r", "remediation": {"text": "none"}, "probe": probe,
+            "expect": {"op": "equals", "value": "0"},
+        })
+    };
+    let hidden = {
+        let mut c = check(
+            "HIDDEN-1",
+            json!({"kind": "sysctl", "key": "kernel.randomize_va_space"}),
+        );
+        c["overrides"] = json!([{"distro": "debian", "probe": command, "expect": {"op": "equals", "value": "0"}}]);
+        c
+    };
+    // A user may not write a command, directly or hidden in a distro override.
+    for body in [check("CMD-1", command.clone()), hidden] {
+        let r = app
+            .call("POST", &checks_path, &user, Some(body.clone()))
+            .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{body}: {}", r.text);
+        assert!(r.text.contains("runs a command"), "{}", r.text);
+    }
+    app.ok(
+        "POST",
+        &checks_path,
+        &admin,
+        Some(check("CMD-1", command.clone())),
+    )
+    .await;
+    let detail = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/templates/{tid}"),
+            &user,
+            None,
+        )
+        .await;
+    let flagged: Vec<&str> = detail["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["runs_commands"] == true)
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(flagged, ["CMD-1"], "the API says which checks run commands");
+    // A user may not turn a check into a command, nor copy commands elsewhere.
+    let r = app
+        .call(
+            "PATCH",
+            &format!(
+                "{checks_path}/{}",
+                detail["checks"][0]["id"].as_str().unwrap()
+            ),
+            &user,
+            Some(json!({"probe": command})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = app
+        .call(
+            "POST",
+            &format!("/api/v1/compliance/templates/{tid}/copy"),
+            &user,
+            Some(json!({"name": "Copied commands"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+
+    // With the organization's flag off: admins cannot add commands, jobs do not carry them.
+    app.ok(
+        "PUT",
+        "/api/v1/feature-flags",
+        &app.root,
+        Some(json!({"org_id": app.a.id, "feature": "script_execution", "enabled": false})),
+    )
+    .await;
+    let r = app
+        .call(
+            "POST",
+            &checks_path,
+            &admin,
+            Some(check("CMD-2", command.clone())),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(r.text.contains("script_execution"), "{}", r.text);
+    let policy = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/policies",
+            &user,
+            Some(json!({"name": "Cmd", "os_type": "linux", "template_id": tid})),
+        )
+        .await;
+    let agent = Agent::new("agent-cmd");
+    let enrolled = agent.enroll(&app).await;
+    let host = enrolled["host_id"].as_str().unwrap().to_owned();
+    let server_key = enrolled["server_public_key"].as_str().unwrap().to_owned();
+    let scan_id = trigger(&app, policy["id"].as_str().unwrap(), &host).await;
+    let jobs = agent
+        .ok(&app, "GET", "/api/v1/agent/jobs", json!(null))
+        .await;
+    let job = open(&jobs["jobs"][0], &server_key, &agent);
+    let JobKind::ComplianceScan { checks, .. } = &job.kind;
+    assert!(!checks.is_empty());
+    assert!(
+        checks.iter().all(|c| !c.runs_commands()),
+        "a job never carries a command the organization switched off"
+    );
+    let sent: Vec<AgentResult> = checks
+        .iter()
+        .map(|c| AgentResult {
+            check_id: c.id.clone(),
+            outcome: CheckOutcome::judged(true, Some("ok".into()), "ok"),
+        })
+        .collect();
+    bulwark_server::ingest::submit(&app.state, &scan_id, sent)
+        .await
+        .unwrap();
+    let results = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/scans/{scan_id}/results?status=error"),
+            &user,
+            None,
+        )
+        .await;
+    let held: Vec<(&str, &str)> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["check_id"].as_str().unwrap(),
+                r["reason"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(held, [("CMD-1", bulwark_server::commands::HELD_BACK)]);
+}

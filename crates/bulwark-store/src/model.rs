@@ -128,6 +128,10 @@ pub struct Datastream {
 pub struct TemplateCheck {
     pub position: i64,
     pub enabled: bool,
+    /// The check runs a program on the host (see `Check::runs_commands`); derived, never
+    /// read from a request.
+    #[serde(default, skip_deserializing)]
+    pub runs_commands: bool,
     #[serde(flatten)]
     pub check: bulwark_core::Check,
 }

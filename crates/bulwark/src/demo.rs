@@ -403,6 +403,7 @@ mod tests {
             .into_iter()
             .enumerate()
             .map(|(i, check)| TemplateCheck {
+                runs_commands: check.runs_commands(),
                 position: i as i64,
                 enabled: true,
                 check,

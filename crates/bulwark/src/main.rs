@@ -188,6 +188,15 @@ pub(crate) async fn serve_state(
     listener: tokio::net::TcpListener,
     state: bulwark_server::AppState,
 ) -> Result<()> {
+    let commands = bulwark_server::commands::flag_existing(state.store.as_ref())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if commands > 0 {
+        tracing::warn!(
+            checks = commands,
+            "custom checks run commands (listed above)"
+        );
+    }
     tokio::spawn(bulwark_server::scheduler::run(state.clone()));
     tokio::spawn(bulwark_server::presence::run(
         state.store.clone(),

@@ -157,6 +157,10 @@ async fn agents_enroll_scan_and_survive_a_server_crash() {
         &field(&slow, "enrollment_secret"),
         Path::new("/"),
     );
+    // Its checks are commands: this host's owner opts in to running them.
+    let mut text = std::fs::read_to_string(&slow_config).unwrap();
+    text.push_str("allow_commands = true\n");
+    std::fs::write(&slow_config, text).unwrap();
     let _slow_agent = start_agent(&slow_config, &slow_dir.join("agent.log"));
     let live_host = online_host(&api, &slow_org).await;
     let scan = api

@@ -27,6 +27,11 @@ pub struct AgentConfig {
     pub spool_max_items: usize,
     #[serde(default = "default_spool_bytes")]
     pub spool_max_bytes: u64,
+    /// Run checks whose probe is a command (custom content: code from whoever may edit
+    /// templates). Off unless the host's owner opts in here; the server's organization flag
+    /// `script_execution` must allow them too.
+    #[serde(default)]
+    pub allow_commands: bool,
 }
 
 fn default_state_dir() -> PathBuf {
@@ -65,6 +70,7 @@ impl AgentConfig {
             root: default_root(),
             spool_max_items: default_spool_items(),
             spool_max_bytes: default_spool_bytes(),
+            allow_commands: false,
         }
     }
 

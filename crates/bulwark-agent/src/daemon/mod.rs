@@ -442,8 +442,9 @@ impl Daemon {
             } => {
                 tracing::info!(scan = %scan_id, template = %template_id, checks = checks.len(), "scan started");
                 let root = self.config.root.clone();
+                let allow_commands = self.config.allow_commands;
                 let outcome = tokio::task::spawn_blocking(move || {
-                    run_scan(&root, template_id, template_name, checks)
+                    run_scan(&root, template_id, template_name, checks, allow_commands)
                 })
                 .await;
                 match outcome {
@@ -594,13 +595,22 @@ async fn enroll_until_done(
     }
 }
 
+/// Why a check that runs a command was not run, when the agent's owner has not opted in.
+pub const COMMANDS_REFUSED: &str = "this agent does not run command checks: its owner has not set allow_commands = true in the agent's configuration";
+
 /// Evaluates the job's checks on the host; the engine skips the server-evaluated kinds.
+/// Checks that run commands are evaluated only with `allow_commands`; otherwise each is an
+/// error that says so, and nothing is executed.
 fn run_scan(
     root: &Path,
     id: String,
     name: String,
     checks: Vec<bulwark_core::Check>,
+    allow_commands: bool,
 ) -> Result<Vec<AgentResult>, String> {
+    let (checks, refused): (Vec<_>, Vec<_>) = checks
+        .into_iter()
+        .partition(|c| allow_commands || !c.runs_commands());
     let host = HostRoot::at(root);
     let os = host.detect_os().map_err(|e| e.to_string())?;
     let template = Template {
@@ -621,6 +631,13 @@ fn run_scan(
             check_id: r.id,
             outcome: r.outcome,
         })
+        .chain(refused.into_iter().map(|c| AgentResult {
+            outcome: bulwark_core::CheckOutcome::error(
+                bulwark_core::Check::describe_expectation(&c.probe, c.expect.as_ref()),
+                COMMANDS_REFUSED,
+            ),
+            check_id: c.id,
+        }))
         .collect())
 }
 
@@ -635,4 +652,54 @@ pub async fn run(config: AgentConfig) -> anyhow::Result<()> {
         daemon.clone().spool_loop(),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A check that creates `marker` when its command runs.
+    fn touching(marker: &Path) -> bulwark_core::Check {
+        serde_json::from_value(serde_json::json!({
+            "id": "CMD-1", "title": "t", "category": "Services", "severity": "low",
+            "description": "d", "rationale": "r", "remediation": {"text": "none"},
+            "probe": {"kind": "command", "argv": ["/usr/bin/touch", marker], "timeout_secs": 5, "output": "exit_code"},
+            "expect": {"op": "equals", "value": "0"},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn commands_run_only_where_the_agents_owner_opted_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("ran");
+        let refused = run_scan(
+            Path::new("/"),
+            "t".into(),
+            "t".into(),
+            vec![touching(&marker)],
+            false,
+        )
+        .unwrap();
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].outcome.status, bulwark_core::Status::Error);
+        assert_eq!(refused[0].outcome.reason.as_deref(), Some(COMMANDS_REFUSED));
+        assert!(!marker.exists(), "nothing was executed");
+
+        let ran = run_scan(
+            Path::new("/"),
+            "t".into(),
+            "t".into(),
+            vec![touching(&marker)],
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            ran[0].outcome.status,
+            bulwark_core::Status::Pass,
+            "{:?}",
+            ran[0]
+        );
+        assert!(marker.exists());
+    }
 }

@@ -321,6 +321,7 @@ async fn signed(
         Err(e) => return Err(e.into()),
     };
     let checks = state.checks.checks(state.store.as_ref(), &template).await?;
+    let commands_on = crate::commands::enabled_for(state.store.as_ref(), &scan.org_id).await?;
     let job = Job {
         id: job.id.clone(),
         agent_id: agent.agent_id.clone(),
@@ -332,7 +333,7 @@ async fn signed(
             engine: template.engine().clone(),
             checks: checks
                 .iter()
-                .filter(|c| c.enabled)
+                .filter(|c| c.enabled && (commands_on || !c.check.runs_commands()))
                 .map(|c| c.check.for_evaluation())
                 .collect(),
         },

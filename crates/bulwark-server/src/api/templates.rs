@@ -111,6 +111,15 @@ pub async fn copy(
 ) -> ApiResult<Json<TemplateSummary>> {
     let name = required("name", &b.name)?;
     let org = caller.org_for(&s.store, b.org_id.as_deref()).await?;
+    // A copy carries its source's command checks into another organization: code again.
+    let source = s.store.get_template(&caller.scope, &id).await?;
+    let target = TemplateSummary {
+        org_id: Some(org.clone()),
+        ..source
+    };
+    for c in s.store.template_checks(&caller.scope, &id).await? {
+        crate::commands::may_write(s.store.as_ref(), &caller, &target, &c.check).await?;
+    }
     Ok(Json(
         s.store
             .copy_template(&caller.scope, &id, name, &org)
@@ -147,6 +156,8 @@ pub async fn add_check(
     Path(id): Path<String>,
     Body(check): Body<Check>,
 ) -> ApiResult<Json<Check>> {
+    let template = s.store.get_template(&caller.scope, &id).await?;
+    crate::commands::may_write(s.store.as_ref(), &caller, &template, &check).await?;
     validate_check(&check)?;
     s.store.add_check(&caller.scope, &id, &check).await?;
     Ok(Json(check))
@@ -233,6 +244,8 @@ pub async fn patch_check(
     if let Some(overrides) = p.overrides {
         check.overrides = overrides;
     }
+    // Who may write commands is asked before whether the check is well formed.
+    crate::commands::may_write(s.store.as_ref(), &caller, &template, &check).await?;
     validate_check(&check)?;
     s.store.update_check(&caller.scope, &id, &check).await?;
     Ok(Json(check))

@@ -202,6 +202,7 @@ impl TemplateStore for SqlStore {
                 Ok(TemplateCheck {
                     position: r.position,
                     enabled: r.enabled,
+                    runs_commands: check.runs_commands(),
                     check,
                 })
             })
