@@ -128,8 +128,8 @@ try {
     page.locator("details[open] button[type=submit]").click(),
   ]);
   check(saved.ok(), `the edit is saved (${saved.status()})`);
-  await page.goto(`${url}/exceptions`);
-  check(await page.getByRole("cell", { name: "Accepted again after review", exact: true }).isVisible(), "the edited reason is listed");
+  // The answer sends the page back to the list, which then shows the new reason.
+  await page.getByRole("cell", { name: "Accepted again after review", exact: true }).waitFor({ timeout: 10000 });
   await shot("07-exceptions");
   await page.goto(`${url}/hosts`);
   await page.click(`td a:text("${hostname}")`);
@@ -152,6 +152,14 @@ try {
   await shot("15-dashboard-narrow");
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 1, `no sideways scrolling on a narrow window (${overflow}px)`);
+  const hidden = await page.locator("nav.nav a").evaluateAll((links) =>
+    links.filter((a) => { const r = a.getBoundingClientRect(); return r.right > window.innerWidth || r.left < 0; }).map((a) => a.textContent.trim()));
+  check(hidden.length === 0, `every section is in sight on a phone (out of sight: ${hidden.join(", ")})`);
+  for (const path of ["/hosts", "/scans", "/policies"]) {
+    await page.goto(`${url}${path}`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    check(wide <= 1, `${path} fits a narrow window (${wide}px too wide)`);
+  }
   await page.setViewportSize({ width: 1280, height: 900 });
 
   // A viewer sees no edit controls, and posting anyway is refused with 403.

@@ -435,6 +435,10 @@ async fn bulk_scans_report_progress_and_exceptions_change_the_next_score() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert!(r.text.contains("0 of 1 scans finished"), "{}", r.text);
+    assert_eq!(
+        r.headers["hx-trigger"], "scans-started",
+        "the page's scan list reloads with the new scan"
+    );
     assert!(
         r.text.contains("win-1 runs windows"),
         "the refused host is named: {}",
@@ -446,7 +450,7 @@ async fn bulk_scans_report_progress_and_exceptions_change_the_next_score() {
     );
     let scans = user.get("/scans").await.text;
     assert!(
-        scans.contains("hx-trigger=\"every 10s\""),
+        scans.contains(", every 10s\""),
         "the list refreshes while a scan is pending"
     );
 

@@ -58,6 +58,9 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
 pub enum Done {
     GoTo(String),
     Show(String),
+    /// Shows the HTML and raises an htmx event on the page, so that the parts that list
+    /// what the form changed refresh themselves.
+    ShowAndSignal(String, &'static str),
 }
 
 /// A form's error: the API's error, answered as the form shows it (see [`failure`]).
@@ -89,6 +92,9 @@ impl IntoResponse for Done {
                 Err(_) => failure(AppError::Internal(format!("bad redirect {path:?}"))),
             },
             Done::Show(html) => Html(html).into_response(),
+            Done::ShowAndSignal(html, event) => {
+                ([("HX-Trigger", event)], Html(html)).into_response()
+            }
         }
     }
 }

@@ -118,6 +118,9 @@ pub async fn table(
     }))
 }
 
+/// The htmx event a started scan raises: scan lists on the page reload.
+const SCANS_STARTED: &str = "scans-started";
+
 #[derive(Deserialize)]
 pub struct Trigger {
     #[serde(default)]
@@ -153,10 +156,11 @@ pub async fn trigger(State(s): State<AppState>, caller: Caller, Form(t): Form<Tr
         return Err(AppError::Conflict(refused.join("; ")).into());
     }
     let progress = progress_of(&s, &caller, started, refused).await?;
-    Ok(Done::Show(
+    Ok(Done::ShowAndSignal(
         progress
             .render()
             .map_err(|e| AppError::Internal(e.to_string()))?,
+        SCANS_STARTED,
     ))
 }
 
