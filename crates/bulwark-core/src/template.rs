@@ -2,7 +2,6 @@
 //! (platform applicability, then the first matching distro/version override).
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
@@ -10,37 +9,18 @@ use crate::expect::{Expectation, Scalar};
 use crate::platform::{Distro, HostOs, OsKind, VersionConstraint};
 use crate::probe::{Judgement, Probe};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Critical,
-    High,
-    Medium,
-    Low,
-    Info,
+crate::text_enum! {
+    /// How much a failed check matters; ordered most severe first.
+    pub enum Severity as "severity" {
+        Critical = "critical",
+        High = "high",
+        Medium = "medium",
+        Low = "low",
+        Info = "info",
+    }
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-        Severity::Info,
-    ];
-
     /// Weight in the severity-weighted score (the second seed's table; info counts nothing).
     pub fn weight(self) -> u32 {
         match self {
@@ -50,22 +30,6 @@ impl Severity {
             Severity::Low => 1,
             Severity::Info => 0,
         }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::High => "high",
-            Severity::Medium => "medium",
-            Severity::Low => "low",
-            Severity::Info => "info",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

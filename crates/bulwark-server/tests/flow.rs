@@ -567,6 +567,40 @@ async fn server_evaluated_checks_use_the_inventory() {
             ("SRV-2".into(), "pass".into(), "running".into()),
         ]
     );
+
+    // Results can be narrowed by severity and searched by check id or title.
+    let severity_of_srv3 = results[0]["severity"].as_str().unwrap().to_owned();
+    for (query, want) in [
+        ("q=srv-2".to_owned(), vec!["SRV-2"]),
+        ("q=SRV&status=pass".to_owned(), vec!["SRV-1", "SRV-2"]),
+        (format!("severity={severity_of_srv3}&q=3"), vec!["SRV-3"]),
+        ("q=nothing-like-this".to_owned(), vec![]),
+    ] {
+        let found = app
+            .ok(
+                "GET",
+                &format!("/api/v1/compliance/scans/{scan}/results?{query}"),
+                user,
+                None,
+            )
+            .await;
+        let ids: Vec<&str> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["check_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, want, "{query}");
+    }
+    let r = app
+        .call(
+            "GET",
+            &format!("/api/v1/compliance/scans/{scan}/results?severity=urgent"),
+            user,
+            None,
+        )
+        .await;
+    assert_eq!(r.field().as_deref(), Some("severity"), "{}", r.text);
 }
 
 #[tokio::test]

@@ -215,6 +215,27 @@ async fn every_page_renders_for_every_role_with_only_their_controls() {
     let detail = viewer.get(&format!("/scans/{scan}")).await.text;
     assert!(detail.contains("data-testid=\"scan-score\""), "{detail}");
     assert!(detail.contains("report?format=arf") && detail.contains("report?format=html"));
+    // Failures are listed first, the most severe on top; filters narrow the list.
+    let fail_end = detail.find("badge-pass").unwrap_or(detail.len());
+    let failed_ranks: Vec<usize> = detail[..fail_end]
+        .match_indices("class=\"badge sev-")
+        .map(|(at, _)| detail[at + 18..].split('"').next().unwrap())
+        .map(|s| {
+            ["critical", "high", "medium", "low", "info"]
+                .iter()
+                .position(|x| *x == s)
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        !failed_ranks.is_empty() && failed_ranks.is_sorted(),
+        "most severe failures first: {failed_ranks:?}"
+    );
+    let none = viewer
+        .get(&format!("/scans/{scan}?q=no-check-is-called-this"))
+        .await
+        .text;
+    assert!(none.contains("No results match these filters"), "{none}");
     let history = viewer
         .get(&format!("/hosts/{host}?tab=compliance"))
         .await

@@ -180,6 +180,17 @@ pub async fn get_one(
 #[serde(deny_unknown_fields)]
 pub struct ResultsQuery {
     pub status: Option<Status>,
+    pub severity: Option<bulwark_core::Severity>,
+    /// Words that the check's id or title holds (any case).
+    pub q: Option<String>,
+}
+
+/// Whether a result's check id or title holds `search` (any case); an empty search holds.
+pub fn matches_search(search: &str, check_id: &str, title: &str) -> bool {
+    let search = search.trim().to_lowercase();
+    search.is_empty()
+        || check_id.to_lowercase().contains(&search)
+        || title.to_lowercase().contains(&search)
 }
 
 pub async fn results(
@@ -188,8 +199,15 @@ pub async fn results(
     Path(id): Path<String>,
     Params(q): Params<ResultsQuery>,
 ) -> ApiResult<Json<Vec<ScanResult>>> {
+    let search = q.q.unwrap_or_default();
     Ok(Json(
-        s.store.scan_results(&caller.scope, &id, q.status).await?,
+        s.store
+            .scan_results(&caller.scope, &id, q.status)
+            .await?
+            .into_iter()
+            .filter(|r| q.severity.is_none_or(|s| r.severity == s))
+            .filter(|r| matches_search(&search, &r.check_id, &r.title))
+            .collect(),
     ))
 }
 

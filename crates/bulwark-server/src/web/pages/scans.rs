@@ -5,7 +5,8 @@ use askama::Template;
 use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use bulwark_core::Status;
+use bulwark_core::outcome::listing_key;
+use bulwark_core::{Severity, Status};
 use bulwark_report::Finding;
 use bulwark_store::{Host, Policy, Scan, ScanStatus};
 use serde::Deserialize;
@@ -243,11 +244,15 @@ struct ScanPage {
     findings: Vec<Finding>,
     counts: Vec<(Status, usize)>,
     status: Option<Status>,
+    severity: Option<Severity>,
+    q: String,
 }
 
 #[derive(Deserialize)]
 pub struct StatusQuery {
     status: Option<String>,
+    severity: Option<String>,
+    q: Option<String>,
 }
 
 pub async fn detail(
@@ -278,29 +283,34 @@ pub async fn detail(
         .map(|st| (st, findings.iter().filter(|f| f.status == st).count()))
         .filter(|(_, n)| *n > 0)
         .collect();
+    let severity = q
+        .severity
+        .as_deref()
+        .and_then(|v| v.parse::<Severity>().ok());
+    let search = q.q.unwrap_or_default().trim().to_owned();
     let mut findings: Vec<Finding> = findings
         .into_iter()
         .filter(|f| status.is_none_or(|s| f.status == s))
+        .filter(|f| severity.is_none_or(|s| f.severity == s))
+        .filter(|f| crate::api::scans::matches_search(&search, &f.check_id, &f.title))
         .collect();
-    // What needs attention first: failures and errors, the most severe on top.
-    findings.sort_by_key(|f| (status_rank(f.status), std::cmp::Reverse(f.severity)));
+    // What needs attention first, as every list of results: failures, the most severe on top.
+    findings.sort_by(|a, b| {
+        listing_key(a.status, a.severity, &a.check_id).cmp(&listing_key(
+            b.status,
+            b.severity,
+            &b.check_id,
+        ))
+    });
     Ok(render_html(&ScanPage {
         chrome,
         scan,
         findings,
         counts,
         status,
+        severity,
+        q: search,
     }))
-}
-
-fn status_rank(status: Status) -> u8 {
-    match status {
-        Status::Fail => 0,
-        Status::Error => 1,
-        Status::Waived => 2,
-        Status::Pass => 3,
-        _ => 4,
-    }
 }
 
 /// A scan's results as CSV, cells a spreadsheet would evaluate neutralized.
