@@ -935,3 +935,51 @@ async fn exceptions_take_dates_and_can_be_edited() {
     let r = app.call("POST", "/api/v1/users", app.token("admin"), Some(json!({"username": "auditor2", "password": "a long enough password", "role": "viewer", "all_orgs": true}))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
 }
+
+/// The host list searches, sorts and pages on the server, so that a fleet of thousands is
+/// listed a page at a time.
+#[tokio::test]
+async fn hosts_are_searched_sorted_and_paged() {
+    let app = TestApp::new().await;
+    for name in ["db-1", "db-2", "cache-1"] {
+        common::new_host(&app.state.store, &app.a, name).await;
+    }
+    let names = |path: String| {
+        let app = &app;
+        async move {
+            app.ok("GET", &path, &app.root, None)
+                .await
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["hostname"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    for (query, want) in [
+        ("", vec!["cache-1", "db-1", "db-2", "web-a", "web-b"]),
+        ("q=DB", vec!["db-1", "db-2"]),
+        ("q=debian&limit=2", vec!["cache-1", "db-1"]),
+        ("limit=2&offset=2", vec!["db-2", "web-a"]),
+        ("offset=4", vec!["web-b"]),
+        ("q=nothing", vec![]),
+    ] {
+        assert_eq!(
+            names(format!("/api/v1/hosts?{query}")).await,
+            want,
+            "{query}"
+        );
+    }
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("offset=-1", "offset"),
+        ("sort=score", "sort"),
+    ] {
+        let r = app
+            .call("GET", &format!("/api/v1/hosts?{query}"), &app.root, None)
+            .await;
+        assert_eq!(r.field().as_deref(), Some(field), "{query}: {}", r.text);
+    }
+    let by_seen = names("/api/v1/hosts?sort=last_seen".into()).await;
+    assert_eq!(by_seen.len(), 5);
+}

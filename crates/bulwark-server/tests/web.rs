@@ -216,15 +216,16 @@ async fn every_page_renders_for_every_role_with_only_their_controls() {
     assert!(detail.contains("data-testid=\"scan-score\""), "{detail}");
     assert!(detail.contains("report?format=arf") && detail.contains("report?format=html"));
     // Failures are listed first, the most severe on top; filters narrow the list.
-    let fail_end = detail.find("badge-pass").unwrap_or(detail.len());
-    let failed_ranks: Vec<usize> = detail[..fail_end]
+    let results = &detail[detail.find("class=\"stack results\"").unwrap()..];
+    let fail_end = results.find("badge-pass").unwrap_or(results.len());
+    let failed_ranks: Vec<usize> = results[..fail_end]
         .match_indices("class=\"badge sev-")
-        .map(|(at, _)| detail[at + 18..].split('"').next().unwrap())
+        .map(|(at, marker)| results[at + marker.len()..].split('"').next().unwrap())
         .map(|s| {
             ["critical", "high", "medium", "low", "info"]
                 .iter()
                 .position(|x| *x == s)
-                .unwrap()
+                .unwrap_or_else(|| panic!("severity {s:?}"))
         })
         .collect();
     assert!(

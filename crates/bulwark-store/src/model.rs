@@ -515,7 +515,13 @@ pub struct ScanFilter {
     pub policy_id: Option<String>,
     /// Scans whose id starts with this.
     pub id_prefix: Option<String>,
+    /// Scans of hosts whose name starts with this (any case).
+    #[serde(default)]
+    pub hostname_prefix: Option<String>,
     pub limit: Option<i64>,
+    /// Scans skipped before the first listed.
+    #[serde(default)]
+    pub offset: Option<i64>,
 }
 
 /// One check's final result in a scan, as stored and served.

@@ -682,6 +682,55 @@ async fn completing_a_scan_is_atomic_and_idempotent(s: Arc<dyn Store>) {
         1,
         "a % in the prefix is not a wildcard: the prefix becomes empty"
     );
+
+    // Pages of the newest first, and scans of hosts by the start of their name.
+    let all = s
+        .list_scans(&w.only_a, &ScanFilter::default())
+        .await
+        .unwrap();
+    assert!(all.len() >= 3);
+    let page = |offset: i64| {
+        let s = s.clone();
+        let scope = w.only_a.clone();
+        async move {
+            s.list_scans(
+                &scope,
+                &ScanFilter {
+                    limit: Some(2),
+                    offset: Some(offset),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|x| x.id)
+            .collect::<Vec<_>>()
+        }
+    };
+    let ids: Vec<String> = all.iter().map(|x| x.id.clone()).collect();
+    assert_eq!(page(0).await, ids[..2]);
+    assert_eq!(page(2).await, ids[2..ids.len().min(4)]);
+    let by_host = |prefix: &str| {
+        let s = s.clone();
+        let scope = w.only_a.clone();
+        let prefix = prefix.to_owned();
+        async move {
+            s.list_scans(
+                &scope,
+                &ScanFilter {
+                    hostname_prefix: Some(prefix),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .len()
+        }
+    };
+    assert_eq!(by_host("WEB-").await, all.len(), "any case");
+    assert_eq!(by_host("web_").await, 0, "an underscore is not a wildcard");
+    assert_eq!(by_host("db").await, 0);
 }
 
 async fn dashboard_trends_and_export(s: Arc<dyn Store>) {

@@ -23,6 +23,50 @@ pub struct HostFilter {
     pub os_kind: Option<OsKind>,
     /// Hosts in this group or a group below it.
     pub group_id: Option<String>,
+    /// Words that the host name, distribution or agent id holds (any case).
+    pub q: Option<String>,
+    pub sort: Option<HostSort>,
+    /// At most this many hosts (1-1000), after `offset` of them; all when absent.
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+bulwark_core::text_enum! {
+    /// The order of a host list: by name (the default), most recently seen first, or by
+    /// operating system.
+    pub enum HostSort as "host order" {
+        Hostname = "hostname",
+        LastSeen = "last_seen",
+        Os = "os",
+    }
+}
+
+impl HostFilter {
+    /// The same filter without paging: every host that matches.
+    pub fn unpaged(&self) -> HostFilter {
+        HostFilter {
+            status: self.status,
+            health: self.health,
+            os_kind: self.os_kind,
+            group_id: self.group_id.clone(),
+            q: self.q.clone(),
+            sort: self.sort,
+            limit: None,
+            offset: None,
+        }
+    }
+}
+
+fn matches_words(q: &str, host: &Host) -> bool {
+    let q = q.trim().to_lowercase();
+    q.is_empty()
+        || [
+            host.hostname.as_str(),
+            host.os_id.as_str(),
+            host.agent_id.as_deref().unwrap_or_default(),
+        ]
+        .iter()
+        .any(|field| field.to_lowercase().contains(&q))
 }
 
 pub async fn list(
@@ -34,18 +78,40 @@ pub async fn list(
         Some(g) => Some(s.store.group_hosts(&caller.scope, g).await?),
         None => None,
     };
-    let hosts = s.store.list_hosts(&caller.scope).await?;
-    Ok(Json(
-        hosts
-            .into_iter()
-            .filter(|h| {
-                f.status.is_none_or(|s| s == h.status)
-                    && f.health.is_none_or(|s| s == h.health)
-                    && f.os_kind.is_none_or(|s| s == h.os_kind)
-                    && in_group.as_ref().is_none_or(|ids| ids.contains(&h.id))
-            })
-            .collect(),
-    ))
+    if f.limit.is_some_and(|l| !(1..=1000).contains(&l)) {
+        return Err(AppError::invalid(
+            "limit",
+            "limit must be between 1 and 1000",
+        ));
+    }
+    if f.offset.is_some_and(|o| o < 0) {
+        return Err(AppError::invalid("offset", "offset must not be negative"));
+    }
+    let q = f.q.clone().unwrap_or_default();
+    let mut hosts: Vec<Host> = s
+        .store
+        .list_hosts(&caller.scope)
+        .await?
+        .into_iter()
+        .filter(|h| {
+            f.status.is_none_or(|s| s == h.status)
+                && f.health.is_none_or(|s| s == h.health)
+                && f.os_kind.is_none_or(|s| s == h.os_kind)
+                && in_group.as_ref().is_none_or(|ids| ids.contains(&h.id))
+                && matches_words(&q, h)
+        })
+        .collect();
+    match f.sort.unwrap_or(HostSort::Hostname) {
+        // The store lists by name already.
+        HostSort::Hostname => {}
+        HostSort::LastSeen => hosts.sort_by_key(|h| std::cmp::Reverse(h.last_seen_at)),
+        HostSort::Os => hosts.sort_by(|a, b| {
+            (a.os_kind, &a.os_id, &a.os_version).cmp(&(b.os_kind, &b.os_id, &b.os_version))
+        }),
+    }
+    let offset = f.offset.unwrap_or(0) as usize;
+    let limit = f.limit.map_or(usize::MAX, |l| l as usize);
+    Ok(Json(hosts.into_iter().skip(offset).take(limit).collect()))
 }
 
 /// A host with every inventory category the server holds (`null` for those not yet sent).

@@ -22,7 +22,11 @@ pub struct ScanQuery {
     pub policy_id: Option<String>,
     /// Id prefix, e.g. the 8 characters the scan list shows.
     pub q: Option<String>,
+    /// Scans of hosts whose name starts with this (any case).
+    pub host: Option<String>,
     pub limit: Option<i64>,
+    /// Scans skipped before the first listed (newest first), for paging.
+    pub offset: Option<i64>,
 }
 
 pub async fn list(
@@ -45,12 +49,17 @@ pub async fn list(
             "limit must be between 1 and 1000",
         ));
     }
+    if q.offset.is_some_and(|o| o < 0) {
+        return Err(AppError::invalid("offset", "offset must not be negative"));
+    }
     let filter = ScanFilter {
         status,
         host_id: q.host_id,
         policy_id: q.policy_id,
         id_prefix: q.q,
+        hostname_prefix: q.host.filter(|h| !h.trim().is_empty()),
         limit: q.limit,
+        offset: q.offset,
     };
     Ok(Json(s.store.list_scans(&caller.scope, &filter).await?))
 }

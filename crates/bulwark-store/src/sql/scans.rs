@@ -96,11 +96,31 @@ impl ScanStore for SqlStore {
                 .collect();
             and(&mut sql, &mut args, "id LIKE ", format!("{clean}%").into());
         }
+        if let Some(prefix) = &f.hostname_prefix {
+            // Host names hold no wildcard a person means; escape LIKE's own.
+            let escaped: String = prefix
+                .to_lowercase()
+                .chars()
+                .flat_map(|c| match c {
+                    '%' | '_' | '\\' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            and(
+                &mut sql,
+                &mut args,
+                "LOWER(hostname) LIKE ",
+                format!("{escaped}%").into(),
+            );
+            sql.push_str(" ESCAPE '\\'");
+        }
         sql.push_str(&format!(
-            " ORDER BY created_at DESC, id DESC LIMIT ${}",
-            args.len() + 1
+            " ORDER BY created_at DESC, id DESC LIMIT ${} OFFSET ${}",
+            args.len() + 1,
+            args.len() + 2
         ));
         args.push(f.limit.unwrap_or(100).clamp(1, 1000).into());
+        args.push(f.offset.unwrap_or(0).max(0).into());
         self.db.fetch_all(&sql, args).await
     }
 

@@ -26,6 +26,8 @@ struct HostsPage {
     policies: Vec<Policy>,
     filter: HostFilter,
     total: usize,
+    /// Hosts that match the filters, on every page.
+    matched: usize,
 }
 
 pub async fn list(
@@ -35,16 +37,23 @@ pub async fn list(
     filter: Result<Params<HostFilter>, AppError>,
 ) -> PageResult {
     let Params(filter) = filter.or_page(&chrome)?;
+    let offset = filter.offset.unwrap_or(0).max(0);
     let echo = HostFilter {
-        status: filter.status,
-        health: filter.health,
-        os_kind: filter.os_kind,
-        group_id: filter.group_id.clone(),
+        limit: Some(PAGE_SIZE),
+        offset: Some(offset),
+        ..filter.unpaged()
     };
-    let hosts = hosts::list(State(s.clone()), caller.clone(), Params(filter))
+    // Every match is counted; only one page of them is drawn.
+    let matching = hosts::list(State(s.clone()), caller.clone(), Params(filter.unpaged()))
         .await
         .or_page(&chrome)?
         .0;
+    let matched = matching.len();
+    let hosts: Vec<Host> = matching
+        .into_iter()
+        .skip(offset as usize)
+        .take(PAGE_SIZE as usize)
+        .collect();
     let total = s
         .store
         .list_hosts(&caller.scope)
@@ -64,7 +73,43 @@ pub async fn list(
         policies,
         filter: echo,
         total,
+        matched,
     }))
+}
+
+/// Hosts drawn per page of the list.
+const PAGE_SIZE: i64 = 50;
+
+impl HostsPage {
+    /// The list's query string at another offset (the filters kept).
+    fn page_query(&self, offset: i64) -> String {
+        let f = &self.filter;
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if let Some(v) = f.status {
+            pairs.push(("status", v.to_string()));
+        }
+        if let Some(v) = f.health {
+            pairs.push(("health", v.to_string()));
+        }
+        if let Some(v) = f.os_kind {
+            pairs.push(("os_kind", v.to_string()));
+        }
+        if let Some(v) = &f.group_id {
+            pairs.push(("group_id", v.clone()));
+        }
+        if let Some(v) = &f.q {
+            pairs.push(("q", v.clone()));
+        }
+        if let Some(v) = f.sort {
+            pairs.push(("sort", v.to_string()));
+        }
+        pairs.push(("offset", offset.to_string()));
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    }
+
+    fn offset(&self) -> i64 {
+        self.filter.offset.unwrap_or(0)
+    }
 }
 
 pub const TABS: &[(&str, &str)] = &[

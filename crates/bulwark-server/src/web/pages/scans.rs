@@ -25,18 +25,40 @@ use crate::web::page::{Chrome, OrErrorPage, PageResult, render_html};
 struct Filters {
     status: String,
     q: String,
+    host: String,
+    offset: i64,
 }
+
+/// Scans drawn per page of the list.
+const PAGE_SIZE: i64 = 50;
 
 impl Filters {
     fn of(q: &ScanQuery) -> Filters {
         Filters {
             status: q.status.clone().unwrap_or_default(),
             q: q.q.clone().unwrap_or_default(),
+            host: q.host.clone().unwrap_or_default(),
+            offset: q.offset.unwrap_or(0).max(0),
         }
     }
 
+    /// The list's query string at `offset` (the filters kept).
+    fn query_at(&self, offset: i64) -> String {
+        serde_urlencoded::to_string([
+            ("status", self.status.as_str()),
+            ("q", self.q.as_str()),
+            ("host", self.host.as_str()),
+            ("offset", offset.to_string().as_str()),
+        ])
+        .unwrap_or_default()
+    }
+
     fn query(&self) -> String {
-        serde_urlencoded::to_string([("status", &self.status), ("q", &self.q)]).unwrap_or_default()
+        self.query_at(self.offset)
+    }
+
+    fn is_filtered(&self) -> bool {
+        !self.status.is_empty() || !self.q.is_empty() || !self.host.is_empty()
     }
 }
 
@@ -70,7 +92,7 @@ async fn find(
 ) -> Result<(Vec<Scan>, Filters), AppError> {
     let filters = Filters::of(&q);
     let q = ScanQuery {
-        limit: q.limit.or(Some(100)),
+        limit: q.limit.or(Some(PAGE_SIZE)),
         ..q
     };
     let scans = scans::list(State(s.clone()), caller.clone(), Params(q))
