@@ -983,3 +983,88 @@ async fn hosts_are_searched_sorted_and_paged() {
     let by_seen = names("/api/v1/hosts?sort=last_seen".into()).await;
     assert_eq!(by_seen.len(), 5);
 }
+
+/// The second seed document's policy body is read as another spelling of the same policy;
+/// the interval rule and every other rule stay.
+#[tokio::test]
+async fn policies_in_the_other_form() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+    let created = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/policies",
+            user,
+            Some(json!({
+                "name": "Linux servers - CIS Level 2", "cis_level": "level_2", "target_os": "linux",
+                "schedule_type": "continuous", "check_interval_minutes": 2880, "passing_score_threshold": 85
+            })),
+        )
+        .await;
+    assert_eq!(
+        (
+            created["os_kind"].as_str(),
+            created["template_id"].as_str(),
+            created["interval_hours"].as_i64(),
+            created["passing_threshold"].as_f64()
+        ),
+        (Some("linux"), Some("cis-linux-l2"), Some(48), Some(85.0))
+    );
+    for (body, field) in [
+        (
+            json!({"name": "w", "cis_level": "level_1", "target_os": "windows", "check_interval_minutes": 60}),
+            "check_interval_minutes",
+        ),
+        (
+            json!({"name": "w", "cis_level": "level_1", "target_os": "windows", "check_interval_minutes": 1450}),
+            "check_interval_minutes",
+        ),
+        (
+            json!({"name": "m", "cis_level": "level_1", "target_os": "darwin"}),
+            "cis_level",
+        ),
+        (
+            json!({"name": "a", "cis_level": "level_1", "target_os": "all"}),
+            "target_os",
+        ),
+        (
+            json!({"name": "x", "cis_level": "level_1", "target_os": "linux", "os_type": "linux"}),
+            "target_os",
+        ),
+        (
+            json!({"name": "x", "cis_level": "level_3", "target_os": "linux"}),
+            "cis_level",
+        ),
+    ] {
+        let r = app
+            .call(
+                "POST",
+                "/api/v1/compliance/policies",
+                user,
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.field().as_deref()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{body}: {}",
+            r.text
+        );
+    }
+    let id = created["id"].as_str().unwrap();
+    let updated = app
+        .ok(
+            "PUT",
+            &format!("/api/v1/compliance/policies/{id}"),
+            user,
+            Some(json!({"cis_level": "level_1", "check_interval_minutes": 1440})),
+        )
+        .await;
+    assert_eq!(
+        (
+            updated["template_id"].as_str(),
+            updated["interval_hours"].as_i64()
+        ),
+        (Some("cis-linux-l1"), Some(24))
+    );
+}

@@ -33,6 +33,123 @@ pub struct PolicyBody {
     /// A cron expression; `null` removes it.
     #[serde(default, deserialize_with = "super::present")]
     cron: Option<Option<String>>,
+    /// The other form: the benchmark level, whose shipped template for the OS type is bound.
+    cis_level: Option<CisLevel>,
+    /// The other form's OS type.
+    target_os: Option<TargetOs>,
+    /// The other form's interval, in whole hours' worth of minutes (1440-10080).
+    check_interval_minutes: Option<i64>,
+    /// The other form's passing threshold.
+    passing_score_threshold: Option<f64>,
+}
+
+bulwark_core::text_enum! {
+    /// A CIS benchmark level, as the policy's other form names templates.
+    pub enum CisLevel as "CIS level" {
+        Level1 = "level_1",
+        Level2 = "level_2",
+    }
+}
+
+bulwark_core::text_enum! {
+    /// The other form's OS type; `all` stands for every OS type without a policy of its own.
+    pub enum TargetOs as "target OS" {
+        Windows = "windows",
+        Darwin = "darwin",
+        Linux = "linux",
+        All = "all",
+    }
+}
+
+/// The shipped template of a level for an OS type, where there is one.
+fn level_template(level: CisLevel, os: OsKind) -> Option<&'static str> {
+    match (level, os) {
+        (CisLevel::Level1, OsKind::Linux) => Some("cis-linux-l1"),
+        (CisLevel::Level2, OsKind::Linux) => Some("cis-linux-l2"),
+        (CisLevel::Level1, OsKind::Windows) => Some("cis-windows-server-l1"),
+        _ => None,
+    }
+}
+
+/// Reads the other form's fields (`cis_level`, `target_os`, `check_interval_minutes`,
+/// `passing_score_threshold`) into this form's; a field given both ways is refused. The
+/// interval rule is the same in both forms: whole hours, 24 to 168 of them.
+fn normalize(mut b: PolicyBody, current_os: Option<OsKind>) -> ApiResult<PolicyBody> {
+    fn one_of<T>(
+        ours: &mut Option<T>,
+        theirs: Option<T>,
+        field: &str,
+        other: &str,
+    ) -> ApiResult<()> {
+        match (ours.is_some(), theirs) {
+            (true, Some(_)) => Err(AppError::invalid(
+                field,
+                format!("give {other} or {field}, not both"),
+            )),
+            (false, Some(v)) => {
+                *ours = Some(v);
+                Ok(())
+            }
+            (_, None) => Ok(()),
+        }
+    }
+    let target = match b.target_os.take() {
+        Some(TargetOs::All) => {
+            return Err(AppError::invalid(
+                "target_os",
+                "target_os all is not supported: create one policy for each OS type (linux, windows, darwin)",
+            ));
+        }
+        Some(TargetOs::Linux) => Some(OsKind::Linux),
+        Some(TargetOs::Windows) => Some(OsKind::Windows),
+        Some(TargetOs::Darwin) => Some(OsKind::Darwin),
+        None => None,
+    };
+    one_of(&mut b.os_type, target, "target_os", "os_type")?;
+    if let Some(level) = b.cis_level.take() {
+        let os = b.os_type.or(current_os).ok_or_else(|| {
+            AppError::invalid("target_os", "target_os is required with cis_level")
+        })?;
+        let template = level_template(level, os).ok_or_else(|| {
+            AppError::invalid(
+                "cis_level",
+                format!(
+                    "Bulwark ships no CIS {level} template for {os}; name a template_id instead"
+                ),
+            )
+        })?;
+        one_of(
+            &mut b.template_id,
+            Some(template.to_owned()),
+            "cis_level",
+            "template_id",
+        )?;
+    }
+    if let Some(minutes) = b.check_interval_minutes.take() {
+        let (min, max) = (MIN_INTERVAL_HOURS * 60, MAX_INTERVAL_HOURS * 60);
+        if !(min..=max).contains(&minutes) || minutes % 60 != 0 {
+            return Err(AppError::invalid(
+                "check_interval_minutes",
+                format!(
+                    "check_interval_minutes must be whole hours between {min} (1 day) and {max} (7 days), got {minutes}: scans run at most daily and at least weekly"
+                ),
+            ));
+        }
+        one_of(
+            &mut b.scan_interval_hours,
+            Some(minutes / 60),
+            "check_interval_minutes",
+            "scan_interval_hours",
+        )?;
+    }
+    let threshold = b.passing_score_threshold.take();
+    one_of(
+        &mut b.passing_threshold,
+        threshold,
+        "passing_score_threshold",
+        "passing_threshold",
+    )?;
+    Ok(b)
 }
 
 fn apply(p: &mut Policy, b: PolicyBody) {
@@ -117,6 +234,7 @@ pub async fn create(
     caller: Caller,
     Body(b): Body<PolicyBody>,
 ) -> ApiResult<Json<Policy>> {
+    let b = normalize(b, None)?;
     let org_id = caller.org_for(&s.store, b.org_id.as_deref()).await?;
     for (field, missing) in [
         ("name", b.name.is_none()),
@@ -124,7 +242,10 @@ pub async fn create(
         ("template_id", b.template_id.is_none()),
     ] {
         if missing {
-            return Err(AppError::invalid(field, format!("{field} is required")));
+            return Err(AppError::invalid(
+                field,
+                format!("{field} is required (or, in the other form, target_os and cis_level)"),
+            ));
         }
     }
     // Name, OS type and template were checked above; `apply` fills them in.
@@ -150,6 +271,7 @@ pub async fn update(
     Body(b): Body<PolicyBody>,
 ) -> ApiResult<Json<Policy>> {
     let mut p = s.store.get_policy(&caller.scope, &id).await?;
+    let b = normalize(b, Some(p.os_kind))?;
     if b.org_id.as_deref().is_some_and(|o| o != p.org_id) {
         return Err(AppError::invalid(
             "org_id",
