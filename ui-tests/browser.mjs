@@ -77,6 +77,9 @@ try {
   await page.click("#new-policy button[type=submit]");
   await page.locator('#new-policy [data-error-for="cron"]').filter({ hasText: /\S/ }).waitFor();
   check(await page.locator('#new-policy [name="cron"][aria-invalid="true"]').count() === 1, "a bad cron expression is explained beside its field");
+  const cronError = await page.locator('#new-policy [data-error-for="cron"]').innerText();
+  const summary = await page.locator("#new-policy [role=alert]").innerText();
+  check(summary.startsWith("Check ") && !summary.includes(cronError), `the error is said once, the alert names the field by its label ("${summary}")`);
   await shot("03-policy-error");
   await page.selectOption("#new-schedule", "continuous");
   await page.fill("#new-cron", "");
@@ -134,8 +137,18 @@ try {
   await page.goto(`${url}/hosts`);
   await page.click(`td a:text("${hostname}")`);
   await page.click("nav.tabs a:text('Compliance')");
+  const failedCard = page.locator("#host-cards .card", { hasText: "Failed" }).locator(".card-value");
+  const failedBefore = await failedCard.innerText();
   await page.click("form >> button:text('Scan')");
   await waitForScan();
+  // The host's cards follow the scan that just finished, without a reload.
+  await page.waitForFunction(
+    (before) => document.querySelector("#host-cards")?.textContent.includes("Failed") &&
+      [...document.querySelectorAll("#host-cards .card")].find((c) => c.textContent.includes("Failed"))?.querySelector(".card-value")?.textContent.trim() !== before,
+    failedBefore.trim(),
+    { timeout: 20_000 },
+  );
+  check(true, "the host's score cards show the new scan");
   await Promise.all([page.waitForURL(/\/scans\/[0-9a-f-]+$/), page.click("text=open the scan")]);
   const secondScore = await scoreOfOpenScan();
   check(secondScore > firstScore, `the exception raises the next score (${firstScore} -> ${secondScore})`);

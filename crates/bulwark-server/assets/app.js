@@ -13,8 +13,13 @@ document.addEventListener("htmx:afterSwap", (event) => {
   if (!alert || !form) return;
   const field = CSS.escape(alert.dataset.field);
   const slot = form.querySelector(`[data-error-for="${field}"]`);
-  if (slot) slot.textContent = alert.textContent.replace(/^[^:]*:\s*/, "");
   const input = form.querySelector(`[name="${field}"]`);
+  if (slot) {
+    // Said once, beside the field; the alert names the field as its label does.
+    slot.textContent = alert.textContent.replace(/^[^:]*:\s*/, "");
+    const label = input && input.id ? form.querySelector(`label[for="${CSS.escape(input.id)}"]`) : null;
+    alert.textContent = `Check ${label ? label.textContent.trim() : "the marked field"}.`;
+  }
   if (input) {
     input.setAttribute("aria-invalid", "true");
     input.focus();

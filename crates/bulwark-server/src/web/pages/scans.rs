@@ -255,8 +255,16 @@ pub async fn progress(
     let progress = progress_of(&s, &caller, ids, vec![])
         .await
         .or_page(&chrome)?;
-    Ok(render_html(&progress))
+    let html = render_html(&progress);
+    if progress.finished == progress.ids.len() {
+        // The page's score cards and lists reload with the finished scans.
+        return Ok(([("HX-Trigger", SCANS_FINISHED)], html).into_response());
+    }
+    Ok(html.into_response())
 }
+
+/// The htmx event raised when the scans a page follows have all finished.
+const SCANS_FINISHED: &str = "scans-finished";
 
 #[derive(Template)]
 #[template(path = "scan.html")]
