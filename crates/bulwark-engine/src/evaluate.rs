@@ -154,10 +154,16 @@ pub fn run_probe(facts: &Facts, probe: &Probe, expect: Option<&Expectation>) -> 
         Probe::Sysctl { key } => {
             let expect = value_expect()?;
             let persisted = facts.sysctl()?;
-            let mut observations = vec![match persisted.get(key) {
-                Some((v, file)) => (format!("persisted in {file}"), Some(v.clone())),
-                None => ("not persisted".to_string(), None),
-            }];
+            // Every file that sets the parameter must set it right, not only the one that
+            // wins: a conflicting file is a finding, named by its file and line.
+            let mut observations: Vec<(String, Option<String>)> = persisted
+                .all(key)
+                .iter()
+                .map(|s| (format!("persisted in {}", s.place()), Some(s.value.clone())))
+                .collect();
+            if observations.is_empty() {
+                observations.push(("not persisted".to_string(), None));
+            }
             if host.is_live() {
                 observations.push(("running".to_string(), sysctl::live(host, key)?));
             }

@@ -270,6 +270,46 @@ fn sysctl() {
             "files: {/etc/sysctl.d/60.conf: \"net.ipv4.ip_forward = 0\\n\", /etc/sysctl.d/99.conf: \"net.ipv4.ip_forward = 1\\n\"}",
             Fail,
         ),
+        // A compliant file that wins does not hide a non-compliant one that loses.
+        case(
+            "{kind: sysctl, key: net.ipv4.ip_forward}",
+            Some("{op: equals, value: 0}"),
+            "files: {/usr/lib/sysctl.d/50-vendor.conf: \"net.ipv4.ip_forward = 1\\n\", /etc/sysctl.d/99-hardening.conf: \"net.ipv4.ip_forward = 0\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: sysctl, key: net.ipv4.ip_forward}",
+            Some("{op: equals, value: 0}"),
+            "files: {/etc/sysctl.d/60.conf: \"net.ipv4.ip_forward = 0\\n\", /etc/sysctl.conf: \"# old\\nnet.ipv4.ip_forward=1\\n\"}",
+            Fail,
+        ),
+        // A vendor file hidden by an /etc file of the same name is not read at boot.
+        case(
+            "{kind: sysctl, key: net.ipv4.ip_forward}",
+            Some("{op: equals, value: 0}"),
+            "files: {/usr/lib/sysctl.d/50-net.conf: \"net.ipv4.ip_forward = 1\\n\", /etc/sysctl.d/50-net.conf: \"net.ipv4.ip_forward = 0\\n\"}",
+            Pass,
+        ),
+        // /etc/sysctl.conf counts without Debian's 99-sysctl.conf link, and once with it.
+        case(
+            "{kind: sysctl, key: net.ipv4.ip_forward}",
+            Some("{op: equals, value: 0}"),
+            "files: {/etc/sysctl.conf: \"net.ipv4.ip_forward = 0\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: sysctl, key: net.ipv4.ip_forward}",
+            Some("{op: equals, value: 0}"),
+            "files: {/etc/sysctl.conf: \"net.ipv4.ip_forward = 1\\n\", /etc/sysctl.d/99-sysctl.conf: {symlink: ../sysctl.conf}}",
+            Fail,
+        ),
+        // A file reached through a symbolic link inside the root is read.
+        case(
+            "{kind: sysctl, key: net.ipv4.ip_forward}",
+            Some("{op: equals, value: 0}"),
+            "files: {/opt/hardening/net.conf: \"net.ipv4.ip_forward=1\\n\", /etc/sysctl.d/60-net.conf: {symlink: /opt/hardening/net.conf}}",
+            Fail,
+        ),
         case(
             "{kind: sysctl, key: net.ipv4.ip_forward}",
             Some("{op: equals, value: 0}"),

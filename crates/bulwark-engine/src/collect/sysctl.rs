@@ -1,8 +1,11 @@
-//! Kernel parameters: the value persisted in sysctl configuration (with systemd-sysctl's
-//! precedence, then /etc/sysctl.conf as `sysctl --system` applies it last) and, on a live host,
-//! the running value in /proc/sys.
+//! Kernel parameters: every value persisted in the files the boot-time loaders read
+//! (systemd-sysctl's directories, a file name in an earlier directory hiding the same name in
+//! later ones, then /etc/sysctl.conf as `sysctl --system` applies it last) and, on a live host,
+//! the running value in /proc/sys. A parameter is compliant only when every file that sets it
+//! sets a compliant value: a conflicting file is a finding even where a later one wins, as
+//! the benchmark's audit has it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::host::HostRoot;
 
@@ -14,10 +17,25 @@ const DIRS: [&str; 5] = [
     "/lib/sysctl.d",
 ];
 
+/// One `key = value` line of a loaded file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub value: String,
+    pub file: String,
+    pub line: usize,
+}
+
+impl Setting {
+    /// `file:line`, for evidence.
+    pub fn place(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Persisted {
-    /// key -> (value, file that set it last)
-    values: HashMap<String, (String, String)>,
+    /// key -> every setting of it, in the order the loaders apply them
+    settings: HashMap<String, Vec<Setting>>,
 }
 
 pub fn normalize(key: &str) -> String {
@@ -37,13 +55,19 @@ impl Persisted {
         let mut files: Vec<String> = by_name.into_values().collect();
         files.push("/etc/sysctl.conf".into());
         let mut persisted = Persisted::default();
+        // Debian links /etc/sysctl.d/99-sysctl.conf to /etc/sysctl.conf: one file, read once.
+        let mut seen = HashSet::new();
         for file in files {
             let text = match host.read(&file) {
                 Ok(Some(t)) => t,
                 Ok(None) => continue,
                 Err(e) => return Err(e.to_string()),
             };
-            for line in text.lines() {
+            let real = std::fs::canonicalize(host.path(&file)).unwrap_or_else(|_| host.path(&file));
+            if !seen.insert(real) {
+                continue;
+            }
+            for (number, line) in text.lines().enumerate() {
                 let line = line.trim();
                 if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
                     continue;
@@ -52,16 +76,26 @@ impl Persisted {
                     continue;
                 };
                 let key = normalize(k.trim_start_matches('-'));
-                persisted
-                    .values
-                    .insert(key, (v.trim().to_string(), file.clone()));
+                persisted.settings.entry(key).or_default().push(Setting {
+                    value: v.trim().to_string(),
+                    file: file.clone(),
+                    line: number + 1,
+                });
             }
         }
         Ok(persisted)
     }
 
-    pub fn get(&self, key: &str) -> Option<&(String, String)> {
-        self.values.get(&normalize(key))
+    /// The value that takes effect at boot (the last one applied) and where it is set.
+    pub fn get(&self, key: &str) -> Option<&Setting> {
+        self.all(key).last()
+    }
+
+    /// Every setting of the parameter, in the order they are applied.
+    pub fn all(&self, key: &str) -> &[Setting] {
+        self.settings
+            .get(&normalize(key))
+            .map_or(&[], Vec::as_slice)
     }
 }
 
@@ -100,11 +134,28 @@ mod tests {
         let p = Persisted::load(&HostRoot::offline(dir.path())).unwrap();
         // /etc hides the vendor file of the same name, so ip_forward comes only from 60-net.
         assert_eq!(
-            p.get("net.ipv4.ip_forward").unwrap(),
-            &("0".into(), "/etc/sysctl.d/60-net.conf".into())
+            p.get("net.ipv4.ip_forward").unwrap().place(),
+            "/etc/sysctl.d/60-net.conf:1"
         );
-        assert_eq!(p.get("kernel.yama.ptrace_scope").unwrap().0, "1");
-        assert_eq!(p.get("fs.suid_dumpable").unwrap().1, "/etc/sysctl.conf");
+        assert_eq!(
+            p.all("net.ipv4.ip_forward").len(),
+            1,
+            "the hidden vendor file is not read"
+        );
+        assert_eq!(p.get("kernel.yama.ptrace_scope").unwrap().value, "1");
+        let dumpable: Vec<(String, String)> = p
+            .all("fs.suid_dumpable")
+            .iter()
+            .map(|s| (s.value.clone(), s.place()))
+            .collect();
+        assert_eq!(
+            dumpable,
+            [
+                ("2".to_owned(), "/etc/sysctl.d/99-late.conf:1".to_owned()),
+                ("0".to_owned(), "/etc/sysctl.conf:1".to_owned())
+            ],
+            "every setting, in the order applied; sysctl.conf last"
+        );
         assert!(p.get("net.ipv4.tcp_syncookies").is_none());
     }
 }
