@@ -8,6 +8,9 @@ use bulwark_core::probe::AccountRule;
 
 use crate::host::HostRoot;
 
+/// System accounts that traditionally keep GID 0 as their primary group.
+const GID_ZERO_ALLOWED: [&str; 4] = ["sync", "shutdown", "halt", "operator"];
+
 #[derive(Debug, Clone)]
 pub struct User {
     pub name: String,
@@ -220,7 +223,7 @@ pub fn judge(
         UniqueGids => "no two groups share a gid".into(),
         UniqueUserNames => "no two accounts share a name".into(),
         UniqueGroupNames => "no two groups share a name".into(),
-        RootGidZero => "root's primary group is gid 0".into(),
+        RootGidZero => "root, and no other account, has primary group gid 0".into(),
         ShadowGroupEmpty => "the shadow group has no members".into(),
         MaxDays => format!(
             "maximum password age set and at most {} days",
@@ -289,11 +292,19 @@ pub fn judge(
                 .iter()
                 .map(|g| (g.name.clone(), g.name.as_str())),
         ),
+        // root's primary group is 0, and root is the only account whose primary group is 0
+        // (sync, shutdown, halt and operator excepted, as the benchmark's audit has them).
         RootGidZero => accounts
             .users
             .iter()
-            .filter(|u| u.name == "root" && u.gid != 0)
-            .map(|u| format!("root (gid {})", u.gid))
+            .filter(|u| {
+                if u.name == "root" {
+                    u.gid != 0
+                } else {
+                    u.gid == 0 && !GID_ZERO_ALLOWED.contains(&u.name.as_str())
+                }
+            })
+            .map(|u| format!("{} (gid {})", u.name, u.gid))
             .collect(),
         ShadowGroupEmpty => {
             let shadow = accounts.groups.iter().find(|g| g.name == "shadow");

@@ -20,9 +20,9 @@ pub fn find(
     let Some(text) = host.read(&path)? else {
         return Ok(None);
     };
-    for raw in text.lines() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
+    for logical in logical_lines(&text) {
+        let line = logical.trim();
+        if line.is_empty() {
             continue;
         }
         let mut tokens = tokenize(line).into_iter();
@@ -44,6 +44,35 @@ pub fn find(
         }));
     }
     Ok(None)
+}
+
+/// The lines libpam reads: a backslash at the end continues a line, and `#` starts a comment
+/// wherever it stands (so `pam_pwhistory.so remember=5 # enforce_for_root` has no
+/// `enforce_for_root`).
+fn logical_lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for raw in text.lines() {
+        match raw.strip_suffix('\\') {
+            Some(continued) => {
+                current.push_str(continued);
+                current.push(' ');
+            }
+            None => {
+                current.push_str(raw);
+                out.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    for line in &mut out {
+        if let Some(at) = line.find('#') {
+            line.truncate(at);
+        }
+    }
+    out
 }
 
 /// Splits a PAM line into words, keeping `[...]` groups (controls and arguments) whole.
@@ -130,6 +159,36 @@ mod tests {
             find(&host, "common-password", "password", "pam_gnome_keyring.so")
                 .unwrap()
                 .is_some()
+        );
+    }
+
+    #[test]
+    fn comments_and_continuations_are_read_as_libpam_reads_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("etc/pam.d")).unwrap();
+        std::fs::write(
+            dir.path().join("etc/pam.d/common-password"),
+            "password required pam_pwhistory.so remember=24 use_authtok # enforce_for_root\n\
+             password requisite pam_pwquality.so \\\n  retry=3 enforce_for_root\n",
+        )
+        .unwrap();
+        let host = HostRoot::offline(dir.path());
+        let history = find(&host, "common-password", "password", "pam_pwhistory.so")
+            .unwrap()
+            .unwrap();
+        assert_eq!(arg_value(&history, "remember").as_deref(), Some("24"));
+        assert_eq!(
+            arg_value(&history, "enforce_for_root"),
+            None,
+            "a comment is no argument"
+        );
+        let quality = find(&host, "common-password", "password", "pam_pwquality.so")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            arg_value(&quality, "enforce_for_root").as_deref(),
+            Some("present"),
+            "a continued line keeps its arguments"
         );
     }
 }
