@@ -595,3 +595,59 @@ async fn assets_are_served_from_the_binary() {
         .await;
     assert_ne!(r.status, StatusCode::OK);
 }
+
+/// Going back and posting a creating form again answers 409 instead of a duplicate; a form
+/// that failed can be corrected and sent with the same token.
+#[tokio::test]
+async fn a_form_is_submitted_once() {
+    let app = TestApp::new().await;
+    let user = Browser::of(&app, app.token("user"));
+    let page = user.get("/policies").await.text;
+    let at = page
+        .find("name=\"_once\" value=\"")
+        .expect("the form carries a token")
+        + 20;
+    let token = page[at..].split('"').next().unwrap().to_owned();
+    let form = |interval: &'static str| {
+        vec![
+            ("_once", token.clone()),
+            ("name", "Servers".to_owned()),
+            ("os_type", "linux".to_owned()),
+            ("template_id", "cis-linux-l1".to_owned()),
+            ("scan_interval_hours", interval.to_owned()),
+        ]
+    };
+    let send = |fields: Vec<(&'static str, String)>| {
+        let user = &user;
+        async move {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            user.submit("/policies", &pairs).await
+        }
+    };
+    let refused = send(form("2")).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    let created = send(form("24")).await;
+    assert_eq!(
+        created.status,
+        StatusCode::OK,
+        "the corrected form: {}",
+        created.text
+    );
+    let again = send(form("24")).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+    assert!(again.text.contains("already submitted"), "{}", again.text);
+    let policies = app
+        .ok(
+            "GET",
+            "/api/v1/compliance/policies",
+            app.token("user"),
+            None,
+        )
+        .await;
+    assert_eq!(policies.as_array().unwrap().len(), 1, "no duplicate");
+}

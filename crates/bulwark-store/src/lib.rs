@@ -200,6 +200,8 @@ pub trait AgentStore: Send + Sync {
     /// Remembers request nonces until they expire, in one write. For each, in order: true when
     /// it is new, false when it was used before (or earlier in the same batch).
     async fn use_nonces(&self, uses: &[NonceUse]) -> Result<Vec<bool>>;
+    /// Makes one used nonce usable again (a form whose submission failed).
+    async fn forget_nonce(&self, agent_id: &str, nonce: &str) -> Result<()>;
     /// Forgets the nonces that expired before `now`, a few hundred per transaction; answers
     /// how many.
     async fn prune_nonces(&self, now: i64) -> Result<u64>;

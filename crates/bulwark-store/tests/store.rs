@@ -1167,6 +1167,18 @@ async fn nonces_are_used_once(s: Arc<dyn Store>) {
         expires_at: 100,
     };
     assert_eq!(s.use_nonces(&[nonce("a", "n1")]).await.unwrap(), [true]);
+    // A forgotten nonce can be used again; forgetting one that is not there changes nothing.
+    s.use_nonces(&[nonce("form:u", "t1")]).await.unwrap();
+    s.forget_nonce("form:u", "t1").await.unwrap();
+    s.forget_nonce("form:u", "never").await.unwrap();
+    assert_eq!(
+        s.use_nonces(&[nonce("form:u", "t1")]).await.unwrap(),
+        [true]
+    );
+    assert_eq!(
+        s.use_nonces(&[nonce("form:u", "t1")]).await.unwrap(),
+        [false]
+    );
     assert_eq!(
         s.use_nonces(&[
             nonce("a", "n2"),
@@ -1186,7 +1198,7 @@ async fn nonces_are_used_once(s: Arc<dyn Store>) {
     );
     assert_eq!(s.use_nonces(&many[650..]).await.unwrap(), [false; 50]);
     assert_eq!(s.use_nonces(&[]).await.unwrap(), Vec::<bool>::new());
-    assert_eq!(s.prune_nonces(101).await.unwrap(), 703);
+    assert_eq!(s.prune_nonces(101).await.unwrap(), 704, "with the form token");
 }
 
 async fn heartbeats_derive_status_and_health(s: Arc<dyn Store>) {

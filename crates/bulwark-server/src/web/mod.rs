@@ -9,6 +9,7 @@ mod charts;
 mod csrf;
 mod fmt;
 mod form;
+mod once;
 mod page;
 mod pages;
 
@@ -149,13 +150,21 @@ async fn guard(
         return Redirect::to(&format!("/login?{query}")).into_response();
     };
     let (mut parts, body) = req.into_parts();
-    let body = if is_form {
-        match csrf::verify(&session, &parts.headers, body, state.config.body_limit).await {
+    let (body, once_token) = if is_form {
+        let body = match csrf::verify(&session, &parts.headers, body, state.config.body_limit).await
+        {
             Ok(body) => body,
             Err(response) => return response,
+        };
+        match axum::body::to_bytes(body, state.config.body_limit).await {
+            Ok(bytes) => {
+                let (token, body) = once::take(&bytes);
+                (body, token)
+            }
+            Err(_) => return form::failure(crate::error::AppError::TooLarge),
         }
     } else {
-        body
+        (body, None)
     };
     if let Access::Needs(p) = access
         && let Err(e) = caller.require(p)
@@ -166,10 +175,21 @@ async fn guard(
             page::error_page(&Chrome::new(&caller, &session, ""), e)
         };
     }
+    let user_id = caller.user.id.clone();
+    if let Some(token) = &once_token
+        && let Err(e) = once::spend(&state, &user_id, token).await
+    {
+        return form::failure(e);
+    }
     let htmx = parts.headers.contains_key("hx-request");
     parts.extensions.insert(page::Session(session));
     parts.extensions.insert(caller);
     let mut response = next.run(Request::from_parts(parts, body)).await;
+    if let Some(token) = &once_token
+        && !response.status().is_success()
+    {
+        once::give_back(&state, &user_id, token).await;
+    }
     // A form posted without script follows a plain redirect instead of htmx's header.
     if !htmx && let Some(to) = response.headers_mut().remove(form::REDIRECT) {
         *response.status_mut() = StatusCode::SEE_OTHER;

@@ -62,6 +62,16 @@ impl Chrome {
         }
     }
 
+    /// A hidden field that lets a form that creates something be submitted once (a fresh
+    /// token at every call, so each form of a page has its own).
+    pub fn once(&self) -> String {
+        format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            super::once::FIELD,
+            super::once::token()
+        )
+    }
+
     /// The htmx attribute that sends the CSRF token with every request of the page.
     pub fn hx_headers(&self) -> String {
         format!("{{\"{}\": \"{}\"}}", csrf::HEADER, self.csrf)

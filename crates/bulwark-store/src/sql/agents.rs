@@ -122,6 +122,16 @@ impl AgentStore for SqlStore {
             .await
     }
 
+    async fn forget_nonce(&self, agent_id: &str, nonce: &str) -> Result<()> {
+        self.db
+            .execute(
+                "DELETE FROM agent_nonces WHERE agent_id = $1 AND nonce = $2",
+                args![agent_id, nonce],
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn use_nonces(&self, uses: &[NonceUse]) -> Result<Vec<bool>> {
         // A second copy of a nonce within the batch is a replay of the first.
         let mut seen = HashSet::new();
