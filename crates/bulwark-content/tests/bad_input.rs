@@ -71,7 +71,7 @@ fn each_problem_names_file_line_and_check() {
         ),
         (
             GOOD_CHECK.replace("path: /etc/issue }", "path: etc/issue }"),
-            "checks/a.yaml:1: check T-1: path must be an absolute path, got \"etc/issue\"",
+            "checks/a.yaml:1: check T-1: path must be an absolute path (or ~/ for every home directory), got \"etc/issue\"",
         ),
         (
             GOOD_CHECK.replace(

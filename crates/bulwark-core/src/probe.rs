@@ -329,9 +329,12 @@ impl Probe {
     /// limits, relative paths.
     pub fn problems(&self) -> Vec<String> {
         let mut problems = Vec::new();
+        // `~/` stands for every login account's home directory (file kinds only).
         let mut absolute = |what: &str, p: &str| {
-            if !p.starts_with('/') {
-                problems.push(format!("{what} must be an absolute path, got {p:?}"));
+            if !p.starts_with('/') && !p.starts_with("~/") {
+                problems.push(format!(
+                    "{what} must be an absolute path (or ~/ for every home directory), got {p:?}"
+                ));
             }
         };
         match self {

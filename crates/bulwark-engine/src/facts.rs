@@ -49,6 +49,44 @@ impl Facts {
         }
     }
 
+    /// The host paths a content path names: a glob under the root, or with a leading `~/`,
+    /// that path in the home directory of every account that can log in (a shell listed in
+    /// /etc/shells, or any that is not nologin or false where the file is missing), root's
+    /// included, as the benchmark's audits walk /etc/passwd rather than /home.
+    pub fn paths(&self, pattern: &str) -> Vec<String> {
+        let Some(rest) = pattern.strip_prefix("~/") else {
+            return self.host.glob(pattern);
+        };
+        let shells: Option<Vec<String>> = self.host.read("/etc/shells").ok().flatten().map(|t| {
+            t.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned)
+                .collect()
+        });
+        let can_log_in = |shell: &str| {
+            let refused =
+                shell.ends_with("nologin") || shell.ends_with("/false") || shell.is_empty();
+            !refused && shells.as_ref().is_none_or(|s| s.iter().any(|x| x == shell))
+        };
+        let mut homes: Vec<&str> = self
+            .accounts()
+            .users
+            .iter()
+            .filter(|u| can_log_in(&u.shell) && u.home.starts_with('/') && u.home != "/")
+            .map(|u| u.home.trim_end_matches('/'))
+            .collect();
+        homes.sort_unstable();
+        homes.dedup();
+        let mut found: Vec<String> = homes
+            .into_iter()
+            .flat_map(|home| self.host.glob(&format!("{home}/{rest}")))
+            .collect();
+        found.sort();
+        found.dedup();
+        found
+    }
+
     pub fn accounts(&self) -> &accounts::Accounts {
         self.accounts
             .get_or_init(|| accounts::Accounts::load(&self.host))

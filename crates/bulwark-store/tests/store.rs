@@ -1198,7 +1198,11 @@ async fn nonces_are_used_once(s: Arc<dyn Store>) {
     );
     assert_eq!(s.use_nonces(&many[650..]).await.unwrap(), [false; 50]);
     assert_eq!(s.use_nonces(&[]).await.unwrap(), Vec::<bool>::new());
-    assert_eq!(s.prune_nonces(101).await.unwrap(), 704, "with the form token");
+    assert_eq!(
+        s.prune_nonces(101).await.unwrap(),
+        704,
+        "with the form token"
+    );
 }
 
 async fn heartbeats_derive_status_and_health(s: Arc<dyn Store>) {
