@@ -244,7 +244,7 @@ mod tests {
     fn exception(id: &str, rule: &str, host: Option<&str>, group: Option<&str>) -> Exception {
         Exception {
             id: id.into(),
-            org_id: "o".into(),
+            org_id: Some("o".into()),
             rule_id: rule.into(),
             reason: format!("reason {id}"),
             host_id: host.map(Into::into),

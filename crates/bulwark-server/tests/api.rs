@@ -926,6 +926,57 @@ async fn exceptions_take_dates_and_can_be_edited() {
         .await;
     assert_eq!(named["org_id"], app.b.id.as_str());
 
+    // An account-wide exception waives a rule in every organization; its users see it but
+    // cannot change it.
+    let everywhere = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/exceptions",
+            &app.root,
+            Some(json!({"rule_id": "X-2", "reason": "accepted for the whole account", "account_wide": true})),
+        )
+        .await;
+    assert!(everywhere["org_id"].is_null(), "{everywhere}");
+    let seen = app
+        .ok(
+            "GET",
+            "/api/v1/compliance/exceptions?state=active",
+            &app.b_token,
+            None,
+        )
+        .await;
+    assert!(seen.to_string().contains("X-2"), "{seen}");
+    let r = app
+        .call(
+            "PATCH",
+            &format!(
+                "/api/v1/compliance/exceptions/{}",
+                everywhere["id"].as_str().unwrap()
+            ),
+            user,
+            Some(json!({"reason": "only ours"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/compliance/exceptions",
+            &app.root,
+            Some(json!({"rule_id": "X-3", "reason": "r", "account_wide": true, "host_id": app.host_a.id})),
+        )
+        .await;
+    assert_eq!(r.field().as_deref(), Some("account_wide"), "{}", r.text);
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/compliance/exceptions",
+            user,
+            Some(json!({"rule_id": "X-4", "reason": "r", "account_wide": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+
     // Users who see every organization are made by account-wide callers only.
     let body = json!({"username": "auditor", "password": "a long enough password", "role": "viewer", "all_orgs": true});
     let made = app

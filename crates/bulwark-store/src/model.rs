@@ -390,7 +390,8 @@ pub struct HostGroup {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Exception {
     pub id: String,
-    pub org_id: String,
+    /// `None`: account-wide, in every organization.
+    pub org_id: Option<String>,
     pub rule_id: String,
     pub reason: String,
     pub host_id: Option<String>,
@@ -405,7 +406,8 @@ pub struct Exception {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct NewException {
-    pub org_id: String,
+    /// `None`: account-wide, in every organization (an account-wide caller's only).
+    pub org_id: Option<String>,
     pub rule_id: String,
     pub reason: String,
     pub host_id: Option<String>,

@@ -168,7 +168,7 @@ async fn tenancy_hides_other_organizations(s: Arc<dyn Store>) {
         .create_exception(
             &w.only_a,
             &NewException {
-                org_id: w.a.id.clone(),
+                org_id: Some(w.a.id.clone()),
                 rule_id: "CIS-1.1.1".into(),
                 reason: "r".into(),
                 host_id: None,
@@ -394,7 +394,7 @@ async fn one_policy_per_org_and_os_and_one_override_per_host(s: Arc<dyn Store>) 
 async fn exception_lifecycle(s: Arc<dyn Store>) {
     let w = world(&s).await;
     let new = |expires_at| NewException {
-        org_id: w.a.id.clone(),
+        org_id: Some(w.a.id.clone()),
         rule_id: "CIS-1.1.1".into(),
         reason: "vendor appliance".into(),
         host_id: Some(w.host_a.id.clone()),
@@ -449,6 +449,48 @@ async fn exception_lifecycle(s: Arc<dyn Store>) {
             .len(),
         1
     );
+
+    // An account-wide exception applies in every organization, is seen by all, and is made
+    // and changed only by an account-wide caller.
+    let everywhere = NewException {
+        org_id: None,
+        host_id: None,
+        ..new(None)
+    };
+    assert!(matches!(
+        s.create_exception(&w.only_a, &everywhere).await,
+        Err(StoreError::Forbidden(_))
+    ));
+    let account = s.create_exception(&Scope::All, &everywhere).await.unwrap();
+    for (org, scope) in [(&w.a.id, &w.only_a), (&w.b.id, &w.only_b)] {
+        assert!(
+            s.active_exceptions(org, 10_000)
+                .await
+                .unwrap()
+                .iter()
+                .any(|x| x.id == account.id),
+            "applies in {org}"
+        );
+        assert!(
+            s.list_exceptions(scope, Some("active"))
+                .await
+                .unwrap()
+                .iter()
+                .any(|x| x.id == account.id)
+        );
+    }
+    assert!(matches!(
+        s.revoke_exception(&w.only_b, &account.id, 11_000).await,
+        Err(StoreError::Forbidden(_))
+    ));
+    assert!(matches!(
+        s.update_exception(&w.only_a, &account.id, "mine", None)
+            .await,
+        Err(StoreError::Forbidden(_))
+    ));
+    s.revoke_exception(&Scope::All, &account.id, 11_000)
+        .await
+        .unwrap();
 }
 
 async fn new_scan(s: &Arc<dyn Store>, w: &World, policy_id: &str, template: &str) -> Scan {

@@ -102,6 +102,10 @@ pub struct CreateBody {
     pub host_id: Option<String>,
     pub group_id: Option<String>,
     pub expires_at: Option<Moment>,
+    /// Waives the rule in every organization (an account-wide user's only; no org, host or
+    /// group then).
+    #[serde(default)]
+    pub account_wide: bool,
 }
 
 pub async fn create(
@@ -109,19 +113,26 @@ pub async fn create(
     caller: Caller,
     Body(b): Body<CreateBody>,
 ) -> ApiResult<Json<Exception>> {
+    if b.account_wide && (b.org_id.is_some() || b.host_id.is_some() || b.group_id.is_some()) {
+        return Err(AppError::invalid(
+            "account_wide",
+            "an account-wide exception applies to every organization: leave org_id, host_id and group_id out",
+        ));
+    }
     // An exception for a host or group belongs to its organization unless one is named.
     let org_id = match (&b.org_id, &b.host_id, &b.group_id) {
-        (None, Some(host), _) => s.store.get_host(&caller.scope, host).await?.org_id,
-        (None, None, Some(group)) => {
+        _ if b.account_wide => None,
+        (None, Some(host), _) => Some(s.store.get_host(&caller.scope, host).await?.org_id),
+        (None, None, Some(group)) => Some(
             s.store
                 .list_groups(&caller.scope)
                 .await?
                 .into_iter()
                 .find(|g| &g.id == group)
                 .ok_or(AppError::NotFound("host group".into()))?
-                .org_id
-        }
-        (named, _, _) => caller.org_for(&s.store, named.as_deref()).await?,
+                .org_id,
+        ),
+        (named, _, _) => Some(caller.org_for(&s.store, named.as_deref()).await?),
     };
     if b.rule_id.trim().is_empty() {
         return Err(AppError::invalid(

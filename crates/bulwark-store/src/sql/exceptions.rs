@@ -8,15 +8,28 @@ use crate::{
     Exception, ExceptionStore, NewException, Result, Scope, StoreError, args, new_id, now,
 };
 
+/// Only a caller who sees every organization changes what applies to all of them.
+fn account_wide_caller(scope: &Scope) -> Result<()> {
+    match scope {
+        Scope::All => Ok(()),
+        Scope::Orgs(_) => Err(StoreError::Forbidden(
+            "an account-wide exception applies to every organization; only an account-wide user may change it".into(),
+        )),
+    }
+}
+
 const COLUMNS: &str = "id, org_id, rule_id, reason, host_id, group_id, expires_at, state, created_by, created_at, ended_at";
 
 #[async_trait]
 impl ExceptionStore for SqlStore {
     async fn create_exception(&self, scope: &Scope, e: &NewException) -> Result<Exception> {
-        visible(scope, &e.org_id, "organization")?;
+        match &e.org_id {
+            Some(org) => visible(scope, org, "organization")?,
+            None => account_wide_caller(scope)?,
+        }
         if let Some(host) = &e.host_id {
             let h = crate::HostStore::get_host(self, scope, host).await?;
-            if h.org_id != e.org_id {
+            if e.org_id.as_ref() != Some(&h.org_id) {
                 return Err(StoreError::NotFound("host"));
             }
         }
@@ -24,7 +37,7 @@ impl ExceptionStore for SqlStore {
             let groups = crate::HostStore::list_groups(self, scope).await?;
             if !groups
                 .iter()
-                .any(|g| &g.id == group && g.org_id == e.org_id)
+                .any(|g| &g.id == group && e.org_id.as_ref() == Some(&g.org_id))
             {
                 return Err(StoreError::NotFound("host group"));
             }
@@ -45,7 +58,7 @@ impl ExceptionStore for SqlStore {
         self.db
             .execute(
                 &format!("INSERT INTO exceptions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
-                args![&x.id, &x.org_id, &x.rule_id, &x.reason, x.host_id.clone(), x.group_id.clone(), x.expires_at,
+                args![&x.id, x.org_id.clone(), &x.rule_id, &x.reason, x.host_id.clone(), x.group_id.clone(), x.expires_at,
                     &x.state, &x.created_by, x.created_at, x.ended_at],
             )
             .await?;
@@ -54,7 +67,9 @@ impl ExceptionStore for SqlStore {
 
     async fn list_exceptions(&self, scope: &Scope, state: Option<&str>) -> Result<Vec<Exception>> {
         let (clause, mut args) = scope_clause(scope, "org_id", 1);
-        let mut sql = format!("SELECT {COLUMNS} FROM exceptions WHERE {clause}");
+        // Account-wide exceptions apply to every organization, so every caller sees them.
+        let mut sql =
+            format!("SELECT {COLUMNS} FROM exceptions WHERE (org_id IS NULL OR {clause})");
         if let Some(state) = state {
             sql.push_str(&format!(" AND state = ${}", args.len() + 1));
             args.push(state.into());
@@ -72,12 +87,17 @@ impl ExceptionStore for SqlStore {
             )
             .await?
             .ok_or(StoreError::NotFound("exception"))?;
-        visible(scope, &x.org_id, "exception")?;
+        if let Some(org) = &x.org_id {
+            visible(scope, org, "exception")?;
+        }
         Ok(x)
     }
 
     async fn revoke_exception(&self, scope: &Scope, id: &str, now: i64) -> Result<Exception> {
         let x = self.get_exception(scope, id).await?;
+        if x.org_id.is_none() {
+            account_wide_caller(scope)?;
+        }
         let n = self
             .db
             .execute(
@@ -102,6 +122,9 @@ impl ExceptionStore for SqlStore {
         expires_at: Option<i64>,
     ) -> Result<Exception> {
         let x = self.get_exception(scope, id).await?;
+        if x.org_id.is_none() {
+            account_wide_caller(scope)?;
+        }
         let n = self
             .db
             .execute(
@@ -133,7 +156,7 @@ impl ExceptionStore for SqlStore {
         self.db
             .fetch_all(
                 &format!(
-                    "SELECT {COLUMNS} FROM exceptions WHERE org_id = $1 AND state = 'active' \
+                    "SELECT {COLUMNS} FROM exceptions WHERE (org_id = $1 OR org_id IS NULL) AND state = 'active' \
                      AND (expires_at IS NULL OR expires_at > $2)"
                 ),
                 args![org_id, now],

@@ -25,6 +25,8 @@ struct ExceptionsPage {
     groups: Vec<HostGroup>,
     /// Offered as a choice when the caller sees more than one.
     orgs: Vec<Org>,
+    /// The caller sees every organization, and may waive a rule in all of them.
+    account_wide: bool,
     /// Prefilled from a scan's "Create an exception".
     rule_id: String,
     host_id: String,
@@ -46,6 +48,8 @@ impl ExceptionsPage {
                 .find(|x| &x.id == g)
                 .map_or(g.as_str(), |x| &x.name);
             format!("group {name}")
+        } else if e.org_id.is_none() {
+            "every organization".into()
         } else {
             "whole organization".into()
         }
@@ -86,6 +90,7 @@ pub async fn list(
         hosts,
         groups,
         orgs,
+        account_wide: caller.scope == bulwark_store::Scope::All,
         rule_id: q.rule_id.unwrap_or_default(),
         host_id: q.host_id.unwrap_or_default(),
     }))
@@ -96,6 +101,8 @@ pub async fn list(
 pub struct NewException {
     #[serde(default)]
     org_id: Option<String>,
+    #[serde(default)]
+    account_wide: bool,
     rule_id: String,
     reason: String,
     host_id: Option<String>,
@@ -128,6 +135,7 @@ pub async fn create(
         host_id: chosen(f.host_id),
         group_id: chosen(f.group_id),
         expires_at: chosen(f.expires_on).map(Moment::Text),
+        account_wide: f.account_wide,
     };
     let _ = exceptions::create(State(s), caller, Body(body))
         .await
