@@ -250,7 +250,7 @@ mod tests {
             host_id: host.map(Into::into),
             group_id: group.map(Into::into),
             expires_at: None,
-            state: "active".into(),
+            state: bulwark_store::ExceptionState::Active,
             created_by: "u".into(),
             created_at: 0,
             ended_at: None,

@@ -273,7 +273,11 @@ pub trait AgentStore: Send + Sync {
 #[async_trait]
 pub trait ExceptionStore: Send + Sync {
     async fn create_exception(&self, scope: &Scope, exception: &NewException) -> Result<Exception>;
-    async fn list_exceptions(&self, scope: &Scope, state: Option<&str>) -> Result<Vec<Exception>>;
+    async fn list_exceptions(
+        &self,
+        scope: &Scope,
+        state: Option<ExceptionState>,
+    ) -> Result<Vec<Exception>>;
     async fn get_exception(&self, scope: &Scope, id: &str) -> Result<Exception>;
     /// Active → revoked; a revoked or expired exception answers `Conflict`.
     async fn revoke_exception(&self, scope: &Scope, id: &str, now: i64) -> Result<Exception>;

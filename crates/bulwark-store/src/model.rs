@@ -387,6 +387,16 @@ pub struct HostGroup {
     pub created_at: i64,
 }
 
+bulwark_core::text_enum! {
+    /// An exception waives while active; expired (its date passed) and revoked (a person
+    /// ended it) are final.
+    pub enum ExceptionState as "exception state" {
+        Active = "active",
+        Expired = "expired",
+        Revoked = "revoked",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Exception {
     pub id: String,
@@ -397,8 +407,8 @@ pub struct Exception {
     pub host_id: Option<String>,
     pub group_id: Option<String>,
     pub expires_at: Option<i64>,
-    /// active | expired | revoked
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: ExceptionState,
     pub created_by: String,
     pub created_at: i64,
     pub ended_at: Option<i64>,

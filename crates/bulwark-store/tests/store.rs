@@ -443,7 +443,7 @@ async fn exception_lifecycle(s: Arc<dyn Store>) {
     ));
     assert_eq!(s.expire_exceptions(10_000).await.unwrap(), 0);
     assert_eq!(
-        s.list_exceptions(&w.only_a, Some("revoked"))
+        s.list_exceptions(&w.only_a, Some(ExceptionState::Revoked))
             .await
             .unwrap()
             .len(),
@@ -472,7 +472,7 @@ async fn exception_lifecycle(s: Arc<dyn Store>) {
             "applies in {org}"
         );
         assert!(
-            s.list_exceptions(scope, Some("active"))
+            s.list_exceptions(scope, Some(ExceptionState::Active))
                 .await
                 .unwrap()
                 .iter()

@@ -15,29 +15,15 @@ use crate::error::{ApiResult, AppError};
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExceptionQuery {
-    pub state: Option<String>,
+    pub state: Option<bulwark_store::ExceptionState>,
 }
-
-const STATES: [&str; 3] = ["active", "expired", "revoked"];
 
 pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
     Params(q): Params<ExceptionQuery>,
 ) -> ApiResult<Json<Vec<Exception>>> {
-    if let Some(st) = &q.state
-        && !STATES.contains(&st.as_str())
-    {
-        return Err(AppError::invalid(
-            "state",
-            "state must be active, expired or revoked",
-        ));
-    }
-    Ok(Json(
-        s.store
-            .list_exceptions(&caller.scope, q.state.as_deref())
-            .await?,
-    ))
+    Ok(Json(s.store.list_exceptions(&caller.scope, q.state).await?))
 }
 
 /// A moment as Unix seconds, an RFC 3339 time (`2027-01-31T18:00:00Z`) or a date

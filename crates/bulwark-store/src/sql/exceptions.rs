@@ -5,7 +5,8 @@ use async_trait::async_trait;
 
 use super::{SqlStore, scope_clause, visible};
 use crate::{
-    Exception, ExceptionStore, NewException, Result, Scope, StoreError, args, new_id, now,
+    Exception, ExceptionState, ExceptionStore, NewException, Result, Scope, StoreError, args,
+    new_id, now,
 };
 
 /// Only a caller who sees every organization changes what applies to all of them.
@@ -50,7 +51,7 @@ impl ExceptionStore for SqlStore {
             host_id: e.host_id.clone(),
             group_id: e.group_id.clone(),
             expires_at: e.expires_at,
-            state: "active".into(),
+            state: ExceptionState::Active,
             created_by: e.created_by.clone(),
             created_at: now(),
             ended_at: None,
@@ -59,20 +60,24 @@ impl ExceptionStore for SqlStore {
             .execute(
                 &format!("INSERT INTO exceptions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
                 args![&x.id, x.org_id.clone(), &x.rule_id, &x.reason, x.host_id.clone(), x.group_id.clone(), x.expires_at,
-                    &x.state, &x.created_by, x.created_at, x.ended_at],
+                    x.state.as_str(), &x.created_by, x.created_at, x.ended_at],
             )
             .await?;
         Ok(x)
     }
 
-    async fn list_exceptions(&self, scope: &Scope, state: Option<&str>) -> Result<Vec<Exception>> {
+    async fn list_exceptions(
+        &self,
+        scope: &Scope,
+        state: Option<ExceptionState>,
+    ) -> Result<Vec<Exception>> {
         let (clause, mut args) = scope_clause(scope, "org_id", 1);
         // Account-wide exceptions apply to every organization, so every caller sees them.
         let mut sql =
             format!("SELECT {COLUMNS} FROM exceptions WHERE (org_id IS NULL OR {clause})");
         if let Some(state) = state {
             sql.push_str(&format!(" AND state = ${}", args.len() + 1));
-            args.push(state.into());
+            args.push(state.as_str().into());
         }
         sql.push_str(" ORDER BY created_at DESC");
         self.db.fetch_all(&sql, args).await

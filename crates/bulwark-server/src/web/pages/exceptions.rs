@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use bulwark_store::{Exception, Host, HostGroup, Org};
+use bulwark_store::{Exception, ExceptionState, Host, HostGroup, Org};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -20,7 +20,7 @@ use crate::web::page::{Chrome, OrErrorPage, PageResult, render_html};
 struct ExceptionsPage {
     chrome: Chrome,
     exceptions: Vec<Exception>,
-    state: String,
+    state: Option<ExceptionState>,
     hosts: Vec<Host>,
     groups: Vec<HostGroup>,
     /// Offered as a choice when the caller sees more than one.
@@ -69,13 +69,18 @@ pub async fn list(
     chrome: Chrome,
     Query(q): Query<ListQuery>,
 ) -> PageResult {
-    let state = q.state.filter(|s| !s.is_empty());
+    let state = match q.state.as_deref().filter(|s| !s.is_empty()) {
+        Some(text) => Some(
+            text.parse::<ExceptionState>()
+                .map_err(|e| AppError::invalid("state", e.to_string()))
+                .or_page(&chrome)?,
+        ),
+        None => None,
+    };
     let exceptions = exceptions::list(
         State(s.clone()),
         caller.clone(),
-        Params(ExceptionQuery {
-            state: state.clone(),
-        }),
+        Params(ExceptionQuery { state }),
     )
     .await
     .or_page(&chrome)?
@@ -86,7 +91,7 @@ pub async fn list(
     Ok(render_html(&ExceptionsPage {
         chrome,
         exceptions,
-        state: state.unwrap_or_default(),
+        state,
         hosts,
         groups,
         orgs,
