@@ -992,8 +992,19 @@ async fn exceptions_take_dates_and_can_be_edited() {
 #[tokio::test]
 async fn hosts_are_searched_sorted_and_paged() {
     let app = TestApp::new().await;
+    let mut made = Vec::new();
     for name in ["db-1", "db-2", "cache-1"] {
-        common::new_host(&app.state.store, &app.a, name).await;
+        made.push(common::new_host(&app.state.store, &app.a, name).await);
+    }
+    // db-1 scores worse than db-2; the others were never scanned.
+    let policy = policy(&app, app.token("user"), "cis-linux-l1").await;
+    let pid = policy["id"].as_str().unwrap();
+    for (host, failures) in [(&made[0], 40), (&made[1], 2)] {
+        let scan = common::trigger(&app, pid, &host.id).await;
+        let results = common::agent_results(&app, "cis-linux-l1", failures).await;
+        bulwark_server::ingest::submit(&app.state, &scan, results)
+            .await
+            .unwrap();
     }
     let names = |path: String| {
         let app = &app;
@@ -1024,7 +1035,7 @@ async fn hosts_are_searched_sorted_and_paged() {
     for (query, field) in [
         ("limit=0", "limit"),
         ("offset=-1", "offset"),
-        ("sort=score", "sort"),
+        ("sort=size", "sort"),
     ] {
         let r = app
             .call("GET", &format!("/api/v1/hosts?{query}"), &app.root, None)
@@ -1033,6 +1044,15 @@ async fn hosts_are_searched_sorted_and_paged() {
     }
     let by_seen = names("/api/v1/hosts?sort=last_seen".into()).await;
     assert_eq!(by_seen.len(), 5);
+    assert_eq!(
+        names("/api/v1/hosts?sort=score".into()).await,
+        ["db-1", "db-2", "cache-1", "web-a", "web-b"],
+        "worst first, never scanned last"
+    );
+    // Both were scanned within the same second; the scanned ones come first.
+    let mut recent = names("/api/v1/hosts?sort=last_scan&limit=2".into()).await;
+    recent.sort();
+    assert_eq!(recent, ["db-1", "db-2"], "scanned hosts first");
 }
 
 /// The second seed document's policy body is read as another spelling of the same policy;

@@ -330,6 +330,9 @@ pub trait ScanStore: Send + Sync {
     /// The host's latest completed scan (the one the dashboard counts for it).
     async fn latest_scan(&self, scope: &Scope, host_id: &str) -> Result<Option<Scan>>;
     async fn host_history(&self, scope: &Scope, host_id: &str, limit: i64) -> Result<Vec<Scan>>;
+    /// Every visible host's latest completed scan, as the dashboard counts it: its score and
+    /// when it completed (hosts never scanned are absent).
+    async fn latest_scores(&self, scope: &Scope) -> Result<Vec<LatestScore>>;
 }
 
 #[async_trait]

@@ -436,6 +436,14 @@ bulwark_core::text_enum! {
     }
 }
 
+/// A host's latest completed scan in brief.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
+pub struct LatestScore {
+    pub host_id: String,
+    pub score: Option<f64>,
+    pub completed_at: i64,
+}
+
 bulwark_core::text_enum! {
     /// What asked for a scan.
     pub enum TriggerKind as "trigger" {

@@ -611,6 +611,18 @@ async fn completing_a_scan_is_atomic_and_idempotent(s: Arc<dyn Store>) {
     assert_eq!(done.score, Some(80.0));
     assert_eq!(done.completed_at, Some(100));
     assert_eq!(
+        s.latest_scores(&w.only_a).await.unwrap(),
+        [LatestScore {
+            host_id: w.host_a.id.clone(),
+            score: Some(80.0),
+            completed_at: 100
+        }]
+    );
+    assert!(
+        s.latest_scores(&w.only_b).await.unwrap().is_empty(),
+        "another tenant's scores are not seen"
+    );
+    assert_eq!(
         s.scan_results(&w.only_a, &scan.id, None)
             .await
             .unwrap()

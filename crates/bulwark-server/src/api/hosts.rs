@@ -32,12 +32,15 @@ pub struct HostFilter {
 }
 
 bulwark_core::text_enum! {
-    /// The order of a host list: by name (the default), most recently seen first, or by
-    /// operating system.
+    /// The order of a host list: by name (the default), most recently seen first, by
+    /// operating system, lowest latest score first (never scanned last), or most recently
+    /// scanned first.
     pub enum HostSort as "host order" {
         Hostname = "hostname",
         LastSeen = "last_seen",
         Os = "os",
+        Score = "score",
+        LastScan = "last_scan",
     }
 }
 
@@ -108,6 +111,29 @@ pub async fn list(
         HostSort::Os => hosts.sort_by(|a, b| {
             (a.os_kind, &a.os_id, &a.os_version).cmp(&(b.os_kind, &b.os_id, &b.os_version))
         }),
+        HostSort::Score | HostSort::LastScan => {
+            let latest: std::collections::HashMap<String, bulwark_store::LatestScore> = s
+                .store
+                .latest_scores(&caller.scope)
+                .await?
+                .into_iter()
+                .map(|l| (l.host_id.clone(), l))
+                .collect();
+            if f.sort == Some(HostSort::Score) {
+                // Worst first; hosts without a scored scan after every scored one.
+                hosts.sort_by(|a, b| {
+                    let score = |h: &Host| latest.get(&h.id).and_then(|l| l.score);
+                    match (score(a), score(b)) {
+                        (Some(x), Some(y)) => x.total_cmp(&y),
+                        (Some(_), None) => std::cmp::Ordering::Less,
+                        (None, Some(_)) => std::cmp::Ordering::Greater,
+                        (None, None) => std::cmp::Ordering::Equal,
+                    }
+                });
+            } else {
+                hosts.sort_by_key(|h| std::cmp::Reverse(latest.get(&h.id).map(|l| l.completed_at)));
+            }
+        }
     }
     let offset = f.offset.unwrap_or(0) as usize;
     let limit = f.limit.map_or(usize::MAX, |l| l as usize);

@@ -298,6 +298,28 @@ impl ScanStore for SqlStore {
         Ok(rows.into_iter().map(|r| r.at(now)).collect())
     }
 
+    async fn latest_scores(&self, scope: &Scope) -> Result<Vec<crate::LatestScore>> {
+        let (clause, args) = scope_clause(scope, "hc.org_id", 1);
+        let rows: Vec<crate::LatestScore> = self
+            .db
+            .fetch_all(
+                &format!(
+                    "SELECT hc.host_id, hc.score, hc.completed_at FROM host_compliance hc \
+                     WHERE {clause} ORDER BY hc.host_id, hc.completed_at DESC"
+                ),
+                args,
+            )
+            .await?;
+        // A host with several policies keeps the latest of its scans.
+        let mut latest: Vec<crate::LatestScore> = Vec::with_capacity(rows.len());
+        for row in rows {
+            if latest.last().is_none_or(|l| l.host_id != row.host_id) {
+                latest.push(row);
+            }
+        }
+        Ok(latest)
+    }
+
     async fn latest_scan(&self, scope: &Scope, host_id: &str) -> Result<Option<Scan>> {
         crate::HostStore::get_host(self, scope, host_id).await?;
         let columns = COLUMNS

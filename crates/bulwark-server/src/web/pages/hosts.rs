@@ -28,6 +28,8 @@ struct HostsPage {
     total: usize,
     /// Hosts that match the filters, on every page.
     matched: usize,
+    /// Each scanned host's latest score.
+    scores: std::collections::HashMap<String, Option<f64>>,
 }
 
 pub async fn list(
@@ -66,6 +68,14 @@ pub async fn list(
         .list_policies(&caller.scope)
         .await
         .or_page(&chrome)?;
+    let scores = s
+        .store
+        .latest_scores(&caller.scope)
+        .await
+        .or_page(&chrome)?
+        .into_iter()
+        .map(|l| (l.host_id, l.score))
+        .collect();
     Ok(render_html(&HostsPage {
         chrome,
         hosts,
@@ -74,6 +84,7 @@ pub async fn list(
         filter: echo,
         total,
         matched,
+        scores,
     }))
 }
 
@@ -109,6 +120,11 @@ impl HostsPage {
 
     fn offset(&self) -> i64 {
         self.filter.offset.unwrap_or(0)
+    }
+
+    /// The host's latest score; `None` when it was never scanned or nothing was scorable.
+    fn score_of(&self, host_id: &str) -> Option<f64> {
+        self.scores.get(host_id).copied().flatten()
     }
 }
 
