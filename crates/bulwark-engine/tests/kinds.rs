@@ -628,6 +628,26 @@ fn audit_rule() {
             "{}",
             Fail,
         ),
+        // A host whose auditd loads audit.rules itself: the rule there counts, rules.d does not.
+        case(
+            "{kind: audit_rule, rule: '-w /etc/passwd -p wa'}",
+            None,
+            "files: {/usr/lib/systemd/system/auditd.service: \"[Service]\\nExecStart=/sbin/auditd\\nExecStartPost=-/sbin/auditctl -R /etc/audit/audit.rules\\n\", /etc/audit/rules.d/audit.rules: \"-D\\n-b 8192\\n\", /etc/audit/audit.rules: \"-w /etc/passwd -p wa -k identity\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: audit_rule, rule: '-w /etc/passwd -p wa'}",
+            None,
+            "files: {/usr/lib/systemd/system/auditd.service: \"[Service]\\nExecStartPost=-/sbin/auditctl -R /etc/audit/audit.rules\\n\", /etc/audit/rules.d/50-identity.rules: \"-w /etc/passwd -p wa\\n\", /etc/audit/audit.rules: \"-D\\n\"}",
+            Fail,
+        ),
+        // A drop-in that switches the unit back to augenrules: rules.d is what loads.
+        case(
+            "{kind: audit_rule, rule: '-w /etc/passwd -p wa'}",
+            None,
+            "files: {/usr/lib/systemd/system/auditd.service: \"[Service]\\nExecStartPost=-/sbin/auditctl -R /etc/audit/audit.rules\\n\", /etc/systemd/system/auditd.service.d/augenrules.conf: \"[Service]\\nExecStartPost=\\nExecStartPost=-/sbin/augenrules --load\\n\", /etc/audit/rules.d/50-identity.rules: \"-w /etc/passwd -p wa\\n\", /etc/audit/audit.rules: \"-D\\n\"}",
+            Pass,
+        ),
     ]);
 }
 

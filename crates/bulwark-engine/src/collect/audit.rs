@@ -1,5 +1,7 @@
-//! Audit rules as the audit daemon would load them (/etc/audit/rules.d/*.rules, or
-//! /etc/audit/audit.rules when that directory is empty), and whether a wanted rule is covered.
+//! Audit rules as the audit daemon loads them, and whether a wanted rule is covered. Which
+//! file that is depends on how auditd.service loads rules after start: `augenrules --load`
+//! merges /etc/audit/rules.d/*.rules, `auditctl -R FILE` loads FILE (usually
+//! /etc/audit/audit.rules). Without a unit to read, rules.d is taken when it has files.
 
 use std::collections::BTreeSet;
 
@@ -24,6 +26,55 @@ pub enum Rule {
 pub struct Rules {
     pub rules: Vec<(Rule, String)>,
     pub sources: Vec<String>,
+    /// How the daemon loads them, for the evidence: "augenrules" or "auditctl -R".
+    pub loader: &'static str,
+}
+
+/// Where systemd finds auditd.service, the administrator's copy first.
+const UNIT_DIRS: [&str; 4] = [
+    "/etc/systemd/system",
+    "/usr/local/lib/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
+
+/// The file `auditctl -R` loads according to auditd.service (its unit and drop-ins, an empty
+/// `ExecStartPost=` resetting the list); `None` when the unit uses augenrules or is not there.
+fn auditctl_file(host: &HostRoot) -> Option<String> {
+    let unit = UNIT_DIRS
+        .iter()
+        .map(|d| format!("{d}/auditd.service"))
+        .find(|p| host.read(p).ok().flatten().is_some())?;
+    let mut files = vec![unit];
+    for dir in UNIT_DIRS {
+        files.extend(host.glob(&format!("{dir}/auditd.service.d/*.conf")));
+    }
+    let mut post: Vec<String> = Vec::new();
+    for file in files {
+        let text = host.read(&file).ok().flatten().unwrap_or_default();
+        for line in text.lines().map(str::trim) {
+            if let Some(value) = line.strip_prefix("ExecStartPost=") {
+                if value.trim().is_empty() {
+                    post.clear();
+                } else {
+                    post.push(value.trim().to_owned());
+                }
+            }
+        }
+    }
+    if post.iter().any(|c| c.contains("augenrules")) {
+        return None;
+    }
+    post.iter().find_map(|command| {
+        let words: Vec<&str> = command
+            .trim_start_matches(['-', '@', '+', '!'])
+            .split_whitespace()
+            .collect();
+        let at = words.iter().position(|w| *w == "-R")?;
+        words[0]
+            .ends_with("auditctl")
+            .then(|| words.get(at + 1).map(|f| (*f).to_owned()))?
+    })
 }
 
 fn normalize_field(f: &str) -> Option<String> {
@@ -111,11 +162,21 @@ pub fn parse(line: &str) -> Option<Rule> {
 
 impl Rules {
     pub fn load(host: &HostRoot) -> Result<Self, String> {
-        let mut files = host.glob("/etc/audit/rules.d/*.rules");
-        if files.is_empty() {
-            files.push("/etc/audit/audit.rules".into());
-        }
-        let mut rules = Rules::default();
+        let (files, loader) = match auditctl_file(host) {
+            Some(file) => (vec![file], "auditctl -R"),
+            None => {
+                let merged = host.glob("/etc/audit/rules.d/*.rules");
+                if merged.is_empty() {
+                    (vec!["/etc/audit/audit.rules".to_owned()], "auditctl -R")
+                } else {
+                    (merged, "augenrules")
+                }
+            }
+        };
+        let mut rules = Rules {
+            loader,
+            ..Rules::default()
+        };
         for file in files {
             let Some(text) = host.read(&file).map_err(|e| e.to_string())? else {
                 continue;
@@ -173,10 +234,18 @@ pub fn judge(rules: &Rules, wanted_text: &str) -> CheckOutcome {
         return CheckOutcome::judged(false, Some("no audit rules files".into()), expected);
     }
     match rules.covering(&wanted) {
-        Some(lines) => CheckOutcome::judged(true, Some(lines.join("\n")), expected),
+        Some(lines) => CheckOutcome::judged(
+            true,
+            Some(format!("{} (loaded by {})", lines.join("\n"), rules.loader)),
+            expected,
+        ),
         None => CheckOutcome::judged(
             false,
-            Some(format!("no covering rule in {}", rules.sources.join(", "))),
+            Some(format!(
+                "no covering rule in {} (loaded by {})",
+                rules.sources.join(", "),
+                rules.loader
+            )),
             expected,
         ),
     }
@@ -193,6 +262,7 @@ mod tests {
                 .filter_map(|l| parse(l).map(|r| (r, l.to_string())))
                 .collect(),
             sources: vec!["/etc/audit/rules.d/50.rules".into()],
+            loader: "augenrules",
         }
     }
 
