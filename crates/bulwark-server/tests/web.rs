@@ -237,6 +237,18 @@ async fn every_page_renders_for_every_role_with_only_their_controls() {
         .await
         .text;
     assert!(none.contains("No results match these filters"), "{none}");
+    // The scan list for one selected host: its numbers and its last 30 days above the list.
+    let for_host = viewer.get(&format!("/scans?host_id={host}")).await.text;
+    for part in [
+        "Total scans",
+        "Latest score",
+        "Passed rules",
+        "Failed rules",
+        "class=\"chart-point\"",
+    ] {
+        assert!(for_host.contains(part), "{part}: {for_host}");
+    }
+    assert!(for_host.contains(&format!("<option value=\"{host}\" selected>")));
     let history = viewer
         .get(&format!("/hosts/{host}?tab=compliance"))
         .await

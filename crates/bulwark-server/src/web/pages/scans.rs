@@ -17,15 +17,16 @@ use crate::api::scans::{self, ScanQuery, TriggerBody};
 use crate::auth::Caller;
 use crate::body::{Body, Params};
 use crate::error::AppError;
-use crate::web::fmt;
 use crate::web::form::{Done, Form, Outcome, go_to, parse};
 use crate::web::page::{Chrome, OrErrorPage, PageResult, render_html};
+use crate::web::{charts, fmt};
 
 /// The scan list's filters, echoed into its links and refreshes.
 struct Filters {
     status: String,
     q: String,
     host: String,
+    host_id: String,
     offset: i64,
 }
 
@@ -38,6 +39,7 @@ impl Filters {
             status: q.status.clone().unwrap_or_default(),
             q: q.q.clone().unwrap_or_default(),
             host: q.host.clone().unwrap_or_default(),
+            host_id: q.host_id.clone().unwrap_or_default(),
             offset: q.offset.unwrap_or(0).max(0),
         }
     }
@@ -48,6 +50,7 @@ impl Filters {
             ("status", self.status.as_str()),
             ("q", self.q.as_str()),
             ("host", self.host.as_str()),
+            ("host_id", self.host_id.as_str()),
             ("offset", offset.to_string().as_str()),
         ])
         .unwrap_or_default()
@@ -58,7 +61,10 @@ impl Filters {
     }
 
     fn is_filtered(&self) -> bool {
-        !self.status.is_empty() || !self.q.is_empty() || !self.host.is_empty()
+        !self.status.is_empty()
+            || !self.q.is_empty()
+            || !self.host.is_empty()
+            || !self.host_id.is_empty()
     }
 }
 
@@ -71,6 +77,49 @@ struct ScansPage {
     refresh: bool,
     hosts: Vec<Host>,
     policies: Vec<Policy>,
+    /// The selected host's numbers above the list.
+    host_stats: Option<HostStats>,
+}
+
+/// One host's scans in brief: how many, the latest completed one, and its last 30 days.
+struct HostStats {
+    total: usize,
+    /// True when there are more scans than were counted.
+    more: bool,
+    latest: Option<Scan>,
+    chart: Option<String>,
+}
+
+/// Scans counted for the selected host's card.
+const HOST_SCANS_COUNTED: i64 = 1000;
+
+async fn host_stats(s: &AppState, caller: &Caller, host_id: &str) -> Result<HostStats, AppError> {
+    let history = s
+        .store
+        .host_history(&caller.scope, host_id, HOST_SCANS_COUNTED)
+        .await?;
+    let latest = s.store.latest_scan(&caller.scope, host_id).await?;
+    let since = bulwark_store::now() - 30 * 86_400;
+    let points: Vec<charts::Point> = history
+        .iter()
+        .rev()
+        .filter(|scan| scan.completed_at.is_some_and(|t| t >= since))
+        .map(|scan| charts::Point {
+            label: fmt::day(&scan.completed_at.unwrap_or(scan.created_at)),
+            value: scan.score,
+            note: scan.template_name.clone(),
+        })
+        .collect();
+    let title = match &latest {
+        Some(scan) => format!("Score of each scan, last 30 days ({})", scan.template_name),
+        None => "Score of each scan, last 30 days".to_owned(),
+    };
+    Ok(HostStats {
+        total: history.len(),
+        more: history.len() as i64 >= HOST_SCANS_COUNTED,
+        latest,
+        chart: charts::score_line(&title, &points, None),
+    })
 }
 
 #[derive(Template)]
@@ -108,6 +157,10 @@ pub async fn list(
     q: Result<Params<ScanQuery>, AppError>,
 ) -> PageResult {
     let Params(q) = q.or_page(&chrome)?;
+    let host_stats = match q.host_id.as_deref().filter(|h| !h.is_empty()) {
+        Some(host_id) => Some(host_stats(&s, &caller, host_id).await.or_page(&chrome)?),
+        None => None,
+    };
     let (scans, filters) = find(&s, &caller, q).await.or_page(&chrome)?;
     let hosts = s.store.list_hosts(&caller.scope).await.or_page(&chrome)?;
     let policies = s
@@ -122,6 +175,7 @@ pub async fn list(
         filters,
         hosts,
         policies,
+        host_stats,
     }))
 }
 
