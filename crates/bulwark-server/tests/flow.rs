@@ -69,18 +69,7 @@ async fn policy_to_scored_scan_with_exceptions_notifications_and_export() {
     let pid = policy["id"].as_str().unwrap().to_owned();
 
     // On-demand scans need a host of the policy's organization and OS, online or in maintenance.
-    let windows = app
-        .state
-        .store
-        .create_host(&bulwark_store::NewHost {
-            org_id: app.a.id.clone(),
-            hostname: "win-1".into(),
-            os_kind: bulwark_core::OsKind::Windows,
-            os_id: "windows".into(),
-            os_version: "2022".into(),
-        })
-        .await
-        .unwrap();
+    let windows = common::new_windows_host(&app.state.store, &app.a, "win-1").await;
     let resting = new_host(&app.state.store, &app.a, "resting").await;
     app.state
         .store

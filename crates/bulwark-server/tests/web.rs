@@ -445,18 +445,7 @@ async fn bulk_scans_report_progress_and_exceptions_change_the_next_score() {
     let app = TestApp::new().await;
     let (pid, first) = world(&app).await;
     let user = Browser::of(&app, app.token("user"));
-    let offline = app
-        .state
-        .store
-        .create_host(&bulwark_store::NewHost {
-            org_id: app.a.id.clone(),
-            hostname: "win-1".into(),
-            os_kind: bulwark_core::OsKind::Windows,
-            os_id: "windows".into(),
-            os_version: "2022".into(),
-        })
-        .await
-        .unwrap();
+    let offline = common::new_windows_host(&app.state.store, &app.a, "win-1").await;
     let r = user
         .submit(
             "/scans",

@@ -14,8 +14,8 @@ use bulwark_protocol::signing::RequestParts;
 use bulwark_protocol::wire;
 use serde_json::{Value, json};
 use support::{
-    Api, admin, debian_root, enroll_once, eventually, field, online_host, scan_reaches, serve,
-    serve_on, start_agent, write_config,
+    Api, admin, debian_root, enroll_once, eventually, field, online_host, scan_reaches,
+    scan_with_linux_l1, serve, serve_on, start_agent, write_config,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,22 +77,7 @@ async fn agents_enroll_scan_and_survive_a_server_crash() {
     );
 
     // An on-demand scan completes with the score the local scan of this root gives.
-    let policy = api
-        .post(
-            "/api/v1/compliance/policies",
-            json!({
-                "org_id": field(&acme, "org_id"), "name": "Linux", "os_type": "linux",
-                "template_id": "cis-linux-l1", "scan_interval_hours": 24
-            }),
-        )
-        .await;
-    let scan = api
-        .post(
-            "/api/v1/compliance/scans",
-            json!({"policy_id": policy["id"], "host_id": host_id}),
-        )
-        .await;
-    let done = scan_reaches(&api, scan["id"].as_str().unwrap(), "completed", 60).await;
+    let done = scan_with_linux_l1(&api, &field(&acme, "org_id"), &host_id, 60).await;
     assert_eq!(
         (
             done["passed"].as_i64(),

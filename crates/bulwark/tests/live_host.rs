@@ -8,9 +8,9 @@ mod support;
 use std::path::Path;
 
 use bulwark_core::inventory::CATEGORIES;
-use serde_json::json;
 use support::{
-    Api, admin, eventually, field, online_host, scan_reaches, serve, start_agent, write_config,
+    Api, admin, eventually, field, online_host, scan_with_linux_l1, serve, start_agent,
+    write_config,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -89,22 +89,7 @@ async fn an_agent_on_this_machine_sends_everything_and_scans() {
     }
 
     // A scan of `/` completes and is scored.
-    let policy = api
-        .post(
-            "/api/v1/compliance/policies",
-            json!({
-                "org_id": field(&org, "org_id"), "name": "Live", "os_type": "linux",
-                "template_id": "cis-linux-l1", "scan_interval_hours": 24
-            }),
-        )
-        .await;
-    let scan = api
-        .post(
-            "/api/v1/compliance/scans",
-            json!({"policy_id": policy["id"], "host_id": host_id}),
-        )
-        .await;
-    let done = scan_reaches(&api, scan["id"].as_str().unwrap(), "completed", 180).await;
+    let done = scan_with_linux_l1(&api, &field(&org, "org_id"), &host_id, 180).await;
     let score = done["score"].as_f64().expect("a live scan is scorable");
     assert!((0.0..=100.0).contains(&score), "{done}");
     assert!(

@@ -62,6 +62,20 @@ pub async fn new_host(store: &Arc<dyn Store>, org: &Org, name: &str) -> Host {
         .unwrap()
 }
 
+/// A Windows Server 2022 host that counts as online.
+pub async fn new_windows_host(store: &Arc<dyn Store>, org: &Org, name: &str) -> Host {
+    store
+        .create_host(&NewHost {
+            org_id: org.id.clone(),
+            hostname: name.into(),
+            os_kind: bulwark_core::OsKind::Windows,
+            os_id: "windows".into(),
+            os_version: "2022".into(),
+        })
+        .await
+        .unwrap()
+}
+
 pub async fn token_for(
     store: &Arc<dyn Store>,
     name: &str,

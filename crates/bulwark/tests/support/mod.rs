@@ -243,3 +243,29 @@ pub async fn scan_reaches(api: &Api, scan: &str, status: &str, secs: u64) -> ser
     })
     .await
 }
+
+/// Binds CIS Level 1 to the organization's Linux hosts, scans `host_id` on demand and waits
+/// up to `secs` for the scan to complete.
+pub async fn scan_with_linux_l1(
+    api: &Api,
+    org_id: &str,
+    host_id: &str,
+    secs: u64,
+) -> serde_json::Value {
+    let policy = api
+        .post(
+            "/api/v1/compliance/policies",
+            serde_json::json!({
+                "org_id": org_id, "name": "Linux", "os_type": "linux",
+                "template_id": "cis-linux-l1", "scan_interval_hours": 24
+            }),
+        )
+        .await;
+    let scan = api
+        .post(
+            "/api/v1/compliance/scans",
+            serde_json::json!({"policy_id": policy["id"], "host_id": host_id}),
+        )
+        .await;
+    scan_reaches(api, scan["id"].as_str().unwrap(), "completed", secs).await
+}
