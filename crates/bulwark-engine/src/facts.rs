@@ -16,6 +16,7 @@ pub struct Facts {
     pub host: HostRoot,
     pub os: HostOs,
     accounts: OnceLock<accounts::Accounts>,
+    login_homes: OnceLock<Vec<String>>,
     packages: OnceLock<Result<packages::Packages, String>>,
     units: OnceLock<services::Units>,
     modprobe: OnceLock<Result<modules::Modprobe, String>>,
@@ -35,6 +36,7 @@ impl Facts {
             host,
             os,
             accounts: OnceLock::new(),
+            login_homes: OnceLock::new(),
             packages: OnceLock::new(),
             units: OnceLock::new(),
             modprobe: OnceLock::new(),
@@ -57,34 +59,43 @@ impl Facts {
         let Some(rest) = pattern.strip_prefix("~/") else {
             return self.host.glob(pattern);
         };
-        let shells: Option<Vec<String>> = self.host.read("/etc/shells").ok().flatten().map(|t| {
-            t.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_owned)
-                .collect()
-        });
-        let can_log_in = |shell: &str| {
-            let refused =
-                shell.ends_with("nologin") || shell.ends_with("/false") || shell.is_empty();
-            !refused && shells.as_ref().is_none_or(|s| s.iter().any(|x| x == shell))
-        };
-        let mut homes: Vec<&str> = self
-            .accounts()
-            .users
+        let mut found: Vec<String> = self
+            .login_homes()
             .iter()
-            .filter(|u| can_log_in(&u.shell) && u.home.starts_with('/') && u.home != "/")
-            .map(|u| u.home.trim_end_matches('/'))
-            .collect();
-        homes.sort_unstable();
-        homes.dedup();
-        let mut found: Vec<String> = homes
-            .into_iter()
             .flat_map(|home| self.host.glob(&format!("{home}/{rest}")))
             .collect();
         found.sort();
         found.dedup();
         found
+    }
+
+    /// The home directories of the accounts that can log in, read once per scan.
+    fn login_homes(&self) -> &[String] {
+        self.login_homes.get_or_init(|| {
+            let shells: Option<Vec<String>> =
+                self.host.read("/etc/shells").ok().flatten().map(|t| {
+                    t.lines()
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                        .map(str::to_owned)
+                        .collect()
+                });
+            let can_log_in = |shell: &str| {
+                let refused =
+                    shell.ends_with("nologin") || shell.ends_with("/false") || shell.is_empty();
+                !refused && shells.as_ref().is_none_or(|s| s.iter().any(|x| x == shell))
+            };
+            let mut homes: Vec<String> = self
+                .accounts()
+                .users
+                .iter()
+                .filter(|u| can_log_in(&u.shell) && u.home.starts_with('/') && u.home != "/")
+                .map(|u| u.home.trim_end_matches('/').to_owned())
+                .collect();
+            homes.sort_unstable();
+            homes.dedup();
+            homes
+        })
     }
 
     pub fn accounts(&self) -> &accounts::Accounts {
