@@ -68,19 +68,24 @@ try {
   const hostname = (await page.locator("table.data td a").first().innerText()).trim();
   await shot("02-hosts");
 
-  // Create a policy; the server's objection to a bad cron expression shows beside the field.
+  // Create a policy; the server's objections (a bad cron expression, a Linux template for
+  // Windows hosts) are all shown at once, each beside its field.
   await page.goto(`${url}/policies`);
   await page.fill("#new-name", "Debian servers");
+  await page.selectOption("#new-os", "windows");
   await page.selectOption("#new-template", "cis-linux-l1");
   await page.selectOption("#new-schedule", "scheduled");
   await page.fill("#new-cron", "every tuesday");
   await page.click("#new-policy button[type=submit]");
   await page.locator('#new-policy [data-error-for="cron"]').filter({ hasText: /\S/ }).waitFor();
   check(await page.locator('#new-policy [name="cron"][aria-invalid="true"]').count() === 1, "a bad cron expression is explained beside its field");
+  check((await page.locator('#new-policy [data-error-for="template_id"]').innerText()).includes("windows"), "the template's objection is shown beside it in the same answer");
   const cronError = await page.locator('#new-policy [data-error-for="cron"]').innerText();
   const summary = await page.locator("#new-policy [role=alert]").innerText();
-  check(summary.startsWith("Check ") && !summary.includes(cronError), `the error is said once, the alert names the field by its label ("${summary}")`);
+  check(summary.startsWith("Check ") && !summary.includes(cronError), `each error is said once, the alert names the fields by their labels ("${summary}")`);
+  check(summary.includes("Cron") && summary.includes("Template"), `the alert names both fields ("${summary}")`);
   await shot("03-policy-error");
+  await page.selectOption("#new-os", "linux");
   await page.selectOption("#new-schedule", "continuous");
   await page.fill("#new-cron", "");
   await Promise.all([page.waitForURL(/\/policies\/[0-9a-f-]+$/), page.click("#new-policy button[type=submit]")]);

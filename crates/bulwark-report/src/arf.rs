@@ -479,8 +479,10 @@ fn write_test_result(xml: &mut Xml, report: &Report, layout: &Layout) -> io::Res
         ("urn:bulwark:fact:engine", &scan.engine),
         ("urn:bulwark:fact:template_id", &scan.template_id),
         ("urn:bulwark:fact:framework", &scan.framework),
-        ("urn:bulwark:fact:risk", &scan.risk),
     ];
+    if let Some(risk) = scan.risk {
+        facts.push(("urn:bulwark:fact:risk", risk.as_str()));
+    }
     if let Some(policy) = &scan.policy_id {
         facts.push(("urn:bulwark:fact:policy_id", policy));
     }

@@ -3,7 +3,7 @@
 //! value from the scan is escaped by askama.
 
 use askama::Template as _;
-use bulwark_core::{Severity, Status};
+use bulwark_core::{Risk, Severity, Status};
 
 use crate::model::{Finding, Report, ReportScan};
 use crate::summary::{Section, Summary, sections};
@@ -30,6 +30,7 @@ struct Page<'a> {
     weighted: String,
     verdict: &'static str,
     threshold: String,
+    risk: &'static str,
     risk_class: &'static str,
     started: Option<String>,
     completed: String,
@@ -55,14 +56,11 @@ fn score_class(score: Option<f64>) -> &'static str {
     }
 }
 
-/// The risk level is stored as text; only known levels become a CSS class.
-fn risk_class(risk: &str) -> &'static str {
+/// A risk level as the report shows it, and its CSS class.
+fn risk_label(risk: Option<Risk>) -> (&'static str, &'static str) {
     match risk {
-        "low" => "low",
-        "medium" => "medium",
-        "high" => "high",
-        "critical" => "critical",
-        _ => "unknown",
+        Some(r) => (r.as_str(), r.as_str()),
+        None => ("not scored", "unknown"),
     }
 }
 
@@ -114,7 +112,8 @@ pub fn html(report: &Report) -> String {
         weighted: percent(scan.weighted_score),
         verdict: if scan.passing() { "Pass" } else { "Fail" },
         threshold: format!("{:.0}%", scan.passing_threshold),
-        risk_class: risk_class(&scan.risk),
+        risk: risk_label(scan.risk).0,
+        risk_class: risk_label(scan.risk).1,
         started: scan.started_at.map(when::human),
         completed: when::human(scan.completed_at),
         total: summary.total,

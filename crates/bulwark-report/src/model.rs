@@ -2,7 +2,7 @@
 //! them. The types derive `JsonSchema` so that the server can describe them in its API
 //! document, and serde so that they travel as they are.
 
-use bulwark_core::{Severity, Status};
+use bulwark_core::{Risk, Severity, Status};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -33,8 +33,9 @@ pub struct ReportScan {
     /// Severity-weighted score; absent when nothing was evaluable.
     #[serde(default)]
     pub weighted_score: Option<f64>,
-    /// Risk level: low, medium, high or critical.
-    pub risk: String,
+    /// Risk level; absent when the scan was not scored.
+    #[serde(default)]
+    pub risk: Option<Risk>,
     /// The score a scan needs to pass, 0 to 100.
     pub passing_threshold: f64,
     /// Which engine evaluated the checks: "native" or "oscap".

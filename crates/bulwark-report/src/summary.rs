@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use bulwark_core::{Severity, Status};
+use bulwark_core::{Risk, Severity, Status};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +18,7 @@ pub struct Summary {
     pub by_severity: BTreeMap<Severity, BTreeMap<Status, u32>>,
     pub score: Option<f64>,
     pub weighted_score: Option<f64>,
-    pub risk: String,
+    pub risk: Option<Risk>,
     pub passing_threshold: f64,
     /// Whether the score meets the threshold (false when nothing was evaluable).
     pub passing: bool,
@@ -48,7 +48,7 @@ impl Summary {
             by_severity,
             score: scan.score,
             weighted_score: scan.weighted_score,
-            risk: scan.risk.clone(),
+            risk: scan.risk,
             passing_threshold: scan.passing_threshold,
             passing: scan.passing(),
         }

@@ -50,7 +50,7 @@ pub(crate) fn visible_report(report: &Report) -> Cow<'_, Report> {
             completed_at: report.scan.completed_at,
             score: report.scan.score,
             weighted_score: report.scan.weighted_score,
-            risk: s(&report.scan.risk),
+            risk: report.scan.risk,
             passing_threshold: report.scan.passing_threshold,
             engine: s(&report.scan.engine),
         },

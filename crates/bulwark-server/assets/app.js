@@ -1,5 +1,5 @@
-// Bulwark's own page script (htmx does the requests): puts a form's error beside the field
-// it names, and makes "select all" checkboxes work.
+// Bulwark's own page script (htmx does the requests): puts each of a form's errors beside the
+// field it names, and makes "select all" checkboxes work.
 document.addEventListener("htmx:beforeRequest", (event) => {
   const form = event.detail.elt.closest("form");
   if (!form) return;
@@ -8,22 +8,26 @@ document.addEventListener("htmx:beforeRequest", (event) => {
 });
 
 document.addEventListener("htmx:afterSwap", (event) => {
-  const alert = event.detail.target.querySelector("[data-field]");
   const form = event.detail.target.closest("form");
-  if (!alert || !form) return;
-  const field = CSS.escape(alert.dataset.field);
-  const slot = form.querySelector(`[data-error-for="${field}"]`);
-  const input = form.querySelector(`[name="${field}"]`);
-  if (slot) {
-    // Said once, beside the field; the alert names the field as its label does.
-    slot.textContent = alert.textContent.replace(/^[^:]*:\s*/, "");
-    const label = input && input.id ? form.querySelector(`label[for="${CSS.escape(input.id)}"]`) : null;
-    alert.textContent = `Check ${label ? label.textContent.trim() : "the marked field"}.`;
-  }
-  if (input) {
-    input.setAttribute("aria-invalid", "true");
-    input.focus();
-  }
+  const lines = event.detail.target.querySelectorAll("[data-field]");
+  if (!form || lines.length === 0) return;
+  let first = null;
+  lines.forEach((line) => {
+    const field = CSS.escape(line.dataset.field);
+    const slot = form.querySelector(`[data-error-for="${field}"]`);
+    const input = form.querySelector(`[name="${field}"]`);
+    if (slot) {
+      // Said once, beside the field; the alert names the field as its label does.
+      slot.textContent = line.textContent.replace(/^[^:]*:\s*/, "");
+      const label = input && input.id ? form.querySelector(`label[for="${CSS.escape(input.id)}"]`) : null;
+      line.textContent = `Check ${label ? label.textContent.trim() : "the marked field"}.`;
+    }
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      first = first || input;
+    }
+  });
+  if (first) first.focus();
 });
 
 document.addEventListener("change", (event) => {

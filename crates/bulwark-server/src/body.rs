@@ -122,8 +122,8 @@ mod tests {
         ] {
             let err = super::parse_json::<Sample>(body.as_bytes()).unwrap_err();
             match (&err, field) {
-                (crate::error::AppError::Invalid { field: f, .. }, Some(want)) => {
-                    assert_eq!(f, want, "{body}")
+                (crate::error::AppError::Invalid(_), Some(want)) => {
+                    assert_eq!(err.field(), Some(want), "{body}")
                 }
                 (crate::error::AppError::BadRequest(_), None) => assert_eq!(code, 400),
                 _ => panic!("{body}: {err:?}"),

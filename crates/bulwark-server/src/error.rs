@@ -11,8 +11,9 @@ use serde_json::json;
 pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
-    #[error("{message}")]
-    Invalid { field: String, message: String },
+    /// What was wrong with each field of the request; never empty.
+    #[error("{}", FieldError::joined(.0))]
+    Invalid(Vec<FieldError>),
     #[error("authentication required: {0}")]
     Unauthorized(String),
     #[error("{0}")]
@@ -31,11 +32,65 @@ pub enum AppError {
     Internal(String),
 }
 
-impl AppError {
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        AppError::Invalid {
+/// One field of a request and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    fn joined(errors: &[FieldError]) -> String {
+        let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        messages.join("; ")
+    }
+}
+
+/// Collects every problem of a request, so that one answer names them all instead of the
+/// first only.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<FieldError>);
+
+impl Problems {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
             field: field.into(),
             message: message.into(),
+        });
+    }
+
+    /// Keeps the problems of a check that answers `Invalid`; any other error ends the request.
+    pub fn check(&mut self, outcome: ApiResult<()>) -> ApiResult<()> {
+        match outcome {
+            Err(AppError::Invalid(errors)) => {
+                self.0.extend(errors);
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    pub fn into_result(self) -> ApiResult<()> {
+        match self.0.is_empty() {
+            true => Ok(()),
+            false => Err(AppError::Invalid(self.0)),
+        }
+    }
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+
+    /// Every field problem of an `Invalid` error.
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            AppError::Invalid(errors) => errors,
+            _ => &[],
         }
     }
 
@@ -46,7 +101,7 @@ impl AppError {
     /// The request field an `Invalid` error is about.
     pub fn field(&self) -> Option<&str> {
         match self {
-            AppError::Invalid { field, .. } => Some(field),
+            AppError::Invalid(errors) => errors.first().map(|e| e.field.as_str()),
             _ => None,
         }
     }
@@ -54,7 +109,7 @@ impl AppError {
     fn parts(&self) -> (StatusCode, &'static str) {
         match self {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            AppError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            AppError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             AppError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
@@ -84,7 +139,10 @@ impl IntoResponse for AppError {
         let (status, code) = self.parts();
         let mut body = json!({ "code": code, "message": self.to_string() });
         match &self {
-            AppError::Invalid { field, .. } => body["field"] = json!(field),
+            AppError::Invalid(errors) => {
+                body["field"] = json!(self.field());
+                body["errors"] = json!(errors);
+            }
             AppError::Internal(detail) => tracing::error!(detail = %detail, "request failed"),
             _ => {}
         }

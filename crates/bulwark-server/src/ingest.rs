@@ -219,7 +219,7 @@ pub async fn submit(
             completed_at: Some(now),
             score: summary.score,
             weighted_score: summary.weighted_score,
-            risk: Some(summary.risk.as_str().into()),
+            risk: Some(summary.risk),
             passed: summary.counts.pass.into(),
             failed: summary.counts.fail.into(),
             errors: summary.counts.error.into(),

@@ -120,6 +120,7 @@ pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>
     };
     // Templates looked up once per tick; a policy may name one for each of thousands of hosts.
     let mut templates: HashMap<String, Option<TemplateSummary>> = HashMap::new();
+    let mut chooser = crate::api::policies::TemplateChooser::new(state);
     for policy in state.store.active_policies().await? {
         let before = match due_before(&policy, now) {
             Ok(Some(b)) => b,
@@ -134,9 +135,10 @@ pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>
             .hosts_due(&policy, before, now, state.config.sweep_limit)
             .await?
         {
-            let template_id = match state.store.override_for(&policy.id, &host.id).await? {
-                Some(o) => o.template_id,
-                None => policy.template_id.clone(),
+            let Some(template_id) = chooser.template_for(&policy, &host).await? else {
+                tracing::debug!(policy = %policy.id, host = %host.id, os = %host.os_kind,
+                    "no shipped template of the policy's level for the host's OS");
+                continue;
             };
             if !templates.contains_key(&template_id) {
                 let found = match state.store.get_template(&Scope::All, &template_id).await {
@@ -225,7 +227,7 @@ mod tests {
         }
         assert!(matches!(
             due_before(&policy("scheduled", Some("every day")), now),
-            Err(AppError::Invalid { field, .. }) if field == "cron"
+            Err(e) if e.field() == Some("cron")
         ));
     }
 

@@ -91,10 +91,7 @@ async fn policy_to_scored_scan_with_exceptions_notifications_and_export() {
         r.text
     );
     for (host, why) in [
-        (
-            windows.id.as_str(),
-            "runs windows but the policy is for linux",
-        ),
+        (windows.id.as_str(), "runs windows, which policy"),
         (app.host_b.id.as_str(), ""),
     ] {
         let r = app
@@ -708,6 +705,182 @@ async fn scheduler_creates_due_scans_once_and_honours_overrides() {
             .unwrap()
             .scans_created,
         0
+    );
+}
+
+/// The pending scans, and for each its host name, template and policy, sorted.
+async fn pending(app: &TestApp) -> (Value, Vec<(String, String, String)>) {
+    let scans = app
+        .ok(
+            "GET",
+            "/api/v1/compliance/scans?status=pending",
+            app.token("user"),
+            None,
+        )
+        .await;
+    let mut seen: Vec<(String, String, String)> = scans
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["hostname"].as_str().unwrap().into(),
+                s["template_id"].as_str().unwrap().into(),
+                s["policy_id"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    seen.sort();
+    (scans, seen)
+}
+
+/// A policy for `all` OS types judges each host that no policy of its own OS type covers,
+/// with the shipped template of its level for that host's OS; a policy of the host's own OS
+/// type takes the host over.
+#[tokio::test]
+async fn a_policy_for_every_os_type_covers_those_without_their_own() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+    let everything = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/policies",
+            user,
+            Some(json!({"name": "Everything", "target_os": "all", "cis_level": "level_1"})),
+        )
+        .await;
+    assert_eq!(
+        (
+            everything["os_kind"].as_str(),
+            everything["template_id"].as_str(),
+            everything["cis_level"].as_str()
+        ),
+        (Some("all"), None, Some("level_1"))
+    );
+    let all_id = everything["id"].as_str().unwrap();
+    let windows = common::new_windows_host(&app.state.store, &app.a, "win-a").await;
+
+    let report = scheduler::tick(&app.state).await.unwrap().unwrap();
+    assert_eq!(report.scans_created, 2);
+    let (scans, seen) = pending(&app).await;
+    assert_eq!(
+        seen,
+        [
+            ("web-a".into(), L1.into(), all_id.into()),
+            (
+                "win-a".into(),
+                "cis-windows-server-l1".into(),
+                all_id.into()
+            ),
+        ]
+    );
+    for s in scans.as_array().unwrap() {
+        let id = s["id"].as_str().unwrap();
+        app.ok(
+            "POST",
+            &format!("/api/v1/compliance/scans/{id}/cancel"),
+            user,
+            None,
+        )
+        .await;
+    }
+
+    // Linux gets a policy of its own: the policy for all keeps only Windows.
+    let linux = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/policies",
+            user,
+            Some(json!({"name": "Linux", "os_type": "linux", "template_id": "cis-linux-l2"})),
+        )
+        .await;
+    let linux_id = linux["id"].as_str().unwrap();
+    let report = scheduler::tick(&app.state).await.unwrap().unwrap();
+    assert_eq!(report.scans_created, 2);
+    let (_, seen) = pending(&app).await;
+    assert_eq!(
+        seen,
+        [
+            ("web-a".into(), "cis-linux-l2".into(), linux_id.into()),
+            (
+                "win-a".into(),
+                "cis-windows-server-l1".into(),
+                all_id.into()
+            ),
+        ]
+    );
+    let web = app.ok("GET", "/api/v1/hosts?q=web-a", user, None).await;
+    let web_id = web[0]["id"].as_str().unwrap();
+    let refused = app
+        .call(
+            "POST",
+            "/api/v1/compliance/scans",
+            user,
+            Some(json!({"host_id": web_id, "policy_id": all_id})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert!(
+        refused.text.contains("policy Linux covers it"),
+        "{}",
+        refused.text
+    );
+    let _ = windows;
+
+    // What a policy for all may and may not say.
+    for (body, field, status) in [
+        (
+            json!({"name": "t", "target_os": "all", "cis_level": "level_2", "template_id": L1}),
+            "template_id",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"name": "t", "os_type": "all"}),
+            "cis_level",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let r = app
+            .call(
+                "POST",
+                "/api/v1/compliance/policies",
+                user,
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            (r.status, r.field().as_deref()),
+            (status, Some(field)),
+            "{body}: {}",
+            r.text
+        );
+    }
+    let second = app
+        .call(
+            "POST",
+            "/api/v1/compliance/policies",
+            user,
+            Some(json!({"name": "Again", "os_type": "all", "cis_level": "level_2"})),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::CONFLICT, "{}", second.text);
+    assert!(second.text.contains("every OS type"), "{}", second.text);
+
+    // Moving the Linux policy to all is refused (one policy for all per organization); moving
+    // the policy for all to darwin drops its level and needs a template.
+    let moved = app
+        .call(
+            "PUT",
+            &format!("/api/v1/compliance/policies/{all_id}"),
+            user,
+            Some(json!({"os_type": "darwin"})),
+        )
+        .await;
+    assert_eq!(
+        (moved.status, moved.field().as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("template_id")),
+        "{}",
+        moved.text
     );
 }
 

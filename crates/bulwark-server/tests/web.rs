@@ -158,7 +158,19 @@ async fn every_page_renders_for_every_role_with_only_their_controls() {
     let app = TestApp::new().await;
     let (pid, scan) = world(&app).await;
     let host = app.host_a.id.clone();
+    // A policy for every other OS type, so its pages and the host pages render it too.
+    let everything = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/policies",
+            app.token("user"),
+            Some(serde_json::json!({"name": "Everything else", "os_type": "all", "cis_level": "level_1"})),
+        )
+        .await;
+    let all = everything["id"].as_str().unwrap().to_owned();
     let mut pages = vec![
+        format!("/policies/{all}"),
+        format!("/policies/{all}?tab=overrides"),
         "/".to_owned(),
         "/hosts".into(),
         "/hosts?status=online&os_kind=linux".into(),
@@ -194,6 +206,11 @@ async fn every_page_renders_for_every_role_with_only_their_controls() {
                     r.text.contains("hx-post=\"/policies\""),
                     manages,
                     "{role} {page}"
+                );
+                assert!(
+                    r.text
+                        .contains("CIS level_1, the shipped template for each host"),
+                    "{role} {page}: the policy for all says what judges its hosts"
                 );
             }
         }

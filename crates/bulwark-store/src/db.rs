@@ -46,16 +46,71 @@ macro_rules! text_args {
                 Arg::from(*v)
             }
         }
+        impl From<Option<$state>> for Arg {
+            fn from(v: Option<$state>) -> Self {
+                Arg::Text(v.map(|v| v.as_str().to_owned()))
+            }
+        }
     )*};
 }
 
 text_args!(
     bulwark_core::OsKind,
+    bulwark_core::Risk,
     bulwark_core::Framework,
     crate::ScheduleType,
+    crate::PolicyTarget,
+    crate::CisLevel,
     crate::ScanStatus,
     crate::TriggerKind
 );
+/// A nullable TEXT column, read so that a nullable state column can become `Option<State>`
+/// (`#[sqlx(try_from = "NullableText")]`): the states are declared in bulwark-core, which
+/// knows nothing of SQL, so the store converts them here.
+pub struct NullableText(Option<String>);
+
+impl<DB: Database> Type<DB> for NullableText
+where
+    String: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <String as Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <String as Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: Database> sqlx::Decode<'r, DB> for NullableText
+where
+    String: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        use sqlx::ValueRef as _;
+        if value.is_null() {
+            return Ok(NullableText(None));
+        }
+        Ok(NullableText(Some(
+            <String as sqlx::Decode<'r, DB>>::decode(value)?,
+        )))
+    }
+}
+
+macro_rules! nullable_states {
+    ($($state:ty),*) => {$(
+        impl TryFrom<NullableText> for Option<$state> {
+            type Error = bulwark_core::text_enum::UnknownValue;
+
+            fn try_from(text: NullableText) -> Result<Self, Self::Error> {
+                text.0.map(|t| t.parse()).transpose()
+            }
+        }
+    )*};
+}
+
+nullable_states!(bulwark_core::Risk, crate::CisLevel);
+
 impl From<String> for Arg {
     fn from(v: String) -> Self {
         Arg::Text(Some(v))

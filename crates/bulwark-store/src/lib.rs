@@ -317,7 +317,8 @@ pub trait ScanStore: Send + Sync {
         id: &str,
         status: Option<bulwark_core::Status>,
     ) -> Result<Vec<ScanResult>>;
-    /// Hosts of the policy's organization and OS whose last completed scan for the policy
+    /// Hosts the policy covers (see [`Policy`]: its OS type, or for `all` each OS type without
+    /// a policy of its own) whose last completed scan for the policy
     /// is older than `before` (or that were never scanned), that are online as of `now` and
     /// not in maintenance, and that have no unfinished scan.
     async fn hosts_due(

@@ -1,7 +1,7 @@
 //! The records the store keeps and returns. Times are Unix seconds; ids are UUID text, except
 //! system templates, whose id is the shipped content's id.
 
-use bulwark_core::{CheckOutcome, Framework, OsKind, Role, Severity, Status};
+use bulwark_core::{CheckOutcome, Framework, OsKind, Risk, Role, Severity, Status};
 use serde::{Deserialize, Serialize};
 
 /// The organizations a caller may see. Every store method that touches an organization's
@@ -154,14 +154,73 @@ bulwark_core::text_enum! {
     }
 }
 
+bulwark_core::text_enum! {
+    /// The hosts a policy covers: those of one OS type, or (`all`) those of every OS type
+    /// that has no policy of its own in the organization.
+    pub enum PolicyTarget as "policy target" {
+        Linux = "linux",
+        Windows = "windows",
+        Darwin = "darwin",
+        All = "all",
+    }
+}
+
+impl PolicyTarget {
+    /// The one OS type covered, or `None` for `all`.
+    pub fn os(self) -> Option<OsKind> {
+        match self {
+            PolicyTarget::Linux => Some(OsKind::Linux),
+            PolicyTarget::Windows => Some(OsKind::Windows),
+            PolicyTarget::Darwin => Some(OsKind::Darwin),
+            PolicyTarget::All => None,
+        }
+    }
+}
+
+impl From<OsKind> for PolicyTarget {
+    fn from(os: OsKind) -> Self {
+        match os {
+            OsKind::Linux => PolicyTarget::Linux,
+            OsKind::Windows => PolicyTarget::Windows,
+            OsKind::Darwin => PolicyTarget::Darwin,
+        }
+    }
+}
+
+bulwark_core::text_enum! {
+    /// A CIS benchmark level; a policy over every OS type binds, for each host, the shipped
+    /// template of its level written for the host's OS.
+    pub enum CisLevel as "CIS level" {
+        Level1 = "level_1",
+        Level2 = "level_2",
+    }
+}
+
+impl CisLevel {
+    /// The framework of the shipped templates of this level.
+    pub fn framework(self) -> Framework {
+        match self {
+            CisLevel::Level1 => Framework::CisLevel1,
+            CisLevel::Level2 => Framework::CisLevel2,
+        }
+    }
+}
+
+/// A policy: which template judges which hosts of an organization, and when.
+///
+/// Invariant (kept by the API's validation): a policy for one OS type names its
+/// `template_id`; a policy for `all` names its `cis_level` and no template, and each host
+/// it covers is judged by the shipped template of that level for the host's OS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
 pub struct Policy {
     pub id: String,
     pub org_id: String,
     pub name: String,
     #[sqlx(try_from = "String")]
-    pub os_kind: OsKind,
-    pub template_id: String,
+    pub os_kind: PolicyTarget,
+    pub template_id: Option<String>,
+    #[sqlx(try_from = "crate::db::NullableText")]
+    pub cis_level: Option<CisLevel>,
     pub interval_hours: i64,
     pub active: bool,
     pub passing_threshold: f64,
@@ -183,8 +242,9 @@ impl Policy {
             id: String::new(),
             org_id: org_id.into(),
             name: name.into(),
-            os_kind,
-            template_id: template_id.into(),
+            os_kind: os_kind.into(),
+            template_id: Some(template_id.into()),
+            cis_level: None,
             interval_hours: 24,
             active: true,
             passing_threshold: DEFAULT_PASSING_THRESHOLD,
@@ -194,6 +254,24 @@ impl Policy {
             updated_at: 0,
         }
     }
+
+    /// A policy over every OS type without a policy of its own, at a CIS level.
+    pub fn draft_for_every_os(org_id: &str, name: &str, level: CisLevel) -> Policy {
+        Policy {
+            os_kind: PolicyTarget::All,
+            template_id: None,
+            cis_level: Some(level),
+            ..Policy::draft(org_id, name, OsKind::Linux, "")
+        }
+    }
+}
+
+/// The policy that judges a host of `os` in `org_id`: its OS type's own, else the
+/// organization's policy for every OS type.
+pub fn policy_for_host<'p>(policies: &'p [Policy], org_id: &str, os: OsKind) -> Option<&'p Policy> {
+    let mut org = policies.iter().filter(|p| p.org_id == org_id);
+    let own = org.clone().find(|p| p.os_kind.os() == Some(os));
+    own.or_else(|| org.find(|p| p.os_kind == PolicyTarget::All))
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
@@ -504,7 +582,9 @@ pub struct Scan {
     pub completed_at: Option<i64>,
     pub score: Option<f64>,
     pub weighted_score: Option<f64>,
-    pub risk: Option<String>,
+    /// Absent until the scan is scored.
+    #[sqlx(try_from = "crate::db::NullableText")]
+    pub risk: Option<Risk>,
     pub passed: i64,
     pub failed: i64,
     pub errors: i64,
@@ -622,7 +702,8 @@ pub struct HostScore {
     pub policy_id: String,
     pub scan_id: String,
     pub score: Option<f64>,
-    pub risk: String,
+    #[sqlx(try_from = "String")]
+    pub risk: Risk,
     pub completed_at: i64,
 }
 
@@ -630,7 +711,7 @@ pub struct HostScore {
 pub struct FailingCheck {
     pub check_id: String,
     pub title: String,
-    pub severity: String,
+    pub severity: Severity,
     pub failures: i64,
 }
 

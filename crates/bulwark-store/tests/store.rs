@@ -348,10 +348,10 @@ async fn one_policy_per_org_and_os_and_one_override_per_host(s: Arc<dyn Store>) 
     );
     s.create_policy(&w.only_b, &policy(&w.b, &t)).await.unwrap();
     let mut windows = policy(&w.a, &t);
-    windows.os_kind = bulwark_core::OsKind::Windows;
+    windows.os_kind = bulwark_core::OsKind::Windows.into();
     let win = s.create_policy(&w.only_a, &windows).await.unwrap();
     let mut clash = win.clone();
-    clash.os_kind = bulwark_core::OsKind::Linux;
+    clash.os_kind = bulwark_core::OsKind::Linux.into();
     assert!(matches!(
         s.update_policy(&w.only_a, &clash).await,
         Err(StoreError::Conflict(_))

@@ -23,7 +23,7 @@ pub fn scan() -> ReportScan {
         completed_at: 1_767_607_262,
         score: Some(42.86),
         weighted_score: Some(42.42),
-        risk: "critical".into(),
+        risk: Some(bulwark_core::Risk::Critical),
         passing_threshold: 80.0,
         engine: "native".into(),
     }

@@ -52,7 +52,7 @@ pub struct LatestScore {
     pub scan_id: String,
     pub score: Option<f64>,
     pub weighted_score: Option<f64>,
-    pub risk: Option<String>,
+    pub risk: Option<bulwark_core::Risk>,
     /// Whether the score meets the policy's passing threshold.
     pub passing: bool,
     pub passed: i64,

@@ -140,7 +140,10 @@ pub fn build() -> Value {
                         "type": "object",
                         "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
                             "code": { "type": "string" }, "message": { "type": "string" },
-                            "field": { "type": "string", "description": "The field of the request the error is about" }
+                            "field": { "type": "string", "description": "The field of the request the error is about (the first, when several are)" },
+                            "errors": { "type": "array", "description": "Every field of the request that is wrong, with what is wrong with it",
+                                "items": { "type": "object", "required": ["field", "message"], "properties": {
+                                    "field": { "type": "string" }, "message": { "type": "string" } } } }
                         } } }
                     } } }
                 }

@@ -1,10 +1,14 @@
-//! Policies bind a template to an organization and OS type; validated on create and update
-//! (interval 24-168 hours, threshold 0-100, schedule type and cron expression).
+//! Policies bind a template to an organization and OS type (or a CIS level to every OS type
+//! without a policy of its own); validated on create and update (interval 24-168 hours,
+//! threshold 0-100, schedule type and cron expression), every problem reported at once.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use bulwark_core::OsKind;
-use bulwark_store::{Policy, PolicyOverride, ScheduleType};
+use bulwark_store::{
+    CisLevel, Policy, PolicyOverride, PolicyTarget, ScheduleType, Scope, TemplateFilter,
+    TemplateSummary,
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -12,7 +16,7 @@ use super::answers::Deleted;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::body::Body;
-use crate::error::{ApiResult, AppError};
+use crate::error::{ApiResult, AppError, Problems};
 use crate::scheduler;
 
 pub const MIN_INTERVAL_HOURS: i64 = 24;
@@ -24,7 +28,9 @@ pub const MAX_INTERVAL_HOURS: i64 = 168;
 pub struct PolicyBody {
     org_id: Option<String>,
     name: Option<String>,
-    os_type: Option<OsKind>,
+    /// The OS type whose hosts the policy judges; `all` covers every OS type that has no
+    /// policy of its own, and binds by `cis_level` instead of a template.
+    os_type: Option<PolicyTarget>,
     template_id: Option<String>,
     scan_interval_hours: Option<i64>,
     active: Option<bool>,
@@ -33,114 +39,72 @@ pub struct PolicyBody {
     /// A cron expression; `null` removes it.
     #[serde(default, deserialize_with = "super::present")]
     cron: Option<Option<String>>,
-    /// The other form: the benchmark level, whose shipped template for the OS type is bound.
+    /// The benchmark level: for one OS type, its shipped template of that level is bound; for
+    /// `all`, each host is judged by the shipped template of that level for its OS.
     cis_level: Option<CisLevel>,
     /// The other form's OS type.
-    target_os: Option<TargetOs>,
+    target_os: Option<PolicyTarget>,
     /// The other form's interval, in whole hours' worth of minutes (1440-10080).
     check_interval_minutes: Option<i64>,
     /// The other form's passing threshold.
     passing_score_threshold: Option<f64>,
 }
 
-bulwark_core::text_enum! {
-    /// A CIS benchmark level, as the policy's other form names templates.
-    pub enum CisLevel as "CIS level" {
-        Level1 = "level_1",
-        Level2 = "level_2",
-    }
+/// The shipped template of a CIS level for an OS type: the active system template of that
+/// level's framework, where there is one.
+pub async fn level_template(
+    s: &AppState,
+    level: CisLevel,
+    os: OsKind,
+) -> ApiResult<Option<TemplateSummary>> {
+    let filter = TemplateFilter {
+        system: Some(true),
+        framework: Some(level.framework()),
+        os_kind: Some(os),
+    };
+    let mut shipped = s.store.list_templates(&Scope::All, &filter).await?;
+    shipped.retain(|t| t.active);
+    shipped.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(shipped.into_iter().next())
 }
 
-bulwark_core::text_enum! {
-    /// The other form's OS type; `all` stands for every OS type without a policy of its own.
-    pub enum TargetOs as "target OS" {
-        Windows = "windows",
-        Darwin = "darwin",
-        Linux = "linux",
-        All = "all",
-    }
-}
-
-/// The shipped template of a level for an OS type, where there is one.
-fn level_template(level: CisLevel, os: OsKind) -> Option<&'static str> {
-    match (level, os) {
-        (CisLevel::Level1, OsKind::Linux) => Some("cis-linux-l1"),
-        (CisLevel::Level2, OsKind::Linux) => Some("cis-linux-l2"),
-        (CisLevel::Level1, OsKind::Windows) => Some("cis-windows-server-l1"),
-        _ => None,
-    }
-}
-
-/// Reads the other form's fields (`cis_level`, `target_os`, `check_interval_minutes`,
+/// Reads the other form's fields (`target_os`, `check_interval_minutes`,
 /// `passing_score_threshold`) into this form's; a field given both ways is refused. The
 /// interval rule is the same in both forms: whole hours, 24 to 168 of them.
-fn normalize(mut b: PolicyBody, current_os: Option<OsKind>) -> ApiResult<PolicyBody> {
+fn normalize(mut b: PolicyBody, problems: &mut Problems) -> PolicyBody {
     fn one_of<T>(
         ours: &mut Option<T>,
         theirs: Option<T>,
         field: &str,
         other: &str,
-    ) -> ApiResult<()> {
+        problems: &mut Problems,
+    ) {
         match (ours.is_some(), theirs) {
-            (true, Some(_)) => Err(AppError::invalid(
-                field,
-                format!("give {other} or {field}, not both"),
-            )),
-            (false, Some(v)) => {
-                *ours = Some(v);
-                Ok(())
-            }
-            (_, None) => Ok(()),
+            (true, Some(_)) => problems.add(field, format!("give {other} or {field}, not both")),
+            (false, Some(v)) => *ours = Some(v),
+            (_, None) => {}
         }
     }
-    let target = match b.target_os.take() {
-        Some(TargetOs::All) => {
-            return Err(AppError::invalid(
-                "target_os",
-                "target_os all is not supported: create one policy for each OS type (linux, windows, darwin)",
-            ));
-        }
-        Some(TargetOs::Linux) => Some(OsKind::Linux),
-        Some(TargetOs::Windows) => Some(OsKind::Windows),
-        Some(TargetOs::Darwin) => Some(OsKind::Darwin),
-        None => None,
-    };
-    one_of(&mut b.os_type, target, "target_os", "os_type")?;
-    if let Some(level) = b.cis_level.take() {
-        let os = b.os_type.or(current_os).ok_or_else(|| {
-            AppError::invalid("target_os", "target_os is required with cis_level")
-        })?;
-        let template = level_template(level, os).ok_or_else(|| {
-            AppError::invalid(
-                "cis_level",
-                format!(
-                    "Bulwark ships no CIS {level} template for {os}; name a template_id instead"
-                ),
-            )
-        })?;
-        one_of(
-            &mut b.template_id,
-            Some(template.to_owned()),
-            "cis_level",
-            "template_id",
-        )?;
-    }
+    let target = b.target_os.take();
+    one_of(&mut b.os_type, target, "target_os", "os_type", problems);
     if let Some(minutes) = b.check_interval_minutes.take() {
         let (min, max) = (MIN_INTERVAL_HOURS * 60, MAX_INTERVAL_HOURS * 60);
         if !(min..=max).contains(&minutes) || minutes % 60 != 0 {
-            return Err(AppError::invalid(
+            problems.add(
                 "check_interval_minutes",
                 format!(
                     "check_interval_minutes must be whole hours between {min} (1 day) and {max} (7 days), got {minutes}: scans run at most daily and at least weekly"
                 ),
-            ));
+            );
+        } else {
+            one_of(
+                &mut b.scan_interval_hours,
+                Some(minutes / 60),
+                "check_interval_minutes",
+                "scan_interval_hours",
+                problems,
+            );
         }
-        one_of(
-            &mut b.scan_interval_hours,
-            Some(minutes / 60),
-            "check_interval_minutes",
-            "scan_interval_hours",
-        )?;
     }
     let threshold = b.passing_score_threshold.take();
     one_of(
@@ -148,68 +112,129 @@ fn normalize(mut b: PolicyBody, current_os: Option<OsKind>) -> ApiResult<PolicyB
         threshold,
         "passing_score_threshold",
         "passing_threshold",
-    )?;
-    Ok(b)
+        problems,
+    );
+    b
 }
 
-fn apply(p: &mut Policy, b: PolicyBody) {
+/// Sets the fields of `p` a body names, except the binding (template or level), which
+/// [`bind`] settles.
+fn apply(p: &mut Policy, b: &mut PolicyBody) {
     macro_rules! set {
-        ($($field:ident <- $src:ident),*) => {$(if let Some(v) = b.$src { p.$field = v; })*};
+        ($($field:ident <- $src:ident),*) => {$(if let Some(v) = b.$src.take() { p.$field = v; })*};
     }
-    set!(name <- name, os_kind <- os_type, template_id <- template_id, interval_hours <- scan_interval_hours,
+    set!(name <- name, os_kind <- os_type, interval_hours <- scan_interval_hours,
         active <- active, passing_threshold <- passing_threshold, schedule_type <- schedule_type);
-    if let Some(cron) = b.cron {
+    if let Some(cron) = b.cron.take() {
         p.cron = cron;
     }
 }
 
-/// Every rule a stored policy obeys; the first broken one answers 422 with its field.
-pub fn validate(p: &Policy) -> ApiResult<()> {
+/// Settles what judges the policy's hosts once its target is known: a policy for one OS type
+/// binds a template (named, or its level's shipped one); a policy for every OS type binds a
+/// level. A template the caller names is checked by [`check_template`].
+async fn bind(
+    s: &AppState,
+    p: &mut Policy,
+    template_id: Option<String>,
+    level: Option<CisLevel>,
+    problems: &mut Problems,
+) -> ApiResult<()> {
+    match p.os_kind.os() {
+        None => {
+            if template_id.is_some() {
+                problems.add(
+                    "template_id",
+                    "a policy for every OS type binds a cis_level, not a template: each host gets that level's template for its OS",
+                );
+            }
+            p.template_id = None;
+            p.cis_level = level.or(p.cis_level);
+            if p.cis_level.is_none() {
+                problems.add(
+                    "cis_level",
+                    "cis_level is required for a policy that covers every OS type",
+                );
+            }
+        }
+        Some(os) => {
+            let shipped = match level {
+                Some(level) => match level_template(s, level, os).await? {
+                    Some(t) => Some(t.id),
+                    None => {
+                        problems.add(
+                            "cis_level",
+                            format!("Bulwark ships no CIS {level} template for {os}; name a template_id instead"),
+                        );
+                        None
+                    }
+                },
+                None => None,
+            };
+            if template_id.is_some() && level.is_some() {
+                problems.add("cis_level", "give template_id or cis_level, not both");
+            }
+            p.cis_level = None;
+            p.template_id = template_id.or(shipped).or(p.template_id.take());
+            if p.template_id.is_none() && level.is_none() {
+                problems.add(
+                    "template_id",
+                    "template_id is required (or cis_level, for the shipped template of a level)",
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every rule a stored policy obeys, each broken one named with its field.
+pub fn validate(p: &Policy, problems: &mut Problems) {
     if p.name.trim().is_empty() {
-        return Err(AppError::invalid("name", "name must not be empty"));
+        problems.add("name", "name must not be empty");
     }
     if !(MIN_INTERVAL_HOURS..=MAX_INTERVAL_HOURS).contains(&p.interval_hours) {
-        return Err(AppError::invalid(
+        problems.add(
             "scan_interval_hours",
             format!(
                 "scan_interval_hours must be between {MIN_INTERVAL_HOURS} (1 day) and {MAX_INTERVAL_HOURS} (7 days), got {}",
                 p.interval_hours
             ),
-        ));
+        );
     }
     if !(0.0..=100.0).contains(&p.passing_threshold) {
-        return Err(AppError::invalid(
+        problems.add(
             "passing_threshold",
             "passing_threshold must be between 0 and 100",
-        ));
+        );
     }
-    match p.schedule_type {
-        ScheduleType::Scheduled => match &p.cron {
-            None => Err(AppError::invalid(
-                "cron",
-                "a scheduled policy needs a cron expression",
-            )),
-            Some(c) => scheduler::parse_cron(c)
-                .and_then(|cron| {
+    if p.schedule_type == ScheduleType::Scheduled {
+        match &p.cron {
+            None => problems.add("cron", "a scheduled policy needs a cron expression"),
+            Some(c) => {
+                if let Err(m) = scheduler::parse_cron(c).and_then(|cron| {
                     scheduler::check_cron_interval(&cron, MIN_INTERVAL_HOURS, MAX_INTERVAL_HOURS)
-                })
-                .map_err(|m| AppError::invalid("cron", m)),
-        },
-        ScheduleType::Continuous | ScheduleType::Manual => Ok(()),
+                }) {
+                    problems.add("cron", m);
+                }
+            }
+        }
     }
 }
 
 /// The template a policy binds must be one the caller sees, written for the policy's OS, and
 /// active: another OS's template would judge nothing and score as if it had.
 async fn check_template(s: &AppState, caller: &Caller, p: &Policy) -> ApiResult<()> {
+    let (Some(template_id), Some(os)) = (&p.template_id, p.os_kind.os()) else {
+        return Ok(());
+    };
     let template = s
         .store
-        .get_template(&caller.scope, &p.template_id)
+        .get_template(&caller.scope, template_id)
         .await
         .map_err(|e| match e {
             bulwark_store::StoreError::NotFound(_) => AppError::invalid(
                 "template_id",
-                format!("there is no template {:?}", p.template_id),
+                format!("there is no template {template_id:?}"),
             ),
             other => other.into(),
         })?;
@@ -219,10 +244,32 @@ async fn check_template(s: &AppState, caller: &Caller, p: &Policy) -> ApiResult<
             format!("template {} belongs to another organization", template.name),
         ));
     }
-    match super::templates::unbindable(&template, p.os_kind) {
+    match super::templates::unbindable(&template, os) {
         Some(why) => Err(AppError::invalid("template_id", why)),
         None => Ok(()),
     }
+}
+
+/// Everything create and update share once the policy's current state is known: the body
+/// applied, the binding settled, every rule checked, each problem reported at once.
+async fn settle(
+    s: &AppState,
+    caller: &Caller,
+    p: &mut Policy,
+    b: PolicyBody,
+    mut problems: Problems,
+) -> ApiResult<()> {
+    let mut b = normalize(b, &mut problems);
+    let (template_id, level) = (b.template_id.take(), b.cis_level.take());
+    let template_named = template_id.is_some();
+    apply(p, &mut b);
+    bind(s, p, template_id, level, &mut problems).await?;
+    validate(p, &mut problems);
+    if template_named || level.is_some() {
+        let checked = check_template(s, caller, p).await;
+        problems.check(checked)?;
+    }
+    problems.into_result()
 }
 
 pub async fn list(State(s): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<Policy>>> {
@@ -234,25 +281,21 @@ pub async fn create(
     caller: Caller,
     Body(b): Body<PolicyBody>,
 ) -> ApiResult<Json<Policy>> {
-    let b = normalize(b, None)?;
     let org_id = caller.org_for(&s.store, b.org_id.as_deref()).await?;
-    for (field, missing) in [
-        ("name", b.name.is_none()),
-        ("os_type", b.os_type.is_none()),
-        ("template_id", b.template_id.is_none()),
-    ] {
-        if missing {
-            return Err(AppError::invalid(
-                field,
-                format!("{field} is required (or, in the other form, target_os and cis_level)"),
-            ));
-        }
+    let mut problems = Problems::default();
+    if b.name.is_none() {
+        problems.add("name", "name is required");
     }
-    // Name, OS type and template were checked above; `apply` fills them in.
+    if b.os_type.is_none() && b.target_os.is_none() {
+        problems.add(
+            "os_type",
+            "os_type is required (linux, windows, darwin, or all for every OS type without a policy of its own)",
+        );
+    }
+    // Placeholders until `settle` fills in what the body names.
     let mut p = Policy::draft(&org_id, "", OsKind::Linux, "");
-    apply(&mut p, b);
-    validate(&p)?;
-    check_template(&s, &caller, &p).await?;
+    p.template_id = None;
+    settle(&s, &caller, &mut p, b, problems).await?;
     Ok(Json(s.store.create_policy(&caller.scope, &p).await?))
 }
 
@@ -271,17 +314,15 @@ pub async fn update(
     Body(b): Body<PolicyBody>,
 ) -> ApiResult<Json<Policy>> {
     let mut p = s.store.get_policy(&caller.scope, &id).await?;
-    let b = normalize(b, Some(p.os_kind))?;
+    let mut problems = Problems::default();
     if b.org_id.as_deref().is_some_and(|o| o != p.org_id) {
-        return Err(AppError::invalid(
-            "org_id",
-            "a policy cannot move to another organization",
-        ));
+        problems.add("org_id", "a policy cannot move to another organization");
     }
-    let (old_template, old_os) = (p.template_id.clone(), p.os_kind);
-    apply(&mut p, b);
-    validate(&p)?;
-    if p.template_id != old_template || p.os_kind != old_os {
+    let old_os = p.os_kind;
+    let retarget = b.os_type.or(b.target_os).is_some_and(|t| t != old_os);
+    settle(&s, &caller, &mut p, b, problems).await?;
+    if retarget {
+        // The kept template was checked against the old OS type.
         check_template(&s, &caller, &p).await?;
     }
     Ok(Json(s.store.update_policy(&caller.scope, &p).await?))
@@ -318,11 +359,15 @@ pub async fn add_override(
     Body(b): Body<OverrideBody>,
 ) -> ApiResult<Json<PolicyOverride>> {
     let policy = s.store.get_policy(&caller.scope, &id).await?;
+    let host = s.store.get_host(&caller.scope, &b.host_id).await?;
+    // An override judges one host, so its template must fit that host's OS, whatever the
+    // policy covers.
     check_template(
         &s,
         &caller,
         &Policy {
-            template_id: b.template_id.clone(),
+            os_kind: host.os_kind.into(),
+            template_id: Some(b.template_id.clone()),
             ..policy
         },
     )
@@ -345,4 +390,44 @@ pub async fn delete_override(
     Ok(Json(Deleted {
         deleted: override_id,
     }))
+}
+
+/// Which template judges a host under a policy: the host's override, else the policy's
+/// template, else (for a policy over every OS type) its level's shipped template for the
+/// host's OS. Level lookups are remembered, since the scheduler asks for many hosts.
+pub struct TemplateChooser<'a> {
+    state: &'a AppState,
+    levels: std::collections::HashMap<(CisLevel, OsKind), Option<String>>,
+}
+
+impl<'a> TemplateChooser<'a> {
+    pub fn new(state: &'a AppState) -> Self {
+        TemplateChooser {
+            state,
+            levels: Default::default(),
+        }
+    }
+
+    /// `None` when nothing judges the host: a level without a shipped template for its OS.
+    pub async fn template_for(
+        &mut self,
+        policy: &Policy,
+        host: &bulwark_store::Host,
+    ) -> ApiResult<Option<String>> {
+        if let Some(o) = self.state.store.override_for(&policy.id, &host.id).await? {
+            return Ok(Some(o.template_id));
+        }
+        match (&policy.template_id, policy.cis_level) {
+            (Some(t), _) => Ok(Some(t.clone())),
+            (None, Some(level)) => {
+                let key = (level, host.os_kind);
+                if !self.levels.contains_key(&key) {
+                    let shipped = level_template(self.state, level, host.os_kind).await?;
+                    self.levels.insert(key, shipped.map(|t| t.id));
+                }
+                Ok(self.levels[&key].clone())
+            }
+            (None, None) => Ok(None),
+        }
+    }
 }

@@ -152,7 +152,7 @@ pub async fn gather(s: &AppState, scope: &Scope, scan: Scan) -> ApiResult<Report
             completed_at: scan.completed_at.unwrap_or(scan.created_at),
             score: scan.score,
             weighted_score: scan.weighted_score,
-            risk: scan.risk.unwrap_or_else(|| "unknown".into()),
+            risk: scan.risk,
             passing_threshold: scan.passing_threshold,
             engine: engine.into(),
         },

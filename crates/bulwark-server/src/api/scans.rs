@@ -101,10 +101,15 @@ pub async fn trigger(
                 host.hostname
             )));
         }
-        if host.os_kind != policy.os_kind {
+        let policies = s.store.list_policies(&caller.scope).await?;
+        let judging = bulwark_store::policy_for_host(&policies, &host.org_id, host.os_kind);
+        if judging.is_none_or(|p| p.id != policy.id) {
             return Err(AppError::Conflict(format!(
-                "host {} runs {} but the policy is for {}",
-                host.hostname, host.os_kind, policy.os_kind
+                "host {} runs {}, which policy {} does not cover{}",
+                host.hostname,
+                host.os_kind,
+                policy.name,
+                judging.map_or(String::new(), |p| format!("; policy {} covers it", p.name))
             )));
         }
     }
@@ -117,10 +122,17 @@ pub async fn trigger(
     }
     let template_id = match (&b.template_id, &policy) {
         (Some(t), _) => t.clone(),
-        (None, Some(policy)) => match s.store.override_for(&policy.id, &host.id).await? {
-            Some(o) => o.template_id,
-            None => policy.template_id.clone(),
-        },
+        (None, Some(policy)) => crate::api::policies::TemplateChooser::new(&s)
+            .template_for(policy, &host)
+            .await?
+            .ok_or_else(|| {
+                AppError::Conflict(format!(
+                    "policy {} binds CIS {}, and Bulwark ships no template of that level for {}; name a template_id",
+                    policy.name,
+                    policy.cis_level.map_or("?", |l| l.as_str()),
+                    host.os_kind
+                ))
+            })?,
         (None, None) => unreachable!("checked above"),
     };
     let template = s

@@ -218,7 +218,8 @@ pub async fn patch_check(
     let template = s.store.get_template(&caller.scope, &id).await?;
     if template.is_system {
         return Err(AppError::Forbidden(format!(
-            "template {id} is a system template and is read-only; copy it to edit its checks"
+            "template {} is a system template and is read-only; copy it to edit its checks",
+            template.name
         )));
     }
     let mut check = s

@@ -99,25 +99,25 @@ impl IntoResponse for Done {
     }
 }
 
-/// An error as a form shows it.
+/// An error as a form shows it: one alert, and one line for each field that is wrong.
 #[derive(askama::Template)]
 #[template(
-    source = r#"<div class="alert alert-error" role="alert"{% if let Some(f) = field %} data-field="{{ f }}"{% endif %}>{% if let Some(f) = field %}<strong>{{ f }}</strong>: {% endif %}{{ message }}</div>"#,
+    source = r#"<div class="alert alert-error" role="alert">{% if fields.is_empty() %}{{ message }}{% else %}{% for f in fields %}<div data-field="{{ f.field }}"><strong>{{ f.field }}</strong>: {{ f.message }}</div>{% endfor %}{% endif %}</div>"#,
     ext = "html"
 )]
 struct Alert<'a> {
-    field: Option<&'a str>,
+    fields: &'a [crate::error::FieldError],
     message: String,
 }
 
-/// An error as the form shows it: the status of the API's answer, and an alert naming the
-/// field (the page's script also puts the message beside that field).
+/// An error as the form shows it: the status of the API's answer, and an alert naming each
+/// field that is wrong (the page's script also puts each message beside its field).
 pub fn failure(e: AppError) -> Response {
     if let AppError::Internal(detail) = &e {
         tracing::error!(detail = %detail, "form failed");
     }
     let alert = Alert {
-        field: e.field(),
+        fields: e.field_errors(),
         message: e.to_string(),
     };
     (e.status(), super::page::render_html(&alert)).into_response()

@@ -5,14 +5,17 @@ use async_trait::async_trait;
 use super::{SqlStore, scope_clause, visible};
 use crate::{Policy, PolicyOverride, PolicyStore, Result, Scope, StoreError, args, new_id, now};
 
-const COLUMNS: &str = "id, org_id, name, os_kind, template_id, interval_hours, active, passing_threshold, \
-    schedule_type, cron, created_at, updated_at";
+const COLUMNS: &str = "id, org_id, name, os_kind, template_id, cis_level, interval_hours, active, \
+    passing_threshold, schedule_type, cron, created_at, updated_at";
 
 fn duplicate(p: &Policy) -> impl FnOnce(StoreError) -> StoreError + '_ {
     move |e| match e {
         StoreError::Conflict(_) => StoreError::Conflict(format!(
-            "organization {} already has a policy for {}; update or delete it first",
-            p.org_id, p.os_kind
+            "the organization already has a policy for {}; update or delete it first",
+            match p.os_kind {
+                crate::PolicyTarget::All => "every OS type".to_owned(),
+                os => os.to_string(),
+            }
         )),
         e => e,
     }
@@ -33,8 +36,10 @@ impl SqlStore {
 impl PolicyStore for SqlStore {
     async fn create_policy(&self, scope: &Scope, policy: &Policy) -> Result<Policy> {
         visible(scope, &policy.org_id, "organization")?;
-        self.usable_template(scope, &policy.org_id, &policy.template_id)
-            .await?;
+        if let Some(template_id) = &policy.template_id {
+            self.usable_template(scope, &policy.org_id, template_id)
+                .await?;
+        }
         let ts = now();
         let p = Policy {
             id: new_id(),
@@ -44,8 +49,8 @@ impl PolicyStore for SqlStore {
         };
         self.db
             .execute(
-                &format!("INSERT INTO policies ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
-                args![&p.id, &p.org_id, &p.name, &p.os_kind, &p.template_id, p.interval_hours, p.active,
+                &format!("INSERT INTO policies ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
+                args![&p.id, &p.org_id, &p.name, &p.os_kind, p.template_id.clone(), p.cis_level, p.interval_hours, p.active,
                     p.passing_threshold, &p.schedule_type, p.cron.clone(), p.created_at, p.updated_at],
             )
             .await
@@ -92,8 +97,10 @@ impl PolicyStore for SqlStore {
                 "a policy cannot move to another organization".into(),
             ));
         }
-        self.usable_template(scope, &policy.org_id, &policy.template_id)
-            .await?;
+        if let Some(template_id) = &policy.template_id {
+            self.usable_template(scope, &policy.org_id, template_id)
+                .await?;
+        }
         let p = Policy {
             updated_at: now(),
             created_at: current.created_at,
@@ -101,10 +108,10 @@ impl PolicyStore for SqlStore {
         };
         self.db
             .execute(
-                "UPDATE policies SET name = $2, os_kind = $3, template_id = $4, interval_hours = $5, active = $6, \
-                 passing_threshold = $7, schedule_type = $8, cron = $9, updated_at = $10 WHERE id = $1",
-                args![&p.id, &p.name, &p.os_kind, &p.template_id, p.interval_hours, p.active, p.passing_threshold,
-                    &p.schedule_type, p.cron.clone(), p.updated_at],
+                "UPDATE policies SET name = $2, os_kind = $3, template_id = $4, cis_level = $5, interval_hours = $6, \
+                 active = $7, passing_threshold = $8, schedule_type = $9, cron = $10, updated_at = $11 WHERE id = $1",
+                args![&p.id, &p.name, &p.os_kind, p.template_id.clone(), p.cis_level, p.interval_hours, p.active,
+                    p.passing_threshold, &p.schedule_type, p.cron.clone(), p.updated_at],
             )
             .await
             .map_err(duplicate(&p))?;
@@ -158,7 +165,8 @@ impl PolicyStore for SqlStore {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => StoreError::Conflict(format!(
-                    "host {host_id} already has an override in policy {policy_id}; delete it first"
+                    "host {} already has an override in policy {}; delete it first",
+                    host.hostname, policy.name
                 )),
                 e => e,
             })?;

@@ -88,7 +88,9 @@ impl ReportStore for SqlStore {
         let scans = orgs(scope, "org_id", org_id);
         let latest = orgs(scope, "hc.org_id", org_id);
         let (sql, a) = query(
-            "SELECT p.id, p.name, t.framework FROM policies p JOIN templates t ON t.id = p.template_id",
+            // A policy over every OS type has no template; its level names its framework.
+            "SELECT p.id, p.name, COALESCE(t.framework, CASE p.cis_level WHEN 'level_1' THEN 'cis_level1' \
+             ELSE 'cis_level2' END) AS framework FROM policies p LEFT JOIN templates t ON t.id = p.template_id",
             &orgs(scope, "p.org_id", org_id),
             " AND p.active = ? ORDER BY p.name",
             args![true],
@@ -156,7 +158,7 @@ impl ReportStore for SqlStore {
         let risk_distribution: Vec<Bucket> = self.db.fetch_all(&sql, a).await?;
 
         let recent = self.recent_results(&scans).await?;
-        let top_failing_checks = top_failing(&recent);
+        let top_failing_checks = top_failing(&recent)?;
         let category_breakdown = category_breakdown(&recent);
         Ok(Dashboard {
             total_policies: policies.len() as i64,
@@ -292,24 +294,28 @@ impl SqlStore {
 }
 
 /// The ten checks that failed most often, most failures first.
-fn top_failing(scans: &[Vec<Stored>]) -> Vec<FailingCheck> {
+fn top_failing(scans: &[Vec<Stored>]) -> Result<Vec<FailingCheck>> {
     let mut failing: BTreeMap<&str, FailingCheck> = BTreeMap::new();
     for r in scans.iter().flatten().filter(|r| r.status == "fail") {
-        failing
-            .entry(&r.check_id)
-            .or_insert_with(|| FailingCheck {
-                check_id: r.check_id.clone(),
-                title: r.title.clone(),
-                severity: r.severity.clone(),
-                failures: 0,
-            })
-            .failures += 1;
+        match failing.entry(&r.check_id) {
+            std::collections::btree_map::Entry::Occupied(mut seen) => seen.get_mut().failures += 1,
+            std::collections::btree_map::Entry::Vacant(new) => {
+                new.insert(FailingCheck {
+                    check_id: r.check_id.clone(),
+                    title: r.title.clone(),
+                    severity: r.severity.parse().map_err(|e| {
+                        crate::StoreError::Invalid(format!("stored result of {}: {e}", r.check_id))
+                    })?,
+                    failures: 1,
+                });
+            }
+        }
     }
     let mut top: Vec<FailingCheck> = failing.into_values().collect();
     // Stable: equal counts stay in check id order.
     top.sort_by_key(|c| std::cmp::Reverse(c.failures));
     top.truncate(10);
-    top
+    Ok(top)
 }
 
 /// Passed and failed results per category, in category order.

@@ -287,7 +287,9 @@ impl ScanStore for SqlStore {
             .db
             .fetch_all(
                 &format!("{HOST_SELECT} LEFT JOIN host_compliance hc ON hc.host_id = h.id AND hc.policy_id = $3 \
-                 WHERE h.org_id = $1 AND h.os_kind = $2 AND h.status = 'active' AND hs.last_seen_at >= $6 \
+                 WHERE h.org_id = $1 AND h.status = 'active' AND hs.last_seen_at >= $6 \
+                 AND (h.os_kind = $2 OR ($2 = 'all' AND NOT EXISTS \
+                      (SELECT 1 FROM policies own WHERE own.org_id = h.org_id AND own.os_kind = h.os_kind))) \
                  AND (hc.completed_at IS NULL OR hc.completed_at <= $4) \
                  AND NOT EXISTS (SELECT 1 FROM scans s WHERE s.host_id = h.id AND s.policy_id = $3 \
                                  AND s.status IN ('pending', 'running')) \

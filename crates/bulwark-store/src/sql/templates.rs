@@ -98,7 +98,8 @@ impl SqlStore {
         let t = self.visible_template(scope, id).await?;
         if t.is_system {
             return Err(StoreError::Forbidden(format!(
-                "template {id} is a system template and is read-only; copy it to edit its checks"
+                "template {} is a system template and is read-only; copy it to edit its checks",
+                t.name
             )));
         }
         Ok(t)
@@ -250,7 +251,7 @@ impl TemplateStore for SqlStore {
         check_ids: &[String],
         enabled: bool,
     ) -> Result<u64> {
-        self.editable_template(scope, id).await?;
+        let template = self.editable_template(scope, id).await?;
         let mut tx = self.db.begin().await?;
         let mut changed = 0;
         for check in check_ids {
@@ -262,7 +263,8 @@ impl TemplateStore for SqlStore {
                 .await?;
             if n == 0 {
                 return Err(StoreError::Invalid(format!(
-                    "template {id} has no check {check:?}"
+                    "template {} has no check {check:?}",
+                    template.name
                 )));
             }
             changed += n;
@@ -305,7 +307,7 @@ impl TemplateStore for SqlStore {
     }
 
     async fn add_check(&self, scope: &Scope, id: &str, check: &Check) -> Result<()> {
-        self.editable_template(scope, id).await?;
+        let template = self.editable_template(scope, id).await?;
         #[derive(sqlx::FromRow)]
         struct Next {
             next: i64,
@@ -321,8 +323,8 @@ impl TemplateStore for SqlStore {
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => StoreError::Conflict(format!(
-                    "template {id} already has a check {:?}",
-                    check.id
+                    "template {} already has a check {:?}",
+                    template.name, check.id
                 )),
                 e => e,
             })?;
@@ -331,23 +333,25 @@ impl TemplateStore for SqlStore {
     }
 
     async fn delete_template(&self, scope: &Scope, id: &str) -> Result<()> {
-        self.editable_template(scope, id).await?;
+        let template = self.editable_template(scope, id).await?;
         #[derive(sqlx::FromRow)]
         struct Referrer {
-            id: String,
+            name: String,
         }
         let mut tx = self.db.begin().await?;
         let referrers: Vec<Referrer> = tx
             .fetch_all(
-                "SELECT id FROM policies WHERE template_id = $1 UNION SELECT policy_id AS id FROM policy_overrides WHERE template_id = $1",
+                "SELECT name FROM policies WHERE template_id = $1 \
+                 OR id IN (SELECT policy_id FROM policy_overrides WHERE template_id = $1) ORDER BY name",
                 args![id],
             )
             .await?;
         if !referrers.is_empty() {
-            let ids: Vec<&str> = referrers.iter().map(|r| r.id.as_str()).collect();
+            let names: Vec<&str> = referrers.iter().map(|r| r.name.as_str()).collect();
             return Err(StoreError::Conflict(format!(
-                "template {id} is used by policy {}; delete or update the policy first",
-                ids.join(", ")
+                "template {} is used by policy {}; delete or update the policy first",
+                template.name,
+                names.join(", ")
             )));
         }
         tx.execute(

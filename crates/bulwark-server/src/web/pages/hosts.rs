@@ -250,13 +250,14 @@ pub async fn detail(
                 .or_page(&chrome)?,
             None => vec![],
         };
-        let policies = s
+        let all_policies = s
             .store
             .list_policies(&caller.scope)
             .await
-            .or_page(&chrome)?
+            .or_page(&chrome)?;
+        let policies = bulwark_store::policy_for_host(&all_policies, &host.org_id, host.os_kind)
             .into_iter()
-            .filter(|p| p.org_id == host.org_id && p.os_kind == host.os_kind)
+            .cloned()
             .collect();
         let templates = s
             .store

@@ -26,8 +26,8 @@ struct PoliciesPage {
 }
 
 impl PoliciesPage {
-    fn template_name(&self, id: &str) -> String {
-        template_name(&self.templates, id)
+    fn binding(&self, p: &Policy) -> String {
+        binding(&self.templates, p)
     }
 }
 
@@ -37,6 +37,15 @@ fn template_name(templates: &[TemplateSummary], id: &str) -> String {
         .iter()
         .find(|t| t.id == id)
         .map_or_else(|| id.to_owned(), |t| t.name.clone())
+}
+
+/// What judges a policy's hosts, as a page says it.
+fn binding(templates: &[TemplateSummary], p: &Policy) -> String {
+    match (&p.template_id, p.cis_level) {
+        (Some(id), _) => template_name(templates, id),
+        (None, Some(level)) => format!("CIS {level}, the shipped template for each host's OS"),
+        (None, None) => "no template".into(),
+    }
 }
 
 pub async fn list(State(s): State<AppState>, caller: Caller, chrome: Chrome) -> PageResult {
@@ -66,7 +75,7 @@ struct PolicyPage {
     tab: &'static str,
     templates: Vec<TemplateSummary>,
     overrides: Vec<PolicyOverride>,
-    /// Hosts of the policy's organization and OS type.
+    /// Hosts the policy covers.
     hosts: Vec<Host>,
     scans: Vec<Scan>,
 }
@@ -74,6 +83,10 @@ struct PolicyPage {
 impl PolicyPage {
     fn template_name(&self, id: &str) -> String {
         template_name(&self.templates, id)
+    }
+
+    fn binding(&self, p: &Policy) -> String {
+        binding(&self.templates, p)
     }
 
     fn hostname(&self, id: &str) -> String {
@@ -115,15 +128,23 @@ pub async fn detail(
         .await
         .or_page(&chrome)?
         .into_iter()
-        .filter(|t| t.os_kind == policy.os_kind)
+        .filter(|t| policy.os_kind.os().is_none_or(|os| t.os_kind == os))
         .collect();
+    let policies = s
+        .store
+        .list_policies(&caller.scope)
+        .await
+        .or_page(&chrome)?;
     let hosts = s
         .store
         .list_hosts(&caller.scope)
         .await
         .or_page(&chrome)?
         .into_iter()
-        .filter(|h| h.org_id == policy.org_id && h.os_kind == policy.os_kind)
+        .filter(|h| {
+            bulwark_store::policy_for_host(&policies, &h.org_id, h.os_kind)
+                .is_some_and(|p| p.id == policy.id)
+        })
         .collect();
     let filter = ScanFilter {
         policy_id: Some(id),
