@@ -43,6 +43,13 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Scan this host, or a root filesystem, against a template.
     Scan(scan_cmd::ScanArgs),
+    /// Print the inventory of this host, or of a root filesystem, as JSON: what the agent
+    /// sends to the server.
+    Inventory {
+        /// `/` for this host, or an extracted image or evidence root.
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+    },
     /// List, show and lint compliance content.
     Content {
         #[command(subcommand)]
@@ -111,6 +118,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }),
         Command::Scan(args) => scan_cmd::run(args),
+        Command::Inventory { root } => print_inventory(&root),
         Command::Content { command } => match command {
             ContentCommand::List { format } => {
                 content_cmd::list(matches!(format, ListFormat::Markdown))
@@ -128,6 +136,14 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn print_inventory(root: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    let inventory = bulwark_engine::inventory::collect(&bulwark_engine::host::HostRoot::at(root))
+        .with_context(|| format!("cannot read the inventory of {}", root.display()))?;
+    println!("{}", serde_json::to_string_pretty(&inventory)?);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Logging to standard error (RUST_LOG, default info) and a runtime for the daemon commands.

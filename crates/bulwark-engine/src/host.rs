@@ -8,7 +8,6 @@
 
 use std::fs;
 use std::io::{self, Read};
-use std::os::unix::fs::FileTypeExt;
 use std::path::{Component, Path, PathBuf};
 
 use bulwark_core::{HostOs, OsKind};
@@ -252,14 +251,8 @@ pub fn read_bytes(on_disk: &Path, shown_as: &str) -> Result<Option<Vec<u8>>, Rea
     if !ft.is_file() {
         let kind = if ft.is_dir() {
             "directory"
-        } else if ft.is_fifo() {
-            "fifo"
-        } else if ft.is_char_device() || ft.is_block_device() {
-            "device"
-        } else if ft.is_socket() {
-            "socket"
         } else {
-            "special file"
+            crate::unix_meta::special_kind(&ft)
         };
         return Err(ReadError::NotRegular {
             path: shown_as.to_string(),

@@ -27,6 +27,8 @@ pub fn collect(host: &HostRoot) -> Result<HostInventory, RootError> {
                 source: std::io::Error::other(e),
             })?;
         let mut inventory = collect(&evidence.root())?;
+        inventory.system.architecture = std::env::consts::ARCH.into();
+        inventory.system.uptime_secs = sysinfo::System::uptime().ok();
         live(&mut inventory);
         return Ok(inventory);
     }
@@ -98,7 +100,7 @@ fn windows_inventory(host: &HostRoot, inventory: &mut HostInventory) {
     }
     if let Some(states) = evidence(windows::SERVICE_STATES_FILE) {
         let starts = evidence(windows::SERVICE_STARTS_FILE).unwrap_or_default();
-        inventory.services = windows::inventory::services(&states, &Registry::parse(&starts));
+        inventory.services = windows::inventory::services(&states, &starts);
     }
 }
 
@@ -313,19 +315,26 @@ fn live(inventory: &mut HostInventory) {
         true,
         ProcessRefreshKind::everything(),
     );
-    let users = &inventory.users;
-    let user_of = |uid: Option<u32>| {
-        uid.and_then(|u| users.iter().find(|x| x.uid == u))
+    // A process runs as a uid, named by the accounts read above; on Windows as a SID.
+    #[cfg(unix)]
+    let process_user = |p: &sysinfo::Process| {
+        p.user_id()
+            .and_then(|uid| inventory.users.iter().find(|x| x.uid == **uid))
             .map(|u| u.name.clone())
             .unwrap_or_default()
     };
+    // Named by its SID: resolving names means enumerating the system's accounts, which is
+    // slow on domain members and unreliable under Windows layers such as Wine.
+    #[cfg(not(unix))]
+    let process_user =
+        |p: &sysinfo::Process| p.user_id().map(|u| (**u).to_string()).unwrap_or_default();
     inventory.processes = system
         .processes()
         .values()
         .map(|p| Process {
             pid: p.pid().as_u32(),
             name: p.name().to_string_lossy().into_owned(),
-            user: user_of(p.user_id().map(|u| **u)),
+            user: process_user(p),
             cpu_percent: f64::from(p.cpu_usage()),
             memory_bytes: p.memory(),
         })

@@ -4,11 +4,14 @@
 pub mod collect;
 pub mod evaluate;
 pub mod facts;
+#[cfg(unix)]
 pub mod fixture;
+#[cfg(unix)]
 pub mod harness;
 pub mod host;
 pub mod inventory;
 pub mod scan;
+pub mod unix_meta;
 pub mod windows;
 
 pub use facts::Facts;

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -30,8 +29,12 @@ impl State {
     pub fn open(dir: &Path) -> anyhow::Result<State> {
         fs::create_dir_all(dir)
             .with_context(|| format!("cannot create the state directory {}", dir.display()))?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("cannot restrict {}", dir.display()))?;
+        #[cfg(unix)]
+        fs::set_permissions(
+            dir,
+            <fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700),
+        )
+        .with_context(|| format!("cannot restrict {}", dir.display()))?;
         let id_path = dir.join("agent_id");
         let agent_id = match fs::read_to_string(&id_path) {
             Ok(text) => text.trim().to_owned(),
@@ -119,6 +122,7 @@ mod tests {
         let again = State::open(dir.path()).unwrap();
         assert_eq!(first.agent_id, again.agent_id);
         assert_eq!(first.key.public_hex(), again.key.public_hex());
+        use std::os::unix::fs::PermissionsExt;
         let mode = fs::metadata(dir.path().join("agent.key"))
             .unwrap()
             .permissions()

@@ -1,7 +1,5 @@
 //! file_exists, file_permissions and file_content.
 
-use std::os::unix::fs::MetadataExt;
-
 use bulwark_core::CheckOutcome;
 use bulwark_core::probe::{LineMatch, Missing, OneOrMany, parse_mode};
 use regex::Regex;
@@ -69,9 +67,12 @@ pub fn permissions(
             Ok(m) => m,
             Err(e) => return CheckOutcome::error(expected, format!("{host_path}: {e}")),
         };
-        let mode = meta.mode() & 0o7777;
-        let user = accounts.user_name(meta.uid());
-        let grp = accounts.group_name(meta.gid());
+        let Some(unix) = crate::unix_meta::of(&meta) else {
+            return CheckOutcome::error(expected, crate::unix_meta::UNAVAILABLE);
+        };
+        let mode = unix.mode & 0o7777;
+        let user = accounts.user_name(unix.uid);
+        let grp = accounts.group_name(unix.gid);
         let mut bad = Vec::new();
         if let Some(max) = max
             && mode & !max != 0

@@ -3,7 +3,6 @@
 //! programs). Pseudo and network filesystems are skipped, as CIS's `find -xdev` audits do.
 
 use std::collections::{HashMap, HashSet};
-use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
 use bulwark_core::CheckOutcome;
@@ -87,7 +86,11 @@ impl Findings {
             if ft.is_symlink() {
                 continue;
             }
-            let mode = meta.mode();
+            let Some(unix) = crate::unix_meta::of(&meta) else {
+                findings.unreadable += 1;
+                continue;
+            };
+            let mode = unix.mode;
             let mut hits = Vec::with_capacity(2);
             if ft.is_file() {
                 if mode & 0o002 != 0 {
@@ -102,10 +105,10 @@ impl Findings {
             } else if ft.is_dir() && mode & 0o002 != 0 && mode & 0o1000 == 0 {
                 hits.push(WalkFinding::NoStickyDirs);
             }
-            if !accounts.has_uid(meta.uid()) {
+            if !accounts.has_uid(unix.uid) {
                 hits.push(WalkFinding::Unowned);
             }
-            if !accounts.has_gid(meta.gid()) {
+            if !accounts.has_gid(unix.gid) {
                 hits.push(WalkFinding::Ungrouped);
             }
             for hit in hits {

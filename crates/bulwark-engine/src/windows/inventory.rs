@@ -46,7 +46,8 @@ pub fn software(uninstall: &Registry) -> Vec<Software> {
 
 /// Services from `sc queryex type= service state= all` (name and state) and `reg query
 /// SERVICES_KEY /s /v Start` (start type).
-pub fn services(queryex: &str, start_values: &Registry) -> Vec<Service> {
+pub fn services(queryex: &str, start_values_text: &str) -> Vec<Service> {
+    let start_values = Registry::parse(start_values_text);
     let mut found = Vec::new();
     let mut name: Option<String> = None;
     for line in queryex.lines().map(str::trim) {
@@ -79,8 +80,33 @@ pub fn services(queryex: &str, start_values: &Registry) -> Vec<Service> {
             _ => {}
         }
     }
+    if found.is_empty() {
+        // The service control manager listed nothing (a restricted session, or a Windows
+        // layer without it): the registered services are still listed, their state unknown.
+        found = registered_services(start_values_text, &start_values);
+    }
     found.sort_by_key(|s| s.name.to_lowercase());
     found
+}
+
+/// Every service key with a start value, named as the registry spells it.
+fn registered_services(start_values_text: &str, start_values: &Registry) -> Vec<Service> {
+    let prefix = format!("{}\\", SERVICES_KEY.to_uppercase());
+    start_values_text
+        .lines()
+        .map(str::trim)
+        .filter(|line| line.to_uppercase().starts_with(&prefix))
+        .filter_map(|key| {
+            let name = key[prefix.len()..].to_owned();
+            let start = start_values.value(key, "Start")?;
+            (!name.is_empty() && !name.contains('\\')).then(|| Service {
+                name,
+                state: "unknown".into(),
+                start_type: start_type(&start.text()).to_owned(),
+                state_source: "the service control manager listed no services (sc queryex printed none); start types from the registry".into(),
+            })
+        })
+        .collect()
 }
 
 /// The words Windows shows for a service's `Start` value.
@@ -176,7 +202,7 @@ End of search: 2 match(es) found.\r
 
     #[test]
     fn services_have_their_state_and_start_type() {
-        let got = services(QUERYEX, &Registry::parse(STARTS));
+        let got = services(QUERYEX, STARTS);
         let seen: Vec<(&str, &str, &str)> = got
             .iter()
             .map(|s| (s.name.as_str(), s.state.as_str(), s.start_type.as_str()))
@@ -193,5 +219,26 @@ End of search: 2 match(es) found.\r
             got.iter()
                 .all(|s| s.state_source == "service control manager")
         );
+    }
+
+    #[test]
+    fn without_the_service_control_manager_the_registered_services_have_an_unknown_state() {
+        // What Wine's sc prints for queryex: its usage, and no service.
+        let got = services(
+            "Usage: sc command servicename [parameter= value ...]\r\n",
+            STARTS,
+        );
+        let seen: Vec<(&str, &str, &str)> = got
+            .iter()
+            .map(|s| (s.name.as_str(), s.state.as_str(), s.start_type.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("RemoteRegistry", "unknown", "disabled"),
+                ("Spooler", "unknown", "auto"),
+            ]
+        );
+        assert!(got.iter().all(|s| s.state_source.contains("sc queryex")));
     }
 }
