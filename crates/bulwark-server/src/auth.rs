@@ -1,6 +1,6 @@
 //! Who is calling: API tokens (`Authorization: Bearer`) and session cookies from
 //! `POST /api/v1/auth/login`. Credentials are stored as SHA-256 hashes, passwords as argon2
-//! hashes; repeated login failures for a user name are refused for a while.
+//! hashes; repeated login failures slow down the next try (see `throttle`).
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -23,9 +23,30 @@ use crate::body::Body;
 use crate::error::{ApiResult, AppError};
 
 pub const SESSION_COOKIE: &str = "bulwark_session";
-/// Failed logins allowed per user name within [`LOGIN_WINDOW_SECS`].
-const MAX_LOGIN_FAILURES: i64 = 5;
-const LOGIN_WINDOW_SECS: i64 = 15 * 60;
+
+/// A password hash with the same parameters as real ones, verified for user names that do
+/// not exist, so that a login takes as long whether or not the name is known.
+static UNKNOWN_USER_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    hash_password("no account has this password").expect("argon2 hashes a fixed password")
+});
+
+/// Where a request came from, for throttling failed logins: the peer address of the
+/// connection (`listen::serve` records it), or `unknown` in process.
+pub struct Source(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Source {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(Source(peer.map_or_else(
+            || "unknown".to_owned(),
+            |c| c.0.ip().to_string(),
+        )))
+    }
+}
 
 /// SHA-256 in hex: how tokens, sessions and enrollment secrets are kept. They are random
 /// and long, so a fast hash is enough; passwords use argon2.
@@ -171,26 +192,38 @@ pub async fn open_session(
     state: &AppState,
     username: &str,
     password: &str,
+    source: &str,
 ) -> ApiResult<(User, String, i64)> {
+    use crate::throttle::{PER_SOURCE, PER_USER, WINDOW_SECS};
     let now = bulwark_store::now();
-    let failures = state
+    let p = state
         .store
-        .login_failures_since(username, now - LOGIN_WINDOW_SECS)
+        .login_pressure(username, source, now - WINDOW_SECS)
         .await?;
-    if failures >= MAX_LOGIN_FAILURES {
+    let wait = PER_USER
+        .wait_secs(p.user_failures, p.user_last, now)
+        .max(PER_SOURCE.wait_secs(p.source_failures, p.source_last, now));
+    if wait > 0 {
         return Err(AppError::TooMany(format!(
-            "too many failed logins for this user; try again in {} minutes",
-            LOGIN_WINDOW_SECS / 60
+            "too many failed logins; try again in {wait} s"
         )));
     }
     let found = state.store.user_by_name(username).await?;
     let user = match found {
-        Some((user, phc)) if verify_password(password, &phc) => user,
-        _ => {
-            state.store.record_login_failure(username, now).await?;
-            tracing::info!(%username, "login failed");
-            return Err(AppError::Unauthorized("wrong user name or password".into()));
+        Some((user, phc)) if verify_password(password, &phc) => Some(user),
+        Some(_) => None,
+        None => {
+            verify_password(password, &UNKNOWN_USER_HASH);
+            None
         }
+    };
+    let Some(user) = user else {
+        state
+            .store
+            .record_login_failure(username, source, now, now - WINDOW_SECS)
+            .await?;
+        tracing::info!(%username, %source, "login failed");
+        return Err(AppError::Unauthorized("wrong user name or password".into()));
     };
     let session = new_secret("bws_");
     let expires_at = now + state.config.session_hours * 3600;
@@ -232,10 +265,11 @@ pub async fn close_session(state: &AppState, headers: &HeaderMap) -> ApiResult<(
 
 pub async fn login(
     State(state): State<AppState>,
+    Source(source): Source,
     Body(login): Body<Login>,
 ) -> ApiResult<impl IntoResponse> {
     let (user, session, expires_at) =
-        open_session(&state, &login.username, &login.password).await?;
+        open_session(&state, &login.username, &login.password, &source).await?;
     let mut headers = HeaderMap::new();
     headers.insert(
         SET_COOKIE,

@@ -9,12 +9,14 @@ pub mod checks_cache;
 pub mod commands;
 pub mod error;
 pub mod ingest;
+pub mod listen;
 pub mod nonces;
 pub mod notify;
 pub mod presence;
 pub mod scheduler;
 pub mod seed;
 pub mod server_checks;
+pub mod throttle;
 pub mod web;
 
 use std::sync::Arc;
@@ -49,6 +51,8 @@ pub struct ServerConfig {
     pub max_poll_secs: u64,
     /// How often buffered heartbeat times are written.
     pub seen_flush_interval: Duration,
+    /// Open connections, header deadline and shutdown grace (see `listen`).
+    pub connections: listen::ConnectionLimits,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +72,7 @@ impl Default for ServerConfig {
             max_deliveries: 5,
             max_poll_secs: 30,
             seen_flush_interval: Duration::from_secs(5),
+            connections: listen::ConnectionLimits::default(),
         }
     }
 }
@@ -105,7 +110,38 @@ impl AppState {
     }
 }
 
-/// The whole HTTP application: the JSON API and the web UI.
+/// How long a client may take to send a request's body once its headers arrived.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The whole HTTP application: the JSON API and the web UI. No body may exceed the upload
+/// limit (a declared `Content-Length` over it is refused before anything is read) nor take
+/// longer than [`BODY_TIMEOUT`] to arrive; routes set tighter limits of their own.
 pub fn app(state: AppState) -> axum::Router {
+    let largest = state.config.upload_limit.max(state.config.body_limit);
     api::router(state.clone(), web::router(state))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            largest,
+            refuse_declared_oversize,
+        ))
+}
+
+/// A body declared larger than any route accepts is refused before a byte of it is read;
+/// each route's extractor bounds what it reads of the rest.
+async fn refuse_declared_oversize(
+    axum::extract::State(limit): axum::extract::State<usize>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return error::AppError::TooLarge.into_response();
+    }
+    next.run(req).await
 }

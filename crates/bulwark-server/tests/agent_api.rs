@@ -976,3 +976,199 @@ async fn command_checks_are_held_to_the_script_execution_rules() {
         .collect();
     assert_eq!(held, [("CMD-1", bulwark_server::commands::HELD_BACK)]);
 }
+
+/// A request over a real TCP connection, in the bytes a client would send.
+fn http_request(method: &str, path: &str, headers: &[(String, String)], body: &str) -> Vec<u8> {
+    let mut text = format!(
+        "{method} {path} HTTP/1.1\r\nHost: bulwark\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        text.push_str(&format!("{name}: {value}\r\n"));
+    }
+    text.push_str("\r\n");
+    text.push_str(body);
+    text.into_bytes()
+}
+
+/// Sends `request` on a new connection and reads the answer until the server closes it:
+/// its status and its text.
+async fn exchange(addr: std::net::SocketAddr, request: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {text:?}"));
+    (status, text)
+}
+
+/// The app on a loopback port with the given connection limits, until the sender is dropped.
+async fn listening(
+    app: &TestApp,
+    limits: bulwark_server::listen::ConnectionLimits,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(bulwark_server::listen::serve(
+        listener,
+        bulwark_server::app(app.state.clone()),
+        limits,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    (addr, stop)
+}
+
+/// Thousands of clients that send half a request and wait do not take the server offline: a
+/// user still logs in and an agent's heartbeats stay fast while they hold their connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_sent_requests_leave_room_for_users_and_agents() {
+    use tokio::io::AsyncWriteExt;
+    let app = app().await;
+    let agent = Agent::new("agent-under-siege");
+    agent.enroll(&app).await;
+    let password = "a password long enough";
+    app.state
+        .store
+        .create_user(
+            "ada",
+            &bulwark_server::auth::hash_password(password).unwrap(),
+            bulwark_core::Role::User,
+            Some(std::slice::from_ref(&app.a.id)),
+        )
+        .await
+        .unwrap();
+    let limits = bulwark_server::listen::ConnectionLimits {
+        max_connections: 4000,
+        header_timeout: Duration::from_secs(60),
+        shutdown_grace: Duration::from_secs(1),
+    };
+    let (addr, _stop) = listening(&app, limits).await;
+
+    const HELD: usize = 3000;
+    let mut held = Vec::with_capacity(HELD);
+    for _ in 0..HELD {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"POST /login HTTP/1.1\r\nHost: bulwark\r\nContent-Le")
+            .await
+            .unwrap();
+        held.push(stream);
+    }
+
+    let login = json!({"username": "ada", "password": password}).to_string();
+    let (status, text) = exchange(
+        addr,
+        &http_request("POST", "/api/v1/auth/login", &[], &login),
+    )
+    .await;
+    assert_eq!(status, 200, "{text}");
+
+    let beat = json!({"agent_version": "0.1.0"}).to_string();
+    let mut latencies = Vec::new();
+    for _ in 0..20 {
+        let parts = RequestParts {
+            method: "POST",
+            path: wire::HEARTBEAT_PATH,
+            query: "",
+            body: beat.as_bytes(),
+        };
+        let signed = agent
+            .key
+            .sign_request(&agent.id, &parts, bulwark_store::now());
+        let headers: Vec<(String, String)> = signed
+            .pairs()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let started = std::time::Instant::now();
+        let (status, text) = exchange(
+            addr,
+            &http_request("POST", wire::HEARTBEAT_PATH, &headers, &beat),
+        )
+        .await;
+        latencies.push(started.elapsed());
+        assert_eq!(status, 200, "{text}");
+    }
+    latencies.sort();
+    let slowest = latencies[latencies.len() - 1];
+    println!(
+        "with {HELD} half-sent requests held: heartbeat median {:?}, slowest of 20 {slowest:?}",
+        latencies[latencies.len() / 2]
+    );
+    assert!(
+        slowest < Duration::from_secs(2),
+        "heartbeats stay fast: {latencies:?}"
+    );
+    drop(held);
+}
+
+/// Over the connection cap a client is refused at once and in words; a request whose headers
+/// do not arrive in time loses its connection, which frees the place.
+#[tokio::test]
+async fn the_connection_cap_refuses_clearly_and_the_header_deadline_frees_places() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = app().await;
+    let limits = bulwark_server::listen::ConnectionLimits {
+        max_connections: 20,
+        header_timeout: Duration::from_secs(1),
+        shutdown_grace: Duration::from_secs(1),
+    };
+    let (addr, _stop) = listening(&app, limits).await;
+    let mut held = Vec::new();
+    for _ in 0..20 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(b"GET /api/v1/hea").await.unwrap();
+        held.push(stream);
+    }
+    // Give the server the moment it needs to take the twenty.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (status, text) = exchange(addr, &http_request("GET", "/login", &[], "")).await;
+    assert_eq!(status, 503, "{text}");
+    assert!(text.contains("too many open connections"), "{text}");
+    assert!(text.contains("Retry-After: 1"), "{text}");
+
+    // The header deadline closes each half-sent request.
+    for stream in &mut held {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut rest))
+            .await
+            .expect("the server closes a request whose headers never came");
+        assert!(read.is_err() || rest.is_empty() || rest.starts_with(b"HTTP/1.1 408"));
+    }
+    let (status, text) = exchange(addr, &http_request("GET", "/login", &[], "")).await;
+    assert_ne!(status, 503, "the places are free again: {text}");
+}
+
+/// A body declared larger than anything the server accepts is refused before it is read,
+/// on the API and on the UI's login form alike; a form body over the limit is refused too.
+#[tokio::test]
+async fn bodies_are_bounded_before_authentication() {
+    let app = app().await;
+    let (addr, _stop) = listening(&app, Default::default()).await;
+    for path in ["/login", "/api/v1/auth/login"] {
+        // One GiB declared; none of it is sent.
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: bulwark\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1073741824\r\n\r\n"
+        );
+        let (status, text) = exchange(addr, request.as_bytes()).await;
+        assert_eq!(status, 413, "{path}: {text}");
+        assert!(text.contains("too_large"), "{path}: {text}");
+    }
+    // A chunked form body (no length declared) over the route's limit.
+    let big = "username=".to_owned() + &"a".repeat(3 * 1024 * 1024);
+    let request = format!(
+        "POST /login HTTP/1.1\r\nHost: bulwark\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{big}\r\n0\r\n\r\n",
+        big.len()
+    );
+    let (status, text) = exchange(addr, request.as_bytes()).await;
+    assert_eq!(status, 413, "{text}");
+}

@@ -776,6 +776,9 @@ async fn login_sessions_and_rate_limit() {
         .await;
     assert_eq!(me["user"]["username"], "carol");
     assert_eq!(me["permissions"], json!(["compliance.view", "hosts.view"]));
+    // Failures slow the next try down instead of locking the account: five are free, then
+    // each try waits a little longer after the last failure, and the right password still
+    // gets in once the wait is over.
     for _ in 0..5 {
         let r = app
             .send("POST", "/api/v1/auth/login", None, Some(&login("wrong")))
@@ -793,8 +796,121 @@ async fn login_sessions_and_rate_limit() {
     assert_eq!(
         r.status,
         StatusCode::TOO_MANY_REQUESTS,
-        "locked out after 5 failures: {}",
+        "a try right after the fifth failure waits: {}",
         r.text
+    );
+    assert!(r.text.contains("try again in 1 s"), "{}", r.text);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let r = app
+        .send(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(&login("correct horse battery")),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "in after the short wait: {}",
+        r.text
+    );
+}
+
+fn login_from(
+    source: [u8; 4],
+    username: &str,
+    password: &str,
+) -> axum::http::Request<axum::body::Body> {
+    let mut req = axum::http::Request::post("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(
+            json!({"username": username, "password": password}).to_string(),
+        ))
+        .unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            source, 40000,
+        ))));
+    req
+}
+
+/// A source that keeps failing, against any user names, is held back; the account it
+/// guessed at stays open to its owner elsewhere.
+#[tokio::test]
+async fn a_guessing_source_is_held_back_and_its_targets_stay_open() {
+    let app = TestApp::new().await;
+    let hash = bulwark_server::auth::hash_password("correct horse battery").unwrap();
+    app.state
+        .store
+        .create_user(
+            "dora",
+            &hash,
+            Role::Viewer,
+            Some(std::slice::from_ref(&app.a.id)),
+        )
+        .await
+        .unwrap();
+    let guesser = [203, 0, 113, 9];
+    for i in 0..20 {
+        let r = app
+            .dispatch(login_from(guesser, &format!("name-{i}"), "guess"))
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    }
+    let r = app
+        .dispatch(login_from(guesser, "dora", "correct horse battery"))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.text);
+    let r = app
+        .dispatch(login_from(
+            [198, 51, 100, 4],
+            "dora",
+            "correct horse battery",
+        ))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+/// A login takes as long for a user name that does not exist as for a wrong password: both
+/// verify an argon2 hash, so timing does not tell which names exist.
+#[tokio::test]
+async fn login_time_does_not_reveal_which_user_names_exist() {
+    let app = TestApp::new().await;
+    let hash = bulwark_server::auth::hash_password("correct horse battery").unwrap();
+    app.state
+        .store
+        .create_user(
+            "erin",
+            &hash,
+            Role::Viewer,
+            Some(std::slice::from_ref(&app.a.id)),
+        )
+        .await
+        .unwrap();
+    let mut median = Vec::new();
+    for known in [true, false] {
+        let mut took = Vec::new();
+        for i in 0..3 {
+            let name = if known {
+                "erin".to_owned()
+            } else {
+                format!("nobody-{i}")
+            };
+            let started = std::time::Instant::now();
+            let r = app
+                .dispatch(login_from([192, 0, 2, 1 + i], &name, "wrong"))
+                .await;
+            took.push(started.elapsed());
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+        }
+        took.sort();
+        median.push(took[1]);
+    }
+    let (known, unknown) = (median[0], median[1]);
+    assert!(
+        unknown * 2 >= known,
+        "an unknown name answers in {unknown:?}, a known one in {known:?}"
     );
 }
 

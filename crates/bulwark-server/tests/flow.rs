@@ -884,6 +884,31 @@ async fn a_policy_for_every_os_type_covers_those_without_their_own() {
     );
 }
 
+/// Two replicas starting together on an empty PostgreSQL database both seed the system
+/// templates; neither fails, and each template is there once with all its checks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_seed_an_empty_database_at_once() {
+    let (db1, db2) = bulwark_store::testing::postgres_pair()
+        .await
+        .expect("PostgreSQL for the replica test");
+    let (one, two) = (bulwark_store::from_db(db1), bulwark_store::from_db(db2));
+    let (a, b) = tokio::join!(
+        bulwark_server::seed::system_templates(one.as_ref()),
+        bulwark_server::seed::system_templates(two.as_ref())
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let shipped = bulwark_content::shipped_templates().unwrap();
+    assert_eq!(
+        a.updated.len() + b.updated.len(),
+        shipped.len(),
+        "each template written once: {a:?} {b:?}"
+    );
+    for t in &shipped {
+        let checks = one.template_checks(&Scope::All, &t.id).await.unwrap();
+        assert_eq!(checks.len(), t.checks.len(), "{}", t.id);
+    }
+}
+
 /// Two server replicas, each with its own connection pool, on one PostgreSQL database: in
 /// every round both tick at once, exactly one does the work, and no host gets two scans.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

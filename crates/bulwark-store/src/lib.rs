@@ -71,8 +71,21 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<()>;
     async fn user_by_credential(&self, token_hash: &str, now: i64) -> Result<Option<User>>;
     async fn delete_credential(&self, token_hash: &str) -> Result<()>;
-    async fn record_login_failure(&self, username: &str, at: i64) -> Result<()>;
-    async fn login_failures_since(&self, username: &str, since: i64) -> Result<i64>;
+    /// Records a failed login, and forgets failures before `forget_before`.
+    async fn record_login_failure(
+        &self,
+        username: &str,
+        source: &str,
+        at: i64,
+        forget_before: i64,
+    ) -> Result<()>;
+    /// Failed logins since `since` for a user name and from a source address.
+    async fn login_pressure(
+        &self,
+        username: &str,
+        source: &str,
+        since: i64,
+    ) -> Result<LoginPressure>;
 }
 
 #[async_trait]

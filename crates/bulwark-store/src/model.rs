@@ -824,3 +824,12 @@ mod tests {
         }
     }
 }
+
+/// Failed logins within a window: for one user name, and from one source address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LoginPressure {
+    pub user_failures: i64,
+    pub user_last: Option<i64>,
+    pub source_failures: i64,
+    pub source_last: Option<i64>,
+}

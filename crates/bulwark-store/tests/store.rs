@@ -1130,10 +1130,34 @@ async fn accounts_and_credentials(s: Arc<dyn Store>) {
         .unwrap();
     assert!(s.org_by_secret("hash-b").await.unwrap().is_none());
     assert!(not_found(s.set_org_secret(&w.only_a, &w.b.id, "x").await));
-    for at in [10, 20, 30] {
-        s.record_login_failure("ann", at).await.unwrap();
+    for (at, source) in [(10, "10.0.0.1"), (20, "10.0.0.2"), (30, "10.0.0.2")] {
+        s.record_login_failure("ann", source, at, 0).await.unwrap();
     }
-    assert_eq!(s.login_failures_since("ann", 15).await.unwrap(), 2);
+    s.record_login_failure("bob", "10.0.0.2", 40, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.login_pressure("ann", "10.0.0.2", 15).await.unwrap(),
+        bulwark_store::LoginPressure {
+            user_failures: 2,
+            user_last: Some(30),
+            source_failures: 3,
+            source_last: Some(40),
+        }
+    );
+    // Old failures are forgotten as new ones are recorded.
+    s.record_login_failure("cy", "10.0.0.9", 50, 25)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.login_pressure("ann", "10.0.0.1", 0).await.unwrap(),
+        bulwark_store::LoginPressure {
+            user_failures: 1,
+            user_last: Some(30),
+            source_failures: 0,
+            source_last: None,
+        }
+    );
 }
 
 fn enrollment(agent_id: &str, key: &str) -> Enrollment {

@@ -27,6 +27,9 @@ pub struct ConfigArgs {
     /// Hosts per policy and tick (default 50).
     #[arg(long, env = "BULWARK_SWEEP_LIMIT")]
     pub sweep_limit: Option<i64>,
+    /// Connections open at once (default 8192); above it a client gets 503 at once.
+    #[arg(long, env = "BULWARK_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Deserialize, Debug, Default)]
@@ -36,6 +39,7 @@ struct FileConfig {
     listen: Option<String>,
     scheduler_interval_secs: Option<u64>,
     sweep_limit: Option<i64>,
+    max_connections: Option<usize>,
     warning_below: Option<f64>,
     critical_below: Option<f64>,
     session_hours: Option<i64>,
@@ -47,6 +51,7 @@ pub struct Config {
     pub listen: String,
     pub scheduler_interval_secs: u64,
     pub sweep_limit: i64,
+    pub max_connections: usize,
     pub warning_below: f64,
     pub critical_below: f64,
     pub session_hours: i64,
@@ -98,6 +103,10 @@ impl Config {
                 .sweep_limit
                 .or(file.sweep_limit)
                 .unwrap_or(defaults.sweep_limit),
+            max_connections: args
+                .max_connections
+                .or(file.max_connections)
+                .unwrap_or(defaults.connections.max_connections),
             warning_below: file.warning_below.unwrap_or(defaults.warning_below),
             critical_below: file.critical_below.unwrap_or(defaults.critical_below),
             session_hours: file.session_hours.unwrap_or(defaults.session_hours),
@@ -123,6 +132,10 @@ impl Config {
             warning_below: self.warning_below,
             critical_below: self.critical_below,
             session_hours: self.session_hours,
+            connections: bulwark_server::listen::ConnectionLimits {
+                max_connections: self.max_connections,
+                ..Default::default()
+            },
             ..Default::default()
         }
     }

@@ -56,6 +56,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         // Short, so that the local host is scanned soon after its agent enrolls.
         scheduler_interval_secs: 20,
         sweep_limit: defaults.sweep_limit,
+        max_connections: defaults.connections.max_connections,
         warning_below: defaults.warning_below,
         critical_below: defaults.critical_below,
         session_hours: defaults.session_hours,

@@ -6,7 +6,6 @@ mod config;
 mod demo;
 mod scap_cmd;
 
-use std::future::IntoFuture;
 use std::io::Read;
 use std::net::SocketAddr;
 
@@ -180,10 +179,6 @@ pub(crate) async fn serve_on(
     .await
 }
 
-/// How long requests in flight may take to finish after Ctrl-C. Agents' job long polls
-/// would hold the server for their whole wait; they poll again once it is back.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
-
 pub(crate) async fn serve_state(
     listener: tokio::net::TcpListener,
     state: bulwark_server::AppState,
@@ -203,17 +198,13 @@ pub(crate) async fn serve_state(
         state.presence.clone(),
         state.config.seen_flush_interval,
     ));
-    let (stopping, stop) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, bulwark_server::app(state)).with_graceful_shutdown(async {
+    // After Ctrl-C, requests in flight get the shutdown grace (a second): agents' job long
+    // polls would otherwise hold the server for their whole wait; they poll again later.
+    let limits = state.config.connections;
+    bulwark_server::listen::serve(listener, bulwark_server::app(state), limits, async {
         let _ = tokio::signal::ctrl_c().await;
-        let _ = stopping.send(());
-    });
-    let server = tokio::spawn(server.into_future());
-    let _ = stop.await;
-    match tokio::time::timeout(SHUTDOWN_GRACE, server).await {
-        Ok(served) => served??,
-        Err(_) => tracing::info!("stopped with requests still open (agents' long polls)"),
-    }
+    })
+    .await?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! form gets back — a page to go to, a fragment to show in the form, or the error beside the
 //! field it is about.
 
-use axum::body::{Bytes, to_bytes};
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -22,10 +22,15 @@ pub struct Form<T>(pub T);
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
     type Rejection = Response;
 
-    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
-        let bytes: Bytes = to_bytes(req.into_body(), usize::MAX)
-            .await
-            .map_err(|_| failure(AppError::TooLarge))?;
+    /// Reads at most the route's body limit (axum's `DefaultBodyLimit`, 2 MiB unless the
+    /// route says otherwise), so a form cannot be an unbounded read before authentication.
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            failure(match e.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge,
+                _ => AppError::BadRequest(e.body_text()),
+            })
+        })?;
         parse(&bytes).map(Form).map_err(failure)
     }
 }

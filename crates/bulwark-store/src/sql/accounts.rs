@@ -26,11 +26,6 @@ struct MemberRow {
     org_id: String,
 }
 
-#[derive(sqlx::FromRow)]
-struct Count {
-    n: i64,
-}
-
 impl SqlStore {
     async fn users_with_orgs(&self, rows: Vec<UserRow>) -> Result<Vec<(User, String)>> {
         if rows.is_empty() {
@@ -274,24 +269,54 @@ impl AccountStore for SqlStore {
         Ok(())
     }
 
-    async fn record_login_failure(&self, username: &str, at: i64) -> Result<()> {
-        self.db
-            .execute(
-                "INSERT INTO login_failures (username, at) VALUES ($1, $2)",
-                args![username, at],
-            )
-            .await?;
-        Ok(())
+    async fn record_login_failure(
+        &self,
+        username: &str,
+        source: &str,
+        at: i64,
+        forget_before: i64,
+    ) -> Result<()> {
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "DELETE FROM login_failures WHERE at < $1",
+            args![forget_before],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO login_failures (username, source, at) VALUES ($1, $2, $3)",
+            args![username, source, at],
+        )
+        .await?;
+        tx.commit().await
     }
 
-    async fn login_failures_since(&self, username: &str, since: i64) -> Result<i64> {
-        let c: Count = self
-            .db
-            .fetch_one(
-                "SELECT COUNT(*) AS n FROM login_failures WHERE username = $1 AND at >= $2",
-                args![username, since],
-            )
-            .await?;
-        Ok(c.n)
+    async fn login_pressure(
+        &self,
+        username: &str,
+        source: &str,
+        since: i64,
+    ) -> Result<crate::LoginPressure> {
+        #[derive(sqlx::FromRow)]
+        struct Failures {
+            n: i64,
+            last: Option<i64>,
+        }
+        let mut pressure = crate::LoginPressure::default();
+        for (column, value) in [("username", username), ("source", source)] {
+            let f: Failures = self
+                .db
+                .fetch_one(
+                    &format!(
+                        "SELECT COUNT(*) AS n, MAX(at) AS last FROM login_failures WHERE {column} = $1 AND at >= $2"
+                    ),
+                    args![value, since],
+                )
+                .await?;
+            match column {
+                "username" => (pressure.user_failures, pressure.user_last) = (f.n, f.last),
+                _ => (pressure.source_failures, pressure.source_last) = (f.n, f.last),
+            }
+        }
+        Ok(pressure)
     }
 }

@@ -125,25 +125,37 @@ impl TemplateStore for SqlStore {
         let ts = now();
         let mut tx = self.db.begin().await?;
         let os = template.os.as_str();
+        // Replicas starting together may all get here: the first to write a template's
+        // content wins and the others find nothing left to do (an insert that conflicts waits
+        // for the winner's commit, then does nothing; an update finds the hash already set).
         if existing.is_some() {
-            tx.execute(
-                "UPDATE templates SET name = $2, framework = $3, os_kind = $4, version = $5, benchmark = $6, \
-                 content_hash = $7, updated_at = $8, revision = revision + 1 WHERE id = $1",
-                args![&template.id, &template.name, template.framework, os, &template.version, &template.benchmark, content_hash, ts],
-            )
-            .await?;
+            let changed = tx
+                .execute(
+                    "UPDATE templates SET name = $2, framework = $3, os_kind = $4, version = $5, benchmark = $6, \
+                     content_hash = $7, updated_at = $8, revision = revision + 1 WHERE id = $1 AND content_hash <> $7",
+                    args![&template.id, &template.name, template.framework, os, &template.version, &template.benchmark, content_hash, ts],
+                )
+                .await?;
+            if changed == 0 {
+                return Ok(false);
+            }
             tx.execute(
                 "DELETE FROM template_checks WHERE template_id = $1",
                 args![&template.id],
             )
             .await?;
         } else {
-            tx.execute(
-                "INSERT INTO templates (id, org_id, name, framework, os_kind, version, benchmark, is_system, active, \
-                 content_hash, created_at, updated_at) VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
-                args![&template.id, &template.name, template.framework, os, &template.version, &template.benchmark, true, true, content_hash, ts],
-            )
-            .await?;
+            let inserted = tx
+                .execute(
+                    "INSERT INTO templates (id, org_id, name, framework, os_kind, version, benchmark, is_system, active, \
+                     content_hash, created_at, updated_at) VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) \
+                     ON CONFLICT (id) DO NOTHING",
+                    args![&template.id, &template.name, template.framework, os, &template.version, &template.benchmark, true, true, content_hash, ts],
+                )
+                .await?;
+            if inserted == 0 {
+                return Ok(false);
+            }
         }
         insert_checks(&mut tx, &template.id, 0, &template.checks).await?;
         tx.commit().await?;

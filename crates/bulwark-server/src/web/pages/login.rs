@@ -46,9 +46,13 @@ pub struct Credentials {
     next: Option<String>,
 }
 
-pub async fn submit(State(state): State<AppState>, Form(c): Form<Credentials>) -> Response {
+pub async fn submit(
+    State(state): State<AppState>,
+    crate::auth::Source(source): crate::auth::Source,
+    Form(c): Form<Credentials>,
+) -> Response {
     let next = local(c.next);
-    match open_session(&state, &c.username, &c.password).await {
+    match open_session(&state, &c.username, &c.password, &source).await {
         Ok((_, session, _)) => (
             [(
                 header::SET_COOKIE,
