@@ -37,6 +37,12 @@ pub struct Benchmark {
     pub(crate) plain_texts: Vec<PlainText>,
 }
 
+/// Profiles a benchmark may have (the SCAP Security Guide's have a few dozen): resolving one
+/// walks its `extends` chain, so unbounded counts and chains would let one upload burn minutes.
+pub const MAX_PROFILES: usize = 500;
+/// Profiles an `extends` chain may pass through, the profile itself included.
+pub const MAX_EXTENDS_CHAIN: usize = 32;
+
 impl Benchmark {
     /// The profiles as written (an extending profile's own elements only; see
     /// [`Benchmark::resolve_profile`] for what it selects).

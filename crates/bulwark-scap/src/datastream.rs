@@ -264,6 +264,12 @@ fn read_benchmark(
                 benchmark.plain_texts.push(PlainText { id, text });
             }
             "Profile" => {
+                if benchmark.profiles.len() == crate::benchmark::MAX_PROFILES {
+                    return Err(ScapError::TooManyProfiles {
+                        benchmark: benchmark.id.clone(),
+                        limit: crate::benchmark::MAX_PROFILES,
+                    });
+                }
                 let profile = read_profile(reader, &child)?;
                 benchmark.profiles.push(profile);
             }
@@ -283,7 +289,38 @@ fn read_benchmark(
         benchmark.title = benchmark.id.clone();
     }
     benchmark.platforms = expand_platforms(&benchmark.platforms, &benchmark.cpe_platforms);
+    check_extends_chains(&benchmark)?;
     Ok(benchmark)
+}
+
+/// Refuses a benchmark whose `extends` chains are longer than Bulwark follows, once, with an
+/// index, so that a hostile file costs the reader time in proportion to its size. Unknown
+/// parents and cycles are left to profile resolution, which names them.
+fn check_extends_chains(benchmark: &Benchmark) -> Result<(), ScapError> {
+    use crate::benchmark::MAX_EXTENDS_CHAIN;
+    let parents: std::collections::HashMap<&str, Option<&str>> = benchmark
+        .profiles
+        .iter()
+        .map(|p| (p.id.as_str(), p.extends.as_deref()))
+        .collect();
+    for profile in &benchmark.profiles {
+        let mut length = 1;
+        let mut current = profile.extends.as_deref();
+        while let Some(parent) = current {
+            if parent == profile.id {
+                break;
+            }
+            length += 1;
+            if length > MAX_EXTENDS_CHAIN {
+                return Err(ScapError::ProfileChainTooLong {
+                    profile: profile.id.clone(),
+                    limit: MAX_EXTENDS_CHAIN,
+                });
+            }
+            current = parents.get(parent).copied().flatten();
+        }
+    }
+    Ok(())
 }
 
 /// `#id` names a platform of the benchmark's applicability language: the CPE names it tests.

@@ -64,4 +64,14 @@ pub enum ScapError {
 
     #[error("profile {profile:?} extends itself through {}", chain.join(" -> "))]
     ProfileCycle { profile: String, chain: Vec<String> },
+
+    #[error(
+        "benchmark {benchmark:?} has more than {limit} profiles; Bulwark reads at most {limit}"
+    )]
+    TooManyProfiles { benchmark: String, limit: usize },
+
+    #[error(
+        "profile {profile:?} extends a chain of more than {limit} profiles; Bulwark follows at most {limit}"
+    )]
+    ProfileChainTooLong { profile: String, limit: usize },
 }

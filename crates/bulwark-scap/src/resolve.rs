@@ -217,6 +217,12 @@ impl Benchmark {
                 });
             }
             chain.push(parent);
+            if chain.len() > crate::benchmark::MAX_EXTENDS_CHAIN {
+                return Err(ScapError::ProfileChainTooLong {
+                    profile: profile.id.clone(),
+                    limit: crate::benchmark::MAX_EXTENDS_CHAIN,
+                });
+            }
             current = parent;
         }
 

@@ -599,3 +599,41 @@ fn no_input_makes_the_reader_panic() {
         assert!(read_datastream(input.as_bytes()).is_err(), "{input}");
     }
 }
+
+/// A file of thousands of profiles, or of a long `extends` chain, is refused while it is read,
+/// in time proportional to its size rather than to the cube of its profile count.
+#[test]
+fn profile_counts_and_chains_are_bounded() {
+    let chain = |n: usize| {
+        (0..n)
+            .map(|i| match i {
+                0 => r#"<x:Profile id="p0"><x:title>P</x:title></x:Profile>"#.to_owned(),
+                i => format!(
+                    r#"<x:Profile id="p{i}" extends="p{}"><x:title>P</x:title></x:Profile>"#,
+                    i - 1
+                ),
+            })
+            .collect::<String>()
+    };
+    let started = std::time::Instant::now();
+    let error = read_datastream(with_benchmark(&chain(6000)).as_bytes())
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("more than 500 profiles"), "{error}");
+    let error = read_datastream(with_benchmark(&chain(40)).as_bytes())
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("chain of more than 32 profiles"), "{error}");
+    // Within the bounds, every profile of a 32-long chain resolves.
+    let ds = read_datastream(with_benchmark(&chain(32)).as_bytes()).unwrap();
+    let benchmark = &ds.benchmarks()[0];
+    for i in 0..32 {
+        benchmark.resolve_profile(&format!("p{i}")).unwrap();
+    }
+    println!(
+        "6000 chained profiles refused and 40 checked in {:?}",
+        started.elapsed()
+    );
+}

@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod listen;
 pub mod nonces;
 pub mod notify;
+pub mod outbound;
 pub mod presence;
 pub mod scheduler;
 pub mod seed;
@@ -53,6 +54,8 @@ pub struct ServerConfig {
     pub seen_flush_interval: Duration,
     /// Open connections, header deadline and shutdown grace (see `listen`).
     pub connections: listen::ConnectionLimits,
+    /// Which addresses the server may call (webhooks); see `outbound`.
+    pub outbound: outbound::OutboundPolicy,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +76,7 @@ impl Default for ServerConfig {
             max_poll_secs: 30,
             seen_flush_interval: Duration::from_secs(5),
             connections: listen::ConnectionLimits::default(),
+            outbound: outbound::OutboundPolicy::default(),
         }
     }
 }
@@ -93,11 +97,7 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .expect("the HTTP client builds with rustls");
+        let http = outbound::client(config.outbound);
         AppState {
             nonces: Arc::new(nonces::NonceLedger::new(store.clone())),
             store,

@@ -1100,3 +1100,66 @@ async fn low_scores_reach_webhooks_signed_and_failures_are_retried_a_bounded_num
         "a refusing receiver gets exactly three attempts"
     );
 }
+
+/// An installation that does not allow private networks refuses a webhook aimed inward when
+/// it is configured, however the address is written, and at delivery time too: a name that
+/// resolves to loopback is never connected to, and a redirect is not followed.
+#[tokio::test]
+async fn webhooks_cannot_reach_the_servers_own_network() {
+    let app = TestApp::new().await;
+    let strict = bulwark_server::AppState::new(app.state.store.clone(), ServerConfig::default());
+    let strict_router = bulwark_server::app(strict.clone());
+    let admin = app.token("admin");
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://2130706433/hook",
+        "http://[::ffff:7f00:1]/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/",
+        "https://someone:secret@hooks.example.com/",
+    ] {
+        let req = axum::http::Request::post(format!("/api/v1/orgs/{}/webhooks", app.a.id))
+            .header("authorization", format!("Bearer {admin}"))
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(json!({ "url": url }).to_string()))
+            .unwrap();
+        let res = tower::ServiceExt::oneshot(strict_router.clone(), req)
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{url}");
+    }
+
+    // A receiver on loopback, reached by a name: the strict client never connects.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let connected = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = connected.clone();
+    tokio::spawn(async move {
+        while let Ok((_stream, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let hook = bulwark_store::Webhook {
+        id: "w".into(),
+        org_id: app.a.id.clone(),
+        url: format!("http://localhost:{port}/hook"),
+        secret: "s".into(),
+        created_at: 0,
+    };
+    let note = bulwark_store::Notification {
+        id: "n".into(),
+        org_id: app.a.id.clone(),
+        host_id: None,
+        scan_id: None,
+        level: "critical".into(),
+        message: "m".into(),
+        created_at: 0,
+    };
+    let (attempts, delivered) = bulwark_server::notify::deliver(&strict.http, &hook, &note).await;
+    assert_eq!((attempts, delivered), (3, false));
+    assert_eq!(
+        connected.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "no connection to loopback"
+    );
+}

@@ -40,6 +40,8 @@ struct FileConfig {
     scheduler_interval_secs: Option<u64>,
     sweep_limit: Option<i64>,
     max_connections: Option<usize>,
+    /// Let webhooks reach loopback and private networks (off: only public addresses).
+    outbound_private: Option<bool>,
     warning_below: Option<f64>,
     critical_below: Option<f64>,
     session_hours: Option<i64>,
@@ -52,6 +54,7 @@ pub struct Config {
     pub scheduler_interval_secs: u64,
     pub sweep_limit: i64,
     pub max_connections: usize,
+    pub outbound_private: bool,
     pub warning_below: f64,
     pub critical_below: f64,
     pub session_hours: i64,
@@ -107,6 +110,9 @@ impl Config {
                 .max_connections
                 .or(file.max_connections)
                 .unwrap_or(defaults.connections.max_connections),
+            outbound_private: file
+                .outbound_private
+                .unwrap_or(defaults.outbound.allow_private),
             warning_below: file.warning_below.unwrap_or(defaults.warning_below),
             critical_below: file.critical_below.unwrap_or(defaults.critical_below),
             session_hours: file.session_hours.unwrap_or(defaults.session_hours),
@@ -135,6 +141,9 @@ impl Config {
             connections: bulwark_server::listen::ConnectionLimits {
                 max_connections: self.max_connections,
                 ..Default::default()
+            },
+            outbound: bulwark_server::outbound::OutboundPolicy {
+                allow_private: self.outbound_private,
             },
             ..Default::default()
         }

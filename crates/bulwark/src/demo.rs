@@ -57,6 +57,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         scheduler_interval_secs: 20,
         sweep_limit: defaults.sweep_limit,
         max_connections: defaults.connections.max_connections,
+        outbound_private: defaults.outbound.allow_private,
         warning_below: defaults.warning_below,
         critical_below: defaults.critical_below,
         session_hours: defaults.session_hours,

@@ -92,12 +92,10 @@ pub async fn add_webhook(
     Path(id): Path<String>,
     Body(b): Body<WebhookBody>,
 ) -> ApiResult<Json<WebhookCreated>> {
-    if !(b.url.starts_with("https://") || b.url.starts_with("http://")) {
-        return Err(AppError::invalid(
-            "url",
-            "url must be an http:// or https:// address",
-        ));
-    }
+    s.config
+        .outbound
+        .check_url(&b.url)
+        .map_err(|why| AppError::invalid("url", why))?;
     let secret = auth::new_secret("bwh_");
     let hook = s
         .store

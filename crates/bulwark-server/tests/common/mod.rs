@@ -133,6 +133,10 @@ impl TestApp {
         let root = token_for(&store, "root", Role::Admin, None).await;
         let config = ServerConfig {
             body_limit: 64 * 1024,
+            // The tests' webhook receivers listen on loopback.
+            outbound: bulwark_server::outbound::OutboundPolicy {
+                allow_private: true,
+            },
             ..Default::default()
         };
         let state = AppState::new(store, config);
