@@ -4,7 +4,7 @@
 //! public key the agent enrolled, refuses clocks more than [`MAX_SKEW_SECS`] off, and refuses
 //! a nonce it has seen (the nonce store is the server's; see bulwark-server's agent module).
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use rand::RngCore;
 
 pub const AGENT_ID_HEADER: &str = "x-bulwark-agent-id";
@@ -80,20 +80,27 @@ pub fn verify(public_key: &str, message: &[u8], signature: &str) -> Result<(), R
         .and_then(|b| b.try_into().ok())
         .ok_or(Refusal::BadKey)?;
     let key = VerifyingKey::from_bytes(&key).map_err(|_| Refusal::BadKey)?;
+    if key.is_weak() {
+        return Err(Refusal::BadKey);
+    }
     let signature: [u8; 64] = hex::decode(signature)
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or(Refusal::BadSignature)?;
-    key.verify(message, &Signature::from_bytes(&signature))
+    // Strict verification refuses the malleable and small-order forms a lenient check lets
+    // through (with a weak key, one signature would verify for every message).
+    key.verify_strict(message, &Signature::from_bytes(&signature))
         .map_err(|_| Refusal::BadSignature)
 }
 
-/// Checks that a public key (hex) is a usable Ed25519 key.
+/// Checks that a public key (hex) is a usable Ed25519 key: a point on the curve that is not
+/// of small order (for such a key one signature verifies every message).
 pub fn valid_public_key(public_key: &str) -> bool {
     hex::decode(public_key)
         .ok()
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
-        .is_some_and(|k| VerifyingKey::from_bytes(&k).is_ok())
+        .and_then(|k| VerifyingKey::from_bytes(&k).ok())
+        .is_some_and(|k| !k.is_weak())
 }
 
 /// The parts of a request that a signature covers.
@@ -333,6 +340,16 @@ mod tests {
         assert!(!format!("{key:?}").contains(&key.secret_hex()));
         assert!(valid_public_key(&key.public_hex()));
         assert!(!valid_public_key("abcd"));
+        // Small-order points: the identity, and a point of order 8 (its y encoded).
+        let identity = format!("01{}", "00".repeat(31));
+        let order_eight = "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a";
+        for weak in [identity.as_str(), order_eight] {
+            assert!(!valid_public_key(weak), "{weak} is of small order");
+            // With the identity key, the all-identity signature (R = identity, s = 0) would
+            // verify any message under a lenient check.
+            let constant = format!("{identity}{}", "00".repeat(32));
+            assert!(verify(weak, b"any message", &constant).is_err());
+        }
         assert!(AgentKey::from_secret_hex("zz").is_err());
     }
 }

@@ -163,6 +163,23 @@ impl FromRequestParts<AppState> for Caller {
         let credential = presented_credential(&parts.headers).ok_or_else(|| {
             AppError::Unauthorized("send an API token (Authorization: Bearer) or log in".into())
         })?;
+        // A browser sends the cookie wherever a page points it; a write to the JSON API on
+        // the strength of the cookie alone also needs the session's CSRF token, which only
+        // the site's own pages know. (The pages' own routes check it before their handlers.)
+        let by_cookie = parts.headers.get(AUTHORIZATION).is_none();
+        if by_cookie && parts.uri.path().starts_with("/api/") && !parts.method.is_safe() {
+            let expected = crate::web::csrf::token(&credential);
+            let presented = parts
+                .headers
+                .get(crate::web::csrf::HEADER)
+                .and_then(|v| v.to_str().ok());
+            if !presented.is_some_and(|p| crate::web::csrf::matches(p, &expected)) {
+                return Err(AppError::Forbidden(format!(
+                    "a change made with the session cookie needs the {} header from the site's pages; API clients use a token",
+                    crate::web::csrf::HEADER
+                )));
+            }
+        }
         let user = state
             .store
             .user_by_credential(&hash_secret(&credential), bulwark_store::now())
@@ -240,21 +257,41 @@ pub async fn open_session(
     Ok((user, session, expires_at))
 }
 
-/// The `Set-Cookie` value that carries a session (or, with `None`, ends it).
-pub fn session_cookie(session: Option<&str>, hours: i64) -> HeaderValue {
+/// Whether the browser reached the server over HTTPS: the server speaks plain HTTP, so that
+/// is what a TLS-terminating proxy in front of it says (`X-Forwarded-Proto` or `Forwarded`).
+/// A client that claims it falsely only makes its own cookie stricter.
+pub fn over_https(headers: &HeaderMap) -> bool {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase)
+    };
+    header("x-forwarded-proto").is_some_and(|p| p.trim() == "https")
+        || header("forwarded")
+            .is_some_and(|f| f.split([';', ',']).any(|part| part.trim() == "proto=https"))
+}
+
+/// The `Set-Cookie` value that carries a session (or, with `None`, ends it); `Secure` when
+/// the browser came over HTTPS, so the cookie never travels in clear afterwards.
+pub fn session_cookie(session: Option<&str>, hours: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
     let cookie = match session {
         Some(s) => format!(
-            "{SESSION_COOKIE}={s}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
+            "{SESSION_COOKIE}={s}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
             hours * 3600
         ),
-        None => format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"),
+        None => {
+            format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}")
+        }
     };
     HeaderValue::from_str(&cookie).expect("session secrets are hex")
 }
 
-/// Ends the session or token presented in these headers, if any.
+/// Ends the session in these headers' cookie, if any. An API token is not a session: it is
+/// revoked through the token endpoints, never by logging out with it.
 pub async fn close_session(state: &AppState, headers: &HeaderMap) -> ApiResult<()> {
-    if let Some(credential) = presented_credential(headers) {
+    if let Some(credential) = session_of(headers) {
         state
             .store
             .delete_credential(&hash_secret(&credential))
@@ -266,6 +303,7 @@ pub async fn close_session(state: &AppState, headers: &HeaderMap) -> ApiResult<(
 pub async fn login(
     State(state): State<AppState>,
     Source(source): Source,
+    request_headers: HeaderMap,
     Body(login): Body<Login>,
 ) -> ApiResult<impl IntoResponse> {
     let (user, session, expires_at) =
@@ -273,7 +311,11 @@ pub async fn login(
     let mut headers = HeaderMap::new();
     headers.insert(
         SET_COOKIE,
-        session_cookie(Some(&session), state.config.session_hours),
+        session_cookie(
+            Some(&session),
+            state.config.session_hours,
+            over_https(&request_headers),
+        ),
     );
     Ok((headers, Json(LoggedIn { user, expires_at })))
 }
@@ -285,7 +327,7 @@ pub async fn logout(
 ) -> ApiResult<impl IntoResponse> {
     close_session(&state, &headers).await?;
     let mut out = HeaderMap::new();
-    out.insert(SET_COOKIE, session_cookie(None, 0));
+    out.insert(SET_COOKIE, session_cookie(None, 0, over_https(&headers)));
     Ok((out, Json(LoggedOut { logged_out: true })))
 }
 

@@ -36,6 +36,7 @@ pub fn join_results(checks: &[TemplateCheck], reported: Vec<AgentResult>) -> Vec
                 };
                 CheckOutcome::error(expected_of(c), why)
             });
+            let outcome = bound_evidence(outcome);
             // The agent never waives: only the server applies exceptions.
             let outcome = if outcome.status == Status::Waived {
                 CheckOutcome {
@@ -54,6 +55,26 @@ pub fn join_results(checks: &[TemplateCheck], reported: Vec<AgentResult>) -> Vec
             }
         })
         .collect()
+}
+
+/// The longest evidence text (actual, expected, reason) kept per result: enough for a file's
+/// offending lines, and a bound on what a compromised agent can make the server store.
+pub const MAX_EVIDENCE_CHARS: usize = 4096;
+
+/// An agent's outcome with each text cut to [`MAX_EVIDENCE_CHARS`], saying where it was cut.
+fn bound_evidence(outcome: CheckOutcome) -> CheckOutcome {
+    fn cut(text: String) -> String {
+        match text.char_indices().nth(MAX_EVIDENCE_CHARS) {
+            Some((at, _)) => format!("{} … (cut at {MAX_EVIDENCE_CHARS} characters)", &text[..at]),
+            None => text,
+        }
+    }
+    CheckOutcome {
+        actual: outcome.actual.map(cut),
+        expected: cut(outcome.expected),
+        reason: outcome.reason.map(cut),
+        ..outcome
+    }
 }
 
 fn expected_of(c: &TemplateCheck) -> String {

@@ -1172,3 +1172,75 @@ async fn bodies_are_bounded_before_authentication() {
     let (status, text) = exchange(addr, request.as_bytes()).await;
     assert_eq!(status, 413, "{text}");
 }
+
+/// What an agent says about itself and its results is bounded on the server: a version that
+/// is not one, an impossible drop count or oversized host facts are refused naming the field;
+/// oversized evidence is stored cut, saying so.
+#[tokio::test]
+async fn agent_supplied_fields_are_bounded() {
+    let app = app().await;
+    let agent = Agent::new("agent-bounded");
+    agent.enroll(&app).await;
+    for (body, field) in [
+        (json!({"agent_version": "v".repeat(200)}), "agent_version"),
+        (json!({"agent_version": "1.0\n<script>"}), "agent_version"),
+        (
+            json!({"agent_version": "0.1.0", "spool_dropped": u64::MAX}),
+            "spool_dropped",
+        ),
+    ] {
+        let r = agent
+            .call(&app, "POST", wire::HEARTBEAT_PATH, body.clone())
+            .await;
+        assert_eq!(
+            (r.status, r.field().as_deref()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{body}: {}",
+            r.text
+        );
+    }
+    let mut long_host = enroll_body(&Agent::new("agent-long"), SECRET);
+    long_host["system"]["kernel"] = json!("k".repeat(300));
+    let r = app
+        .send(
+            "POST",
+            wire::ENROLL_PATH,
+            None,
+            Some(&long_host.to_string()),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field().as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("system.kernel")),
+        "{}",
+        r.text
+    );
+
+    let policy = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/policies",
+            app.token("user"),
+            Some(json!({"name": "p", "os_type": "linux", "template_id": "cis-linux-l1"})),
+        )
+        .await;
+    let scan = trigger(&app, policy["id"].as_str().unwrap(), &app.host_a.id).await;
+    let mut results = common::agent_results(&app, "cis-linux-l1", 1).await;
+    results[0].outcome.actual = Some("x".repeat(1_000_000));
+    bulwark_server::ingest::submit(&app.state, &scan, results)
+        .await
+        .unwrap();
+    let stored = app
+        .state
+        .store
+        .scan_results(&Scope::All, &scan, Some(bulwark_core::Status::Fail))
+        .await
+        .unwrap();
+    let actual = stored[0].outcome.actual.as_deref().unwrap();
+    assert!(actual.len() < 4200, "{} bytes kept", actual.len());
+    assert!(
+        actual.ends_with("(cut at 4096 characters)"),
+        "{}",
+        &actual[4000..]
+    );
+}

@@ -622,6 +622,8 @@ async fn role_matrix_over_every_endpoint() {
                 .await;
             let allowed = match route.access {
                 Access::Needs(p) => role.can(p),
+                // Every role's token here sees one organization.
+                Access::AccountWide(_) => false,
                 _ => true,
             };
             if route.access == Access::Agent {
@@ -785,6 +787,14 @@ async fn login_sessions_and_rate_limit() {
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
+    // A sixth failure, recorded now: the next try waits two seconds after it. (Recorded
+    // directly, because under load five argon2 checks can outlast the first second's wait.)
+    let now = bulwark_store::now();
+    app.state
+        .store
+        .record_login_failure("carol", "unknown", now, 0)
+        .await
+        .unwrap();
     let r = app
         .send(
             "POST",
@@ -796,11 +806,11 @@ async fn login_sessions_and_rate_limit() {
     assert_eq!(
         r.status,
         StatusCode::TOO_MANY_REQUESTS,
-        "a try right after the fifth failure waits: {}",
+        "a try right after the sixth failure waits: {}",
         r.text
     );
-    assert!(r.text.contains("try again in 1 s"), "{}", r.text);
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert!(r.text.contains("try again in"), "{}", r.text);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let r = app
         .send(
             "POST",
@@ -857,6 +867,14 @@ async fn a_guessing_source_is_held_back_and_its_targets_stay_open() {
             .dispatch(login_from(guesser, &format!("name-{i}"), "guess"))
             .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text);
+    }
+    // Two more, recorded now, so the wait (four seconds) outlasts any slowness of the test.
+    for name in ["name-20", "name-21"] {
+        app.state
+            .store
+            .record_login_failure(name, "203.0.113.9", bulwark_store::now(), 0)
+            .await
+            .unwrap();
     }
     let r = app
         .dispatch(login_from(guesser, "dora", "correct horse battery"))
@@ -1283,4 +1301,117 @@ async fn policies_in_the_other_form() {
         ),
         (Some("cis-linux-l1"), Some(24))
     );
+}
+
+/// What the edge refuses or limits for any caller: NUL characters (which PostgreSQL cannot
+/// store) as a 422 naming the field; a cookie-authenticated API write without the page's CSRF
+/// token; logging out with an API token (which revokes nothing); and a session cookie without
+/// `Secure` behind a proxy that says the browser came over HTTPS.
+#[tokio::test]
+async fn the_edge_refuses_nul_cookie_writes_without_csrf_and_keeps_tokens_on_logout() {
+    let app = TestApp::new().await;
+    let user = app.token("user");
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/compliance/policies",
+            user,
+            Some(json!({"name": "a\0b", "os_type": "linux", "template_id": "cis-linux-l1"})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.field().as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("name")),
+        "{}",
+        r.text
+    );
+    let r = app.call("GET", "/api/v1/hosts?q=a%00b", user, None).await;
+    assert_eq!(
+        (r.status, r.field().as_deref()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("q")),
+        "{}",
+        r.text
+    );
+
+    let hash = bulwark_server::auth::hash_password("correct horse battery").unwrap();
+    app.state
+        .store
+        .create_user(
+            "fay",
+            &hash,
+            Role::User,
+            Some(std::slice::from_ref(&app.a.id)),
+        )
+        .await
+        .unwrap();
+    let login = axum::http::Request::post("/api/v1/auth/login")
+        .header("content-type", "application/json")
+        .header("x-forwarded-proto", "https")
+        .body(axum::body::Body::from(
+            json!({"username": "fay", "password": "correct horse battery"}).to_string(),
+        ))
+        .unwrap();
+    let r = app.dispatch(login).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let cookie = r.headers["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let secret = session.split_once('=').unwrap().1.to_owned();
+    let write = |csrf: Option<String>| {
+        let mut req = axum::http::Request::post("/api/v1/compliance/policies")
+            .header("cookie", &session)
+            .header("content-type", "application/json");
+        if let Some(token) = csrf {
+            req = req.header("x-csrf-token", token);
+        }
+        req.body(axum::body::Body::from(
+            json!({"name": "by cookie", "os_type": "linux", "template_id": "cis-linux-l1"})
+                .to_string(),
+        ))
+        .unwrap()
+    };
+    let r = app.dispatch(write(None)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
+    assert!(r.text.contains("x-csrf-token"), "{}", r.text);
+    let token = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(
+            format!("bulwark-csrf\0{secret}").as_bytes(),
+        ))
+    };
+    let r = app.dispatch(write(Some(token))).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "with the page's token: {}",
+        r.text
+    );
+
+    // Logging out with an API token ends no session and keeps the token.
+    let r = app.call("POST", "/api/v1/auth/logout", user, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = app.call("GET", "/api/v1/auth/me", user, None).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the token still works: {}",
+        r.text
+    );
+}
+
+/// The shipped templates are every organization's: an organization's administrator cannot
+/// re-import them; an account-wide one can.
+#[tokio::test]
+async fn only_account_wide_administrators_reseed_the_shipped_templates() {
+    let app = TestApp::new().await;
+    for (token, status) in [
+        (app.token("user"), StatusCode::FORBIDDEN),
+        (app.token("admin"), StatusCode::FORBIDDEN),
+        (app.root.as_str(), StatusCode::OK),
+    ] {
+        let r = app
+            .call("POST", "/api/v1/compliance/checks/seed", token, None)
+            .await;
+        assert_eq!(r.status, status, "{}", r.text);
+    }
 }

@@ -138,6 +138,20 @@ async fn pages_need_a_session_and_login_opens_one() {
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.text);
     assert_eq!(ok.headers["location"], "/");
+    // Browsers drop tabs and line breaks from addresses (`/\t/evil` becomes `//evil`), and a
+    // line break could not be a header: each leads home. A NUL is refused at the edge.
+    for next in [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "/a\r\nSet-Cookie: x=1",
+        "/\\evil",
+    ] {
+        let r = app.dispatch(login("a long enough password", next)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{next:?}: {}", r.text);
+        assert_eq!(r.headers["location"], "/", "{next:?}");
+    }
+    let nul = app.dispatch(login("a long enough password", "/a\0b")).await;
+    assert_eq!(nul.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", nul.text);
     let cookie = ok.headers["set-cookie"].to_str().unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     let session = cookie.split(';').next().unwrap().to_owned();

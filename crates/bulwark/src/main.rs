@@ -201,10 +201,16 @@ pub(crate) async fn serve_state(
     // After Ctrl-C, requests in flight get the shutdown grace (a second): agents' job long
     // polls would otherwise hold the server for their whole wait; they poll again later.
     let limits = state.config.connections;
+    let (store, presence) = (state.store.clone(), state.presence.clone());
     bulwark_server::listen::serve(listener, bulwark_server::app(state), limits, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    // Heartbeat times wait in memory for the next batch (seconds); a clean stop writes them.
+    // A crash loses at most that interval of them, which the next heartbeat makes good.
+    if let Err(e) = presence.flush(store.as_ref()).await {
+        tracing::warn!(error = %e, "could not write the last heartbeat times");
+    }
     Ok(())
 }
 

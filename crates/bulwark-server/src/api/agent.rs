@@ -56,7 +56,37 @@ pub async fn job_key(state: &AppState) -> ApiResult<&AgentKey> {
         .await
 }
 
+/// What an agent says about itself is bounded before it is stored: a compromised agent must
+/// not be able to fill the database or break a page.
+fn check_agent_version(version: &str) -> ApiResult<()> {
+    let ok = (1..=64).contains(&version.len()) && version.bytes().all(|b| b.is_ascii_graphic());
+    match ok {
+        true => Ok(()),
+        false => Err(AppError::invalid(
+            "agent_version",
+            "agent_version is 1-64 visible ASCII characters",
+        )),
+    }
+}
+
+/// The longest host fact (name, OS id and version, kernel) an agent may report.
+const MAX_FACT_CHARS: usize = 255;
+
 fn enrollment_of(req: &EnrollRequest) -> ApiResult<Enrollment> {
+    check_agent_version(&req.agent_version)?;
+    for (field, value) in [
+        ("system.hostname", &req.system.hostname),
+        ("system.os_id", &req.system.os_id),
+        ("system.os_version", &req.system.os_version),
+        ("system.kernel", &req.system.kernel),
+    ] {
+        if value.chars().count() > MAX_FACT_CHARS {
+            return Err(AppError::invalid(
+                field,
+                format!("{field} is at most {MAX_FACT_CHARS} characters"),
+            ));
+        }
+    }
     if !valid_agent_id(&req.agent_id) {
         return Err(AppError::invalid(
             "agent_id",
@@ -156,6 +186,17 @@ pub async fn heartbeat(
     Agent(agent): Agent,
     Body(req): Body<HeartbeatRequest>,
 ) -> ApiResult<Json<HeartbeatResponse>> {
+    check_agent_version(&req.agent_version)?;
+    // A spool holds a bounded number of items; more dropped than it could ever hold is a lie.
+    let spool_dropped = i64::try_from(req.spool_dropped)
+        .ok()
+        .filter(|n| *n <= 1_000_000_000)
+        .ok_or_else(|| {
+            AppError::invalid(
+                "spool_dropped",
+                "spool_dropped is at most 1000000000 per heartbeat",
+            )
+        })?;
     let now = bulwark_store::now();
     state.presence.beat(&agent.host_id, now);
     // The host row is written only when something in it changed, not on every beat.
@@ -169,12 +210,7 @@ pub async fn heartbeat(
     {
         state
             .store
-            .update_agent(
-                &agent.host_id,
-                &req.agent_version,
-                req.spool_dropped as i64,
-                refused,
-            )
+            .update_agent(&agent.host_id, &req.agent_version, spool_dropped, refused)
             .await?;
     }
     let mut features: BTreeMap<String, bool> =

@@ -38,6 +38,29 @@ pub enum Access {
     /// A request signed by an enrolled agent (see [`crate::agent_auth`]).
     Agent,
     Needs(Permission),
+    /// The permission, held by a caller who sees every organization: for what belongs to all
+    /// of them (the shipped templates).
+    AccountWide(Permission),
+}
+
+impl Access {
+    /// Checks a caller against what the route needs.
+    pub fn admits(self, caller: &Caller) -> crate::error::ApiResult<()> {
+        match self {
+            Access::Needs(p) => caller.require(p),
+            Access::AccountWide(p) => {
+                caller.require(p)?;
+                match caller.scope {
+                    bulwark_store::Scope::All => Ok(()),
+                    _ => Err(crate::error::AppError::Forbidden(format!(
+                        "this changes what every organization shares: it needs {p} over every organization, and this {} sees only some",
+                        caller.user.role.as_str()
+                    ))),
+                }
+            }
+            Access::Public | Access::Authenticated | Access::Agent => Ok(()),
+        }
+    }
 }
 
 /// Describes a type in the API document (see [`openapi`]).
@@ -145,7 +168,7 @@ routes! {
     get "/api/v1/compliance/trend" VIEW, "Trend data (as trends)" => reports::trends, query reports::TrendsQuery, answer bulwark_store::Trends;
     get "/api/v1/compliance/stats/top-failing" VIEW, "Most common failing checks" => compliance::top_failing, answer compliance::TopFailing;
     get "/api/v1/compliance/checks" VIEW, "Every check of the templates the caller sees (filter: template_id)" => compliance::checks, query compliance::ChecksQuery, answer compliance::Catalogue;
-    post "/api/v1/compliance/checks/seed" MANAGE, "Re-import the shipped templates" => compliance::seed, answer crate::seed::SeedReport;
+    post "/api/v1/compliance/checks/seed" Access::AccountWide(SettingsManage), "Re-import the shipped templates (account-wide administrators)" => compliance::seed, answer crate::seed::SeedReport;
 
     post "/api/v1/agent/enroll" Access::Public, "Enroll an agent with its organization's secret and public key" => agent::enroll, body bulwark_protocol::wire::EnrollRequest, answer bulwark_protocol::wire::EnrollResponse;
     post "/api/v1/agent/heartbeat" Access::Agent, "Heartbeat; answers pending jobs and feature flags" => agent::heartbeat, body bulwark_protocol::wire::HeartbeatRequest, answer bulwark_protocol::wire::HeartbeatResponse;
@@ -202,9 +225,7 @@ async fn authorize(
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
-    if let Access::Needs(p) = access
-        && let Err(e) = caller.require(p)
-    {
+    if let Err(e) = access.admits(&caller) {
         return e.into_response();
     }
     next.run(Request::from_parts(parts, body)).await

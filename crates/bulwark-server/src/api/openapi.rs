@@ -110,6 +110,10 @@ pub fn build() -> Value {
             Access::Authenticated => {}
             Access::Agent => op["security"] = json!([{ "agentSignature": [] }]),
             Access::Needs(p) => op["x-permission"] = json!(p.as_str()),
+            Access::AccountWide(p) => {
+                op["x-permission"] = json!(p.as_str());
+                op["x-account-wide"] = json!(true);
+            }
         }
         if let Some(body) = body {
             op["requestBody"] = json!({ "required": true, "content": json_content(body) });

@@ -36,6 +36,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Form<T> {
 }
 
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    if let Some((name, _)) =
+        form_urlencoded::parse(bytes).find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(AppError::invalid(
+            &name,
+            "text may not contain NUL characters",
+        ));
+    }
     let pairs: Vec<(String, String)> = form_urlencoded::parse(bytes)
         .filter(|(_, v)| !v.trim().is_empty())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))

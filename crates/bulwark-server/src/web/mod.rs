@@ -6,7 +6,7 @@
 
 mod assets;
 mod charts;
-mod csrf;
+pub(crate) mod csrf;
 mod fmt;
 mod form;
 mod once;
@@ -166,9 +166,7 @@ async fn guard(
     } else {
         (body, None)
     };
-    if let Access::Needs(p) = access
-        && let Err(e) = caller.require(p)
-    {
+    if let Err(e) = access.admits(&caller) {
         return if is_form {
             form::failure(e)
         } else {

@@ -26,9 +26,16 @@ pub struct Next {
 }
 
 /// Only a path of this site: `next` must not send the user elsewhere after logging in.
+/// Where to go after logging in: a path on this site only. Browsers drop tabs and line breaks
+/// from addresses (`/\t/evil` would become `//evil`, another site), and a line break would
+/// not fit in a header, so anything but visible characters (or a backslash) leads home.
 fn local(next: Option<String>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or_else(|| "/".into())
+    next.filter(|n| {
+        n.starts_with('/')
+            && !n.starts_with("//")
+            && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+    })
+    .unwrap_or_else(|| "/".into())
 }
 
 pub async fn form(Query(q): Query<Next>) -> Response {
@@ -49,6 +56,7 @@ pub struct Credentials {
 pub async fn submit(
     State(state): State<AppState>,
     crate::auth::Source(source): crate::auth::Source,
+    headers: HeaderMap,
     Form(c): Form<Credentials>,
 ) -> Response {
     let next = local(c.next);
@@ -56,7 +64,11 @@ pub async fn submit(
         Ok((_, session, _)) => (
             [(
                 header::SET_COOKIE,
-                session_cookie(Some(&session), state.config.session_hours),
+                session_cookie(
+                    Some(&session),
+                    state.config.session_hours,
+                    crate::auth::over_https(&headers),
+                ),
             )],
             Redirect::to(&next),
         )
@@ -86,7 +98,10 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Str
         tracing::warn!(error = %e, "could not end a session");
     }
     (
-        [(header::SET_COOKIE, session_cookie(None, 0))],
+        [(
+            header::SET_COOKIE,
+            session_cookie(None, 0, crate::auth::over_https(&headers)),
+        )],
         Redirect::to("/login"),
     )
         .into_response()
