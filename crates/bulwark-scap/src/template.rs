@@ -219,9 +219,33 @@ pub fn outcome_status(outcome: RuleOutcome) -> Status {
     }
 }
 
+/// Why a rule that was neither passed nor failed got its status, when the scanner added no
+/// message of its own: every result that is not a verdict names what was missing.
+pub fn outcome_reason(outcome: RuleOutcome) -> Option<&'static str> {
+    match outcome {
+        RuleOutcome::Pass | RuleOutcome::Fixed | RuleOutcome::Fail => None,
+        RuleOutcome::NotApplicable => Some(
+            "oscap judged the rule not applicable: the host does not match the rule's platform (CPE)",
+        ),
+        RuleOutcome::Error => Some("oscap could not evaluate the rule (error)"),
+        RuleOutcome::Unknown => Some("oscap could not decide the rule (unknown)"),
+        RuleOutcome::NotChecked => Some("the rule has no automated check oscap could run"),
+        RuleOutcome::NotSelected => Some("the profile does not select this rule"),
+        RuleOutcome::Informational => Some("an informational rule, which oscap does not score"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_result_that_is_not_a_verdict_has_a_reason() {
+        for outcome in RuleOutcome::ALL {
+            let verdict = matches!(outcome_status(outcome), Status::Pass | Status::Fail);
+            assert_eq!(outcome_reason(outcome).is_none(), verdict, "{outcome:?}");
+        }
+    }
 
     #[test]
     fn frameworks_follow_ssg_profile_names() {

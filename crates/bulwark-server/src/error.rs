@@ -59,14 +59,16 @@ impl Problems {
         });
     }
 
-    /// Keeps the problems of a check that answers `Invalid`; any other error ends the request.
-    pub fn check(&mut self, outcome: ApiResult<()>) -> ApiResult<()> {
+    /// The value of a check that succeeded; the problems of one that answered `Invalid` are
+    /// kept (`None`); any other error ends the request.
+    pub fn check<T>(&mut self, outcome: ApiResult<T>) -> ApiResult<Option<T>> {
         match outcome {
+            Ok(value) => Ok(Some(value)),
             Err(AppError::Invalid(errors)) => {
                 self.0.extend(errors);
-                Ok(())
+                Ok(None)
             }
-            other => other,
+            Err(other) => Err(other),
         }
     }
 

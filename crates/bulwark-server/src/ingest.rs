@@ -61,7 +61,8 @@ pub fn join_results(checks: &[TemplateCheck], reported: Vec<AgentResult>) -> Vec
 /// offending lines, and a bound on what a compromised agent can make the server store.
 pub const MAX_EVIDENCE_CHARS: usize = 4096;
 
-/// An agent's outcome with each text cut to [`MAX_EVIDENCE_CHARS`], saying where it was cut.
+/// An agent's outcome with each text cut to [`MAX_EVIDENCE_CHARS`], saying where it was cut;
+/// a result that is not a verdict always says why, even when the agent did not.
 fn bound_evidence(outcome: CheckOutcome) -> CheckOutcome {
     fn cut(text: String) -> String {
         match text.char_indices().nth(MAX_EVIDENCE_CHARS) {
@@ -69,10 +70,18 @@ fn bound_evidence(outcome: CheckOutcome) -> CheckOutcome {
             None => text,
         }
     }
+    let verdict = matches!(outcome.status, Status::Pass | Status::Fail);
+    let reason = match outcome.reason.filter(|r| !r.trim().is_empty()) {
+        None if !verdict => Some(format!(
+            "the agent reported {} without saying why",
+            outcome.status.as_str()
+        )),
+        reason => reason,
+    };
     CheckOutcome {
         actual: outcome.actual.map(cut),
         expected: cut(outcome.expected),
-        reason: outcome.reason.map(cut),
+        reason: reason.map(cut),
         ..outcome
     }
 }

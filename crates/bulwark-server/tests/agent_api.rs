@@ -1227,6 +1227,10 @@ async fn agent_supplied_fields_are_bounded() {
     let scan = trigger(&app, policy["id"].as_str().unwrap(), &app.host_a.id).await;
     let mut results = common::agent_results(&app, "cis-linux-l1", 1).await;
     results[0].outcome.actual = Some("x".repeat(1_000_000));
+    // A skip without a reason is stored with one.
+    results[1].outcome.status = bulwark_core::Status::Skip;
+    results[1].outcome.reason = Some("  ".into());
+    let skipped_id = results[1].check_id.clone();
     bulwark_server::ingest::submit(&app.state, &scan, results)
         .await
         .unwrap();
@@ -1242,5 +1246,16 @@ async fn agent_supplied_fields_are_bounded() {
         actual.ends_with("(cut at 4096 characters)"),
         "{}",
         &actual[4000..]
+    );
+    let all = app
+        .state
+        .store
+        .scan_results(&Scope::All, &scan, None)
+        .await
+        .unwrap();
+    let skipped = all.iter().find(|r| r.check_id == skipped_id).unwrap();
+    assert_eq!(
+        skipped.outcome.reason.as_deref(),
+        Some("the agent reported skip without saying why")
     );
 }

@@ -1221,6 +1221,30 @@ async fn every_problem_of_a_request_is_named_at_once() {
         r.text
     );
     assert_eq!(r.field().as_deref(), Some("name"));
+
+    let r = app
+        .call(
+            "POST",
+            "/api/v1/compliance/exceptions",
+            user,
+            Some(json!({
+                "rule_id": " ", "reason": "", "host_id": app.host_a.id, "group_id": "g",
+                "expires_at": "2001-01-01"
+            })),
+        )
+        .await;
+    let fields: Vec<String> = r.json()["error"]["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", r.text))
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        fields,
+        ["rule_id", "reason", "group_id", "expires_at"],
+        "{}",
+        r.text
+    );
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bulwark_core::{Check, CheckOutcome, ScapSource};
 use bulwark_engine::collect::command::{Capture, RunError, run_bounded};
 use bulwark_protocol::wire::AgentResult;
-use bulwark_scap::{RuleResult, outcome_status, read_arf_results};
+use bulwark_scap::{RuleResult, outcome_reason, outcome_status, read_arf_results};
 use sha2::{Digest, Sha256};
 
 /// A profile of a large benchmark takes seconds to minutes; a scanner stuck for this long is
@@ -157,7 +157,10 @@ fn results_of(checks: &[Check], rule_results: &[&RuleResult]) -> Vec<AgentResult
                     status: outcome_status(rule.outcome),
                     actual: Some(format!("oscap: {}", rule.outcome.as_str())),
                     expected: "the rule's OVAL check passes".into(),
-                    reason: (!messages.is_empty()).then(|| messages.join("; ")),
+                    reason: match messages.is_empty() {
+                        false => Some(messages.join("; ")),
+                        true => outcome_reason(rule.outcome).map(str::to_owned),
+                    },
                 },
             })
         })

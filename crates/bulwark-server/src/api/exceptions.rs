@@ -120,24 +120,28 @@ pub async fn create(
         ),
         (named, _, _) => Some(caller.org_for(&s.store, named.as_deref()).await?),
     };
+    // Every problem of the request at once.
+    let mut problems = crate::error::Problems::default();
     if b.rule_id.trim().is_empty() {
-        return Err(AppError::invalid(
-            "rule_id",
-            "rule_id must name a check, e.g. CIS-1.1.1",
-        ));
+        problems.add("rule_id", "rule_id must name a check, e.g. CIS-1.1.1");
     }
-    let reason = required_reason(&b.reason)?.to_owned();
+    let reason = problems.check(required_reason(&b.reason).map(str::to_owned))?;
     if b.host_id.is_some() && b.group_id.is_some() {
-        return Err(AppError::invalid(
+        problems.add(
             "group_id",
             "scope an exception to a host or to a host group, not both",
-        ));
+        );
     }
+    let expires_at = problems.check(future_expiry(b.expires_at.as_ref()))?;
+    problems.into_result()?;
+    let (Some(reason), Some(expires_at)) = (reason, expires_at) else {
+        unreachable!("into_result answers every check that gave no value");
+    };
     let new = NewException {
         org_id,
         rule_id: b.rule_id.trim().into(),
         reason,
-        expires_at: future_expiry(b.expires_at.as_ref())?,
+        expires_at,
         host_id: b.host_id,
         group_id: b.group_id,
         created_by: caller.user.username.clone(),
