@@ -53,6 +53,44 @@ pub enum ConfigFormat {
     Systemd,
 }
 
+/// The include directives a `file_content` probe follows, in the syntax of the program that
+/// reads the files: what that program loads is what gets judged, wherever the setting lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IncludeSyntax {
+    /// rsyslog: `$IncludeConfig PATH` and `include(file="PATH" ...)`.
+    Rsyslog,
+    /// nftables: `include "PATH"`.
+    Nftables,
+}
+
+/// Which path a `file_permissions` probe derives from a setting that names a file.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, Default,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum PathTake {
+    /// The named file itself.
+    #[default]
+    File,
+    /// The directory that holds it.
+    Directory,
+    /// Every file in that directory.
+    DirectoryFiles,
+}
+
+/// A setting of another file that names the path to judge (auditd.conf's `log_file`), so the
+/// check follows the host's own configuration instead of assuming the default location.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PathFrom {
+    pub file: String,
+    pub format: ConfigFormat,
+    pub key: String,
+    #[serde(default)]
+    pub take: PathTake,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountRule {
@@ -71,6 +109,11 @@ pub enum AccountRule {
     WarnDays,
     Inactive,
     SystemAccountsNologin,
+    LastChangeInPast,
+    Gid0OnlyRootGroup,
+    RootPasswordSet,
+    RootPasswordNotEmpty,
+    NologinAccountsLocked,
 }
 
 impl AccountRule {
@@ -119,7 +162,13 @@ pub enum Probe {
         path: String,
     },
     FilePermissions {
+        /// Used as is, or when `path_from`'s setting is not set.
         path: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path_from: Option<PathFrom>,
+        /// Only files with a line matching this regex are judged (private keys by content).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        containing: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         max_mode: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,6 +184,11 @@ pub enum Probe {
         pattern: String,
         #[serde(rename = "match")]
         line_match: LineMatch,
+        /// Only lines matching this regex are judged (the lines that set the setting).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lines: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        includes: Option<IncludeSyntax>,
         #[serde(default = "default_true")]
         ignore_comments: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -253,6 +307,9 @@ pub enum Judgement {
     DefaultExpectation(Expectation),
     /// The kind decides pass or fail itself; an `expect` is an error.
     SelfJudged,
+    /// The kind decides pass or fail itself; an `expect`, if the check gives one, must also
+    /// hold for what it found (package_installed: the installed version).
+    OptionalExpectation,
 }
 
 impl Probe {
@@ -321,6 +378,7 @@ impl Probe {
             | Probe::RegistryValue { .. }
             | Probe::SecurityPolicy { .. }
             | Probe::AuditPolicy { .. } => Judgement::NeedsExpectation,
+            Probe::PackageInstalled { .. } => Judgement::OptionalExpectation,
             _ => Judgement::SelfJudged,
         }
     }
@@ -381,12 +439,27 @@ impl Probe {
             }
             Probe::FilePermissions {
                 path,
+                path_from,
+                containing,
                 max_mode,
                 owner,
                 group,
                 ..
             } => {
                 absolute("path", path);
+                if let Some(from) = path_from {
+                    absolute("path_from.file", &from.file);
+                    if from.format == ConfigFormat::Systemd {
+                        problems.push(
+                            "path_from reads sshd, space or equals files, not systemd units".into(),
+                        );
+                    }
+                }
+                if let Some(re) = containing
+                    && let Err(e) = regex::Regex::new(re)
+                {
+                    problems.push(format!("invalid containing regex {re:?}: {e}"));
+                }
                 if let Some(mode) = max_mode
                     && parse_mode(mode).is_none()
                 {
@@ -398,12 +471,22 @@ impl Probe {
                     problems.push("file_permissions needs max_mode, owner or group".into());
                 }
             }
-            Probe::FileContent { path, pattern, .. } => {
+            Probe::FileContent {
+                path,
+                pattern,
+                lines,
+                ..
+            } => {
                 for p in path.to_vec() {
                     absolute("path", &p);
                 }
                 if let Err(e) = regex::Regex::new(pattern) {
                     problems.push(format!("invalid pattern {pattern:?}: {e}"));
+                }
+                if let Some(lines) = lines
+                    && let Err(e) = regex::Regex::new(lines)
+                {
+                    problems.push(format!("invalid lines regex {lines:?}: {e}"));
                 }
             }
             Probe::ConfigValue {
@@ -549,10 +632,53 @@ mod tests {
                     path: OneOrMany::One("/etc/x".into()),
                     pattern: "(".into(),
                     line_match: LineMatch::Any,
+                    lines: None,
+                    includes: None,
                     ignore_comments: true,
                     missing: None,
                 },
                 "invalid pattern",
+            ),
+            (
+                Probe::FileContent {
+                    path: OneOrMany::One("/etc/x".into()),
+                    pattern: "x".into(),
+                    line_match: LineMatch::All,
+                    lines: Some("[".into()),
+                    includes: None,
+                    ignore_comments: true,
+                    missing: None,
+                },
+                "invalid lines regex",
+            ),
+            (
+                Probe::FilePermissions {
+                    path: "/var/log/audit".into(),
+                    path_from: Some(PathFrom {
+                        file: "etc/audit/auditd.conf".into(),
+                        format: ConfigFormat::Equals,
+                        key: "log_file".into(),
+                        take: PathTake::Directory,
+                    }),
+                    containing: None,
+                    max_mode: Some("0750".into()),
+                    owner: None,
+                    group: None,
+                    missing: None,
+                },
+                "path_from.file must be an absolute path",
+            ),
+            (
+                Probe::FilePermissions {
+                    path: "/etc/ssh/*".into(),
+                    path_from: None,
+                    containing: Some("(".into()),
+                    max_mode: Some("0600".into()),
+                    owner: None,
+                    group: None,
+                    missing: None,
+                },
+                "invalid containing regex",
             ),
             (
                 Probe::Accounts {

@@ -73,31 +73,43 @@ pub fn run_probe(facts: &Facts, probe: &Probe, expect: Option<&Expectation>) -> 
         )),
         Probe::FilePermissions {
             path,
+            path_from,
+            containing,
             max_mode,
             owner,
             group,
             missing,
         } => Ok(files::permissions(
             facts,
-            path,
-            max_mode.as_deref(),
-            owner.as_ref(),
-            group.as_ref(),
-            *missing,
+            &files::PermissionQuery {
+                path,
+                path_from: path_from.as_ref(),
+                containing: containing.as_deref(),
+                max_mode: max_mode.as_deref(),
+                owner: owner.as_ref(),
+                group: group.as_ref(),
+                missing: *missing,
+            },
         )),
         Probe::FileContent {
             path,
             pattern,
             line_match,
+            lines,
+            includes,
             ignore_comments,
             missing,
         } => Ok(files::content(
             facts,
-            path,
-            pattern,
-            *line_match,
-            *ignore_comments,
-            *missing,
+            &files::ContentQuery {
+                paths: path,
+                pattern,
+                line_match: *line_match,
+                lines: lines.as_deref(),
+                includes: *includes,
+                ignore_comments: *ignore_comments,
+                missing: *missing,
+            },
         )),
         Probe::ConfigValue {
             path,
@@ -183,26 +195,35 @@ pub fn run_probe(facts: &Facts, probe: &Probe, expect: Option<&Expectation>) -> 
         Probe::PackageInstalled { name } | Probe::PackageAbsent { name } => {
             let packages = facts.packages()?;
             let names = name.to_vec();
-            let installed: Vec<String> = names
+            let versions: Vec<(&String, &str)> = names
                 .iter()
-                .filter_map(|n| packages.version(n).map(|v| format!("{n} {v}")))
+                .filter_map(|n| packages.version(n).map(|v| (n, v)))
                 .collect();
+            let installed: Vec<String> = versions.iter().map(|(n, v)| format!("{n} {v}")).collect();
             let want_installed = matches!(probe, Probe::PackageInstalled { .. });
-            let expected = if want_installed {
+            // package_installed with an expect: the version of every installed name must meet it.
+            let version_expect = expect.filter(|_| want_installed);
+            let mut expected = if want_installed {
                 format!("{} installed", names.join(" or "))
             } else {
                 format!("{} not installed", names.join(", "))
             };
+            if let Some(e) = version_expect {
+                expected = format!("{expected}, version {e}");
+            }
             let actual = if installed.is_empty() {
                 "not installed".to_string()
             } else {
                 installed.join(", ")
             };
-            Ok(CheckOutcome::judged(
-                installed.is_empty() != want_installed,
-                Some(actual),
-                expected,
-            ))
+            let passed = if want_installed {
+                !versions.is_empty()
+                    && version_expect
+                        .is_none_or(|e| versions.iter().all(|(_, v)| e.matches(Some(*v))))
+            } else {
+                versions.is_empty()
+            };
+            Ok(CheckOutcome::judged(passed, Some(actual), expected))
         }
         Probe::ServiceState { name } if facts.os.kind == OsKind::Windows => {
             let expect = value_expect()?;

@@ -174,7 +174,21 @@ fn base_files(base: Base) -> Vec<(String, Entry)> {
         Base::Rhel9 => "rhel-fixture",
         Base::Windows2022 => unreachable!("Windows bases are evidence directories"),
     };
-    vec![
+    // What other scanners identify the distribution by (OpenSCAP's platform checks read
+    // these), as the real base-files and redhat-release packages install them.
+    let release_file = match base {
+        Base::Ubuntu2204 => Some((
+            "/etc/lsb-release",
+            "DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\nDISTRIB_CODENAME=jammy\nDISTRIB_DESCRIPTION=\"Ubuntu 22.04.4 LTS\"\n",
+        )),
+        Base::Rhel9 => Some((
+            "/etc/redhat-release",
+            "Red Hat Enterprise Linux release 9.4 (Plow)\n",
+        )),
+        Base::Debian12 => Some(("/etc/debian_version", "12.5\n")),
+        Base::Windows2022 => None,
+    };
+    let mut files = vec![
         (
             "/usr/lib/os-release".into(),
             Entry::text(os_release, 0o644, 0),
@@ -215,7 +229,11 @@ fn base_files(base: Base) -> Vec<(String, Entry)> {
                 symlink: None,
             },
         ),
-    ]
+    ];
+    if let Some((path, text)) = release_file {
+        files.push((path.into(), Entry::text(text, 0o644, 0)));
+    }
+    files
 }
 
 fn entry_of(spec: &FileSpec) -> Result<Entry, String> {
@@ -305,6 +323,20 @@ fn write_rpmdb(root: &Path, packages: &[String]) -> Result<(), FixtureError> {
     let conn = rusqlite::Connection::open(&path).map_err(|e| err(e.to_string()))?;
     conn.execute_batch("CREATE TABLE IF NOT EXISTS Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);")
         .map_err(|e| err(e.to_string()))?;
+    // rpm's own index tables, with the Name index filled: librpm (and so OpenSCAP's rpminfo
+    // probe, which the cross-check runs on these roots) opens the database read-only and
+    // finds packages by name through it.
+    for index in RPMDB_INDEXES {
+        let key_type = if index == "Installtid" {
+            "BLOB"
+        } else {
+            "TEXT"
+        };
+        conn.execute_batch(&format!(
+            "CREATE TABLE IF NOT EXISTS '{index}' (key '{key_type}' NOT NULL, hnum INTEGER NOT NULL, idx INTEGER NOT NULL, FOREIGN KEY (hnum) REFERENCES 'Packages'(hnum));"
+        ))
+        .map_err(|e| err(e.to_string()))?;
+    }
     for p in packages {
         let (name, version) = p.split_once('=').unwrap_or((p, "1.0-1.el9"));
         let (version, release) = version.split_once('-').unwrap_or((version, "1.el9"));
@@ -313,9 +345,36 @@ fn write_rpmdb(root: &Path, packages: &[String]) -> Result<(), FixtureError> {
             [rpm_header::encode(name, version, release)],
         )
         .map_err(|e| err(e.to_string()))?;
+        conn.execute(
+            "INSERT INTO Name (key, hnum, idx) VALUES (?1, last_insert_rowid(), 0)",
+            [name],
+        )
+        .map_err(|e| err(e.to_string()))?;
     }
     Ok(())
 }
+
+/// The index tables of rpm's SQLite database (rpm 4.16 and later).
+const RPMDB_INDEXES: [&str; 18] = [
+    "Name",
+    "Basenames",
+    "Group",
+    "Requirename",
+    "Providename",
+    "Conflictname",
+    "Obsoletename",
+    "Triggername",
+    "Dirnames",
+    "Installtid",
+    "Sigmd5",
+    "Sha1header",
+    "Filetriggername",
+    "Transfiletriggername",
+    "Recommendname",
+    "Suggestname",
+    "Supplementname",
+    "Enhancename",
+];
 
 const UNIT_TEMPLATE: &str = "[Unit]\nDescription=fixture unit\n\n[Service]\nExecStart=/usr/bin/true\n\n[Install]\nWantedBy=multi-user.target\n";
 

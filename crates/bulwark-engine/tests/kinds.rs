@@ -118,6 +118,73 @@ fn file_permissions() {
     ]);
 }
 
+/// Private keys are found by what they hold, wherever they sit under /etc/ssh and whatever
+/// their name.
+#[test]
+fn file_permissions_of_files_found_by_content() {
+    const KEYS: &str = "{kind: file_permissions, path: '/etc/ssh/**/*', containing: '^-----BEGIN [A-Z ]*PRIVATE KEY-----', max_mode: '0600', owner: root}";
+    check(&[
+        case(
+            KEYS,
+            None,
+            "files: {/etc/ssh/ssh_host_ed25519_key: {content: \"-----BEGIN OPENSSH PRIVATE KEY-----\\nx\\n\", mode: '0600'}, /etc/ssh/ssh_host_ed25519_key.pub: {content: \"ssh-ed25519 AAAA\\n\", mode: '0644'}}",
+            Pass,
+        ),
+        case(
+            KEYS,
+            None,
+            "files: {/etc/ssh/ssh_host_ed25519_key: {content: \"-----BEGIN OPENSSH PRIVATE KEY-----\\n\", mode: '0600'}, /etc/ssh/keys/backup.pem: {content: \"-----BEGIN RSA PRIVATE KEY-----\\n\", mode: '0644'}}",
+            Fail,
+        ),
+        case(
+            KEYS,
+            None,
+            "files: {/etc/ssh/sshd_config: \"PermitRootLogin no\\n\"}",
+            Skip,
+        ),
+    ]);
+}
+
+/// The judged path follows the setting that names it (auditd.conf's log_file).
+#[test]
+fn file_permissions_of_a_path_named_by_a_setting() {
+    const LOG_DIR: &str = "{kind: file_permissions, path: /var/log/audit, path_from: {file: /etc/audit/auditd.conf, format: equals, key: log_file, take: directory}, max_mode: '0750'}";
+    const LOG_FILES: &str = "{kind: file_permissions, path: '/var/log/audit/*', path_from: {file: /etc/audit/auditd.conf, format: equals, key: log_file, take: directory_files}, max_mode: '0640'}";
+    check(&[
+        case(
+            LOG_DIR,
+            None,
+            "files: {/var/log/audit: {dir: true, mode: '0750'}}",
+            Pass,
+        ),
+        // The default location is fine, but the configured one is open to everyone.
+        case(
+            LOG_DIR,
+            None,
+            "files: {/etc/audit/auditd.conf: \"log_file = /srv/audit/audit.log\\n\", /var/log/audit: {dir: true, mode: '0750'}, /srv/audit: {dir: true, mode: '0777'}}",
+            Fail,
+        ),
+        case(
+            LOG_DIR,
+            None,
+            "files: {/etc/audit/auditd.conf: \"log_file = /srv/audit/audit.log\\n\", /var/log/audit: {dir: true, mode: '0777'}, /srv/audit: {dir: true, mode: '0700'}}",
+            Pass,
+        ),
+        case(
+            LOG_FILES,
+            None,
+            "files: {/etc/audit/auditd.conf: \"log_file = /srv/audit/audit.log\\n\", /srv/audit/audit.log: {mode: '0644'}}",
+            Fail,
+        ),
+        case(
+            LOG_FILES,
+            None,
+            "files: {/etc/audit/auditd.conf: \"log_file = /srv/audit/audit.log\\n\", /srv/audit/audit.log: {mode: '0600'}, /var/log/audit/audit.log: {mode: '0644'}}",
+            Pass,
+        ),
+    ]);
+}
+
 #[test]
 fn file_content() {
     let sudoers =
@@ -170,6 +237,88 @@ fn file_content() {
             "{kind: file_content, path: /etc/sub, pattern: a, match: any}",
             None,
             "files: {/etc/sub: {symlink: /etc/real}, /etc/real: {dir: true}}",
+            Fail,
+        ),
+    ]);
+}
+
+/// `lines` picks the lines that set something; with `match: all` every one of them must be
+/// compliant and at least one must exist, so a later file that loosens the setting is caught.
+#[test]
+fn file_content_of_the_lines_that_set_something() {
+    const CORE: &str = "{kind: file_content, path: [/etc/security/limits.conf, /etc/security/limits.d/*.conf], lines: '^\\s*\\*\\s+(hard|-)\\s+core\\b', pattern: '\\s0\\s*$', match: all}";
+    check(&[
+        case(
+            CORE,
+            None,
+            "files: {/etc/security/limits.conf: \"* hard core 0\\n\"}",
+            Pass,
+        ),
+        case(
+            CORE,
+            None,
+            "files: {/etc/security/limits.conf: \"* hard core 0\\n\", /etc/security/limits.d/90-dev.conf: \"* hard core unlimited\\n\"}",
+            Fail,
+        ),
+        case(
+            CORE,
+            None,
+            "files: {/etc/security/limits.conf: \"root hard core 0\\n* soft core 0\\n\"}",
+            Fail,
+        ),
+        case(CORE, None, "{}", Fail),
+    ]);
+}
+
+/// rsyslog and nftables load the files their include directives name; those count too.
+#[test]
+fn file_content_following_includes() {
+    const MODE: &str = "{kind: file_content, path: /etc/rsyslog.conf, includes: rsyslog, lines: '^\\s*\\$FileCreateMode\\b', pattern: '\\s0?[0-6][0-4]0\\s*$', match: all}";
+    const NFT: &str = "{kind: file_content, path: /etc/nftables.conf, includes: nftables, pattern: 'type filter hook input priority', match: any}";
+    check(&[
+        case(
+            MODE,
+            None,
+            "files: {/etc/rsyslog.conf: \"$FileCreateMode 0640\\n$IncludeConfig /etc/rsyslog.d/*.conf\\n\", /etc/rsyslog.d/50-default.conf: \"*.* /var/log/all\\n\"}",
+            Pass,
+        ),
+        case(
+            MODE,
+            None,
+            "files: {/etc/rsyslog.conf: \"$FileCreateMode 0640\\n$IncludeConfig /etc/rsyslog.d/*.conf\\n\", /etc/rsyslog.d/50-default.conf: \"$FileCreateMode 0644\\n\"}",
+            Fail,
+        ),
+        // RainerScript include() and a directory given with a trailing slash.
+        case(
+            MODE,
+            None,
+            "files: {/etc/rsyslog.conf: \"$FileCreateMode 0640\\ninclude(file=\\\"/etc/rsyslog.local/\\\" mode=\\\"optional\\\")\\n\", /etc/rsyslog.local/x.conf: \"$FileCreateMode 0666\\n\"}",
+            Fail,
+        ),
+        // A commented include is not followed.
+        case(
+            MODE,
+            None,
+            "files: {/etc/rsyslog.conf: \"$FileCreateMode 0640\\n#$IncludeConfig /etc/rsyslog.d/*.conf\\n\", /etc/rsyslog.d/50-default.conf: \"$FileCreateMode 0644\\n\"}",
+            Pass,
+        ),
+        // Includes that include each other are read once.
+        case(
+            MODE,
+            None,
+            "files: {/etc/rsyslog.conf: \"$IncludeConfig /etc/rsyslog.d/*.conf\\n\", /etc/rsyslog.d/a.conf: \"$FileCreateMode 0600\\n$IncludeConfig /etc/rsyslog.conf\\n\"}",
+            Pass,
+        ),
+        case(
+            NFT,
+            None,
+            "files: {/etc/nftables.conf: \"flush ruleset\\ninclude \\\"/etc/nftables.d/*.nft\\\"\\n\", /etc/nftables.d/filter.nft: \"table inet filter { chain input { type filter hook input priority 0; policy drop; } }\\n\"}",
+            Pass,
+        ),
+        case(
+            NFT,
+            None,
+            "files: {/etc/nftables.conf: \"flush ruleset\\n\", /etc/nftables.d/filter.nft: \"table inet filter { chain input { type filter hook input priority 0; policy drop; } }\\n\"}",
             Fail,
         ),
     ]);
@@ -455,6 +604,37 @@ fn packages() {
             "{os: rhel9}",
             Fail,
         ),
+        // With an expect, the installed version must meet it as well.
+        case(
+            "{kind: package_installed, name: [libpam-runtime, libpam0g]}",
+            Some("{op: version_ge, value: 1.5.2-6}"),
+            "packages: [libpam-runtime=1.5.2-6+deb12u1, libpam0g=1.5.2-6+deb12u1]",
+            Pass,
+        ),
+        case(
+            "{kind: package_installed, name: [libpam-runtime, libpam0g]}",
+            Some("{op: version_ge, value: 1.5.2-6}"),
+            "packages: [libpam-runtime=1.5.2-6+deb12u1, libpam0g=1.4.0-9]",
+            Fail,
+        ),
+        case(
+            "{kind: package_installed, name: pam}",
+            Some("{op: version_ge, value: 1.5.1-19}"),
+            "{os: rhel9, packages: [pam=1.5.1-20.el9]}",
+            Pass,
+        ),
+        case(
+            "{kind: package_installed, name: pam}",
+            Some("{op: version_ge, value: 1.5.1-19}"),
+            "{os: rhel9, packages: [pam=1.5.1-14.el9]}",
+            Fail,
+        ),
+        case(
+            "{kind: package_installed, name: pam}",
+            Some("{op: version_ge, value: 1.5.1-19}"),
+            "{os: rhel9}",
+            Fail,
+        ),
     ]);
 }
 
@@ -590,6 +770,100 @@ fn accounts() {
             None,
             "{}",
             Pass,
+        ),
+        // Day 99999 of /etc/shadow is in the 23rd century; 19700 was in 2023.
+        case(
+            "{kind: accounts, rule: last_change_in_past}",
+            None,
+            "files: {/etc/shadow: \"root:*:19700:0:99999:7:::\\nbob:$y$j9T$salt$hash:19700:0:99999:7:::\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: accounts, rule: last_change_in_past}",
+            None,
+            "files: {/etc/shadow: \"root:*:19700:0:99999:7:::\\nbob:$y$j9T$salt$hash:99999:0:99999:7:::\\n\"}",
+            Fail,
+        ),
+        // A locked account's date does not matter: it has no password to age.
+        case(
+            "{kind: accounts, rule: last_change_in_past}",
+            None,
+            "files: {/etc/shadow: \"root:*:19700:0:99999:7:::\\nold:!$y$j9T$salt$hash:99999:0:99999:7:::\\n\"}",
+            Pass,
+        ),
+        case(
+            "{kind: accounts, rule: gid0_only_root_group}",
+            None,
+            "{}",
+            Pass,
+        ),
+        case(
+            "{kind: accounts, rule: gid0_only_root_group}",
+            None,
+            "files: {/etc/group: \"root:x:0:\\nadmins:x:0:bob\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: accounts, rule: root_password_set}",
+            None,
+            "files: {/etc/shadow: \"root:$y$j9T$salt$hash:19700:0:99999:7:::\\n\"}",
+            Pass,
+        ),
+        // The base layouts lock root's password.
+        case(
+            "{kind: accounts, rule: root_password_set}",
+            None,
+            "{}",
+            Fail,
+        ),
+        case(
+            "{kind: accounts, rule: root_password_set}",
+            None,
+            "files: {/etc/shadow: \"root::19700:0:99999:7:::\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: accounts, rule: root_password_set}",
+            None,
+            "files: {/etc/shadow: \"daemon:*:19700:0:99999:7:::\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: accounts, rule: root_password_not_empty}",
+            None,
+            "{}",
+            Pass,
+        ),
+        case(
+            "{kind: accounts, rule: root_password_not_empty}",
+            None,
+            "{os: rhel9, files: {/etc/shadow: \"root::19700:0:99999:7:::\\n\"}}",
+            Fail,
+        ),
+        case(
+            "{kind: accounts, rule: nologin_accounts_locked}",
+            None,
+            "{}",
+            Pass,
+        ),
+        case(
+            "{kind: accounts, rule: nologin_accounts_locked}",
+            None,
+            "files: {/etc/shells: \"/bin/sh\\n/bin/bash\\n/usr/sbin/nologin\\n\", /etc/passwd: \"root:x:0:0::/root:/bin/bash\\nbob:x:1000:1000::/home/bob:/bin/bash\\nsvc:x:998:998::/srv:/usr/sbin/nologin\\n\", /etc/shadow: \"root:$y$j9T$salt$hash:19700::::::\\nbob:$y$j9T$salt$hash:19700::::::\\nsvc:!:19700::::::\\n\"}",
+            Pass,
+        ),
+        // A shell missing from /etc/shells is not a valid login shell either.
+        case(
+            "{kind: accounts, rule: nologin_accounts_locked}",
+            None,
+            "files: {/etc/shells: \"/bin/sh\\n/bin/bash\\n\", /etc/passwd: \"root:x:0:0::/root:/bin/bash\\nsvc:x:998:998::/srv:/opt/app/shell\\n\", /etc/shadow: \"root:*:19700::::::\\nsvc:$y$j9T$salt$hash:19700::::::\\n\"}",
+            Fail,
+        ),
+        case(
+            "{kind: accounts, rule: nologin_accounts_locked}",
+            None,
+            "files: {/etc/passwd: \"root:x:0:0::/root:/bin/bash\\nsvc:x:998:998::/srv:/usr/sbin/nologin\\n\", /etc/shadow: \"root:*:19700::::::\\nsvc::19700::::::\\n\"}",
+            Fail,
         ),
     ]);
 }

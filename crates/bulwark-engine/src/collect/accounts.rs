@@ -47,6 +47,8 @@ pub struct Accounts {
     /// Files that could not be read, with the reason; rules needing them report an error.
     pub problems: BTreeMap<&'static str, String>,
     pub uid_min: u32,
+    /// The login shells /etc/shells lists; None when the file does not exist.
+    pub shells: Option<Vec<String>>,
     uid_names: HashMap<u32, String>,
     gid_names: HashMap<u32, String>,
 }
@@ -132,6 +134,15 @@ impl Accounts {
                 inactive: field(&p, 6),
             });
         }
+        if let Ok(Some(text)) = host.read("/etc/shells") {
+            accounts.shells = Some(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(str::to_owned)
+                    .collect(),
+            );
+        }
         if let Ok(Some(defs)) = host.read("/etc/login.defs") {
             for line in defs.lines() {
                 let mut words = line.split_whitespace();
@@ -194,6 +205,35 @@ impl Accounts {
             .iter()
             .filter(|s| !s.hash.starts_with('!') && !s.hash.starts_with('*') && !s.hash.is_empty())
     }
+
+    fn shadow_of(&self, name: &str) -> Option<&Shadow> {
+        self.shadow.iter().find(|s| s.name == name)
+    }
+
+    /// Whether a shell lets its account log in: listed in /etc/shells (when the file exists)
+    /// and not nologin or false.
+    fn valid_shell(&self, shell: &str) -> bool {
+        let refused = shell.is_empty() || shell.ends_with("/nologin") || shell.ends_with("/false");
+        !refused
+            && self
+                .shells
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|x| x == shell))
+    }
+}
+
+/// Whether a password field is locked the way `passwd -S` reports `L`: it starts with `!` or `*`.
+fn locked(hash: &str) -> bool {
+    hash.starts_with('!') || hash.starts_with('*')
+}
+
+/// Today as a number of days since 1970-01-01, the unit of /etc/shadow's date fields.
+fn today() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| {
+            i64::try_from(d.as_secs() / 86_400).unwrap_or(i64::MAX)
+        })
 }
 
 fn duplicates<'a>(items: impl Iterator<Item = (String, &'a str)>) -> Vec<String> {
@@ -233,11 +273,18 @@ pub fn judge(
         WarnDays => format!("password expiry warning at least {} days", min.unwrap_or(0)),
         Inactive => format!("inactivity lock set and at most {} days", max.unwrap_or(0)),
         SystemAccountsNologin => "system accounts have no login shell".into(),
+        LastChangeInPast => "no password was last changed on a date after today".into(),
+        Gid0OnlyRootGroup => "root is the only group with gid 0".into(),
+        RootPasswordSet => "root has a usable password hash (not empty, not locked)".into(),
+        RootPasswordNotEmpty => "root's password is set or locked, not empty".into(),
+        NologinAccountsLocked => "accounts without a valid login shell are locked".into(),
     };
     let needed: &[&'static str] = match rule {
-        NoEmptyPasswords | MaxDays | MinDays | WarnDays | Inactive => &["/etc/shadow"],
+        NoEmptyPasswords | MaxDays | MinDays | WarnDays | Inactive | LastChangeInPast
+        | RootPasswordSet | RootPasswordNotEmpty => &["/etc/shadow"],
         GroupsExist | ShadowGroupEmpty => &["/etc/passwd", "/etc/group"],
-        UniqueGids | UniqueGroupNames => &["/etc/group"],
+        UniqueGids | UniqueGroupNames | Gid0OnlyRootGroup => &["/etc/group"],
+        NologinAccountsLocked => &["/etc/passwd", "/etc/shadow"],
         _ => &["/etc/passwd"],
     };
     if let Err(reason) = accounts.needs(needed) {
@@ -364,6 +411,56 @@ pub fn judge(
                 .map(|u| format!("{} ({})", u.name, u.shell))
                 .collect()
         }
+        // Accounts with a usable password whose last change lies after today: the password
+        // ageing rules count from that date, so expiry would never arrive.
+        LastChangeInPast => {
+            let today = today();
+            accounts
+                .usable()
+                .filter(|s| s.last_change.is_some_and(|d| d > today))
+                .map(|s| {
+                    format!(
+                        "{} (changed on day {}, today is day {today})",
+                        s.name,
+                        opt(s.last_change)
+                    )
+                })
+                .collect()
+        }
+        Gid0OnlyRootGroup => accounts
+            .groups
+            .iter()
+            .filter(|g| g.gid == 0 && g.name != "root")
+            .map(|g| format!("{} (gid 0)", g.name))
+            .collect(),
+        // `passwd -S root` must say P (Ubuntu), or P or L (Debian, RHEL: access controlled).
+        RootPasswordSet | RootPasswordNotEmpty => match accounts.shadow_of("root") {
+            None => vec!["root (no entry in /etc/shadow)".to_string()],
+            Some(s) if s.hash.is_empty() => vec!["root (empty password)".to_string()],
+            Some(s) if rule == RootPasswordSet && locked(&s.hash) => {
+                vec!["root (password locked)".to_string()]
+            }
+            Some(_) => Vec::new(),
+        },
+        // Accounts other than root whose shell is not a valid login shell must be locked, as
+        // `passwd -S` reports it (L: the password field starts with ! or *). Accounts without
+        // a shadow entry have no password to lock and are not listed.
+        NologinAccountsLocked => accounts
+            .users
+            .iter()
+            .filter(|u| u.name != "root" && !accounts.valid_shell(&u.shell))
+            .filter_map(|u| {
+                let s = accounts.shadow_of(&u.name)?;
+                (!locked(&s.hash)).then(|| {
+                    let state = if s.hash.is_empty() {
+                        "empty password"
+                    } else {
+                        "not locked"
+                    };
+                    format!("{} ({}, {state})", u.name, u.shell)
+                })
+            })
+            .collect(),
     };
     let actual = if offenders.is_empty() {
         "none".to_string()

@@ -128,6 +128,7 @@ pub mod rpm_header {
     pub const VERSION: u32 = 1001;
     pub const RELEASE: u32 = 1002;
     pub const EPOCH: u32 = 1003;
+    const ARCH: u32 = 1022;
     const TYPE_INT32: u32 = 4;
     const TYPE_STRING: u32 = 6;
 
@@ -182,7 +183,12 @@ pub mod rpm_header {
     pub fn encode(name: &str, version: &str, release: &str) -> Vec<u8> {
         let mut data = Vec::new();
         let mut index = Vec::new();
-        for (tag, value) in [(NAME, name), (VERSION, version), (RELEASE, release)] {
+        for (tag, value) in [
+            (NAME, name),
+            (VERSION, version),
+            (RELEASE, release),
+            (ARCH, "x86_64"),
+        ] {
             index.push((tag, TYPE_STRING, data.len() as u32));
             data.extend_from_slice(value.as_bytes());
             data.push(0);
