@@ -59,6 +59,10 @@ pub struct SimulateArgs {
     /// The server's process id, to report its memory.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// At the end, write every scan the server acknowledged as completed to this file, one
+    /// `SCAN_ID CHECKS` line each: what a crash test compares with the database itself.
+    #[arg(long)]
+    acknowledged_out: Option<std::path::PathBuf>,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -467,8 +471,21 @@ pub async fn run(args: SimulateArgs) -> anyhow::Result<()> {
     }
     while tasks.join_next().await.is_some() {}
     report.abort();
+    if let Some(path) = &sim.args.acknowledged_out {
+        let lines = acknowledged_lines(&sim.ledger.completed.lock().expect("ledger lock"));
+        std::fs::write(path, lines).with_context(|| format!("writing {}", path.display()))?;
+    }
     let elapsed = started.elapsed();
     summarize(&sim, elapsed).await
+}
+
+/// The `--acknowledged-out` file: `SCAN_ID CHECKS` per acknowledged scan, sorted by id.
+fn acknowledged_lines(completed: &HashMap<String, usize>) -> String {
+    let sorted: BTreeMap<_, _> = completed.iter().collect();
+    sorted
+        .into_iter()
+        .map(|(id, checks)| format!("{id} {checks}\n"))
+        .collect()
 }
 
 async fn summarize(sim: &Sim, elapsed: Duration) -> anyhow::Result<()> {
@@ -558,4 +575,16 @@ async fn summarize(sim: &Sim, elapsed: Duration) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acknowledged_scans_are_one_sorted_line_each() {
+        let completed = HashMap::from([("b".to_owned(), 7), ("a".to_owned(), 212)]);
+        assert_eq!(acknowledged_lines(&completed), "a 212\nb 7\n");
+        assert_eq!(acknowledged_lines(&HashMap::new()), "");
+    }
 }

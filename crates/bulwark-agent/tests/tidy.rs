@@ -46,8 +46,9 @@ fn core_has_only_pure_dependencies() {
 #[test]
 fn crates_depend_in_the_documented_direction() {
     // Architecture invariant (docs/ARCHITECTURE.md): core <- (engine, content, store,
-    // protocol, scap, report) <- (server, agent) <- binaries.
-    let rules: [(&str, &[&str]); 9] = [
+    // protocol, scap, report) <- (server, agent) <- binaries; ssh stands alone (a transport).
+    let rules: [(&str, &[&str]); 10] = [
+        ("bulwark-ssh", &[]),
         ("bulwark-core", &[]),
         ("bulwark-engine", &["bulwark-core"]),
         ("bulwark-content", &["bulwark-core"]),
@@ -64,6 +65,7 @@ fn crates_depend_in_the_documented_direction() {
                 "bulwark-protocol",
                 "bulwark-scap",
                 "bulwark-report",
+                "bulwark-ssh",
             ],
         ),
         (

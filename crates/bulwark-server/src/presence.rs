@@ -24,9 +24,11 @@ impl Presence {
 
     /// Writes the buffered heartbeat times. On failure they are put back for the next try.
     pub async fn flush(&self, store: &dyn Store) -> bulwark_store::Result<usize> {
+        // Taken rather than drained: a map that grew for a burst of agents gives its memory
+        // back instead of keeping that capacity for the life of the process.
         let batch: Vec<(String, i64)> = {
             let mut seen = self.seen.lock().expect("presence lock");
-            seen.drain().collect()
+            std::mem::take(&mut *seen).into_iter().collect()
         };
         if let Err(e) = store.record_seen(&batch).await {
             for (host, at) in batch {
@@ -56,6 +58,7 @@ impl Presence {
             .is_some_and(|n| Arc::strong_count(n) == 1)
         {
             waiters.remove(host_id);
+            shrink_after_burst(&mut waiters);
         }
     }
 
@@ -76,6 +79,14 @@ impl Presence {
     }
 }
 
+/// Gives back most of a map's memory once a burst has passed (a few thousand long polls at
+/// once leave capacity for all of them), keeping headroom so steady use does not reallocate.
+fn shrink_after_burst<V>(map: &mut HashMap<String, V>) {
+    if map.capacity() > 1024 && map.len() < map.capacity() / 4 {
+        map.shrink_to(map.len() * 2);
+    }
+}
+
 /// Flushes heartbeat times every `every` and prunes spent nonces every minute, until the
 /// process ends.
 pub async fn run(store: Arc<dyn Store>, presence: Arc<Presence>, every: Duration) {
@@ -93,5 +104,34 @@ pub async fn run(store: Arc<dyn Store>, presence: Arc<Presence>, every: Duration
                 tracing::warn!(error = %e, "pruning request nonces failed");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn buffers_that_grew_for_a_burst_give_their_memory_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = bulwark_store::testing::sqlite(dir.path()).await.unwrap();
+        let presence = Presence::default();
+        for i in 0..20_000 {
+            presence.beat(&format!("host-{i}"), 1);
+        }
+        // Unknown hosts are skipped by the store; what matters is the buffer afterwards.
+        let _ = presence.flush(store.as_ref()).await;
+        assert_eq!(presence.seen.lock().unwrap().capacity(), 0);
+
+        let handles: Vec<_> = (0..20_000)
+            .map(|i| (format!("host-{i}"), presence.waiter(&format!("host-{i}"))))
+            .collect();
+        assert!(presence.waiters.lock().unwrap().capacity() >= 20_000);
+        for (host, handle) in handles {
+            presence.release(&host, handle);
+        }
+        let waiters = presence.waiters.lock().unwrap();
+        assert!(waiters.is_empty());
+        assert!(waiters.capacity() <= 1024 * 2, "{}", waiters.capacity());
     }
 }

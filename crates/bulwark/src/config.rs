@@ -45,6 +45,8 @@ struct FileConfig {
     warning_below: Option<f64>,
     critical_below: Option<f64>,
     session_hours: Option<i64>,
+    /// Seconds heartbeat times wait in memory before they are written in one batch.
+    heartbeat_flush_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +60,7 @@ pub struct Config {
     pub warning_below: f64,
     pub critical_below: f64,
     pub session_hours: i64,
+    pub heartbeat_flush_secs: u64,
 }
 
 impl Config {
@@ -116,6 +119,10 @@ impl Config {
             warning_below: file.warning_below.unwrap_or(defaults.warning_below),
             critical_below: file.critical_below.unwrap_or(defaults.critical_below),
             session_hours: file.session_hours.unwrap_or(defaults.session_hours),
+            heartbeat_flush_secs: file
+                .heartbeat_flush_secs
+                .unwrap_or(defaults.seen_flush_interval.as_secs())
+                .max(1),
         })
     }
 
@@ -145,6 +152,7 @@ impl Config {
             outbound: bulwark_server::outbound::OutboundPolicy {
                 allow_private: self.outbound_private,
             },
+            seen_flush_interval: Duration::from_secs(self.heartbeat_flush_secs),
             ..Default::default()
         }
     }

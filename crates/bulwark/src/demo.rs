@@ -61,6 +61,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         warning_below: defaults.warning_below,
         critical_below: defaults.critical_below,
         session_hours: defaults.session_hours,
+        heartbeat_flush_secs: defaults.seen_flush_interval.as_secs(),
     };
     let store = config.open_store().await?;
     bulwark_server::seed::system_templates(store.as_ref()).await?;

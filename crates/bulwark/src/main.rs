@@ -202,9 +202,12 @@ pub(crate) async fn serve_state(
     // polls would otherwise hold the server for their whole wait; they poll again later.
     let limits = state.config.connections;
     let (store, presence) = (state.store.clone(), state.presence.clone());
-    bulwark_server::listen::serve(listener, bulwark_server::app(state), limits, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
+    bulwark_server::listen::serve(
+        listener,
+        bulwark_server::app(state),
+        limits,
+        stop_requested(),
+    )
     .await?;
     // Heartbeat times wait in memory for the next batch (seconds); a clean stop writes them.
     // A crash loses at most that interval of them, which the next heartbeat makes good.
@@ -212,6 +215,30 @@ pub(crate) async fn serve_state(
         tracing::warn!(error = %e, "could not write the last heartbeat times");
     }
     Ok(())
+}
+
+/// Ctrl-C, or SIGTERM from a service manager or container runtime (what `systemctl stop` and
+/// `docker stop` send): either one stops the server cleanly.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 async fn admin(config: Config, command: Admin) -> Result<()> {

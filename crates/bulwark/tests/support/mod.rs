@@ -62,8 +62,14 @@ pub fn serve(database_url: &str) -> (Server, String) {
 
 /// Starts `serve` on `listen` and waits for the address it prints.
 pub fn serve_on(database_url: &str, listen: &str) -> (Server, String) {
+    serve_with(&["--database-url", database_url, "--listen", listen])
+}
+
+/// Starts `serve ARGS` and waits for the address it prints.
+pub fn serve_with(args: &[&str]) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_bulwark"))
-        .args(["serve", "--database-url", database_url, "--listen", listen])
+        .arg("serve")
+        .args(args)
         .env("BULWARK_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
