@@ -4,7 +4,6 @@
 mod support;
 
 use std::process::Command;
-use std::time::Duration;
 
 use support::{
     Api, admin, debian_root, enroll_once, eventually, field, serve_on, serve_with, start_agent,
@@ -54,8 +53,16 @@ async fn a_clean_stop_writes_the_last_heartbeats() {
     let host_id = hosts[0]["id"].as_str().unwrap().to_owned();
     let enrolled_at = hosts[0]["last_seen_at"].as_i64().unwrap();
 
-    // Heartbeats carry whole seconds: the agent's first comes in a later one.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Heartbeats carry whole seconds: the agent starts once the clock has left the
+    // enrollment's second, so its first heartbeat is told apart from it.
+    eventually(5, "the clock to pass the enrollment's second", || async {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs() as i64;
+        (now > enrolled_at).then_some(())
+    })
+    .await;
     let log = agent_dir.path().join("agent.log");
     let agent = start_agent(&agent_config, &log);
     eventually(30, "the agent's first heartbeat", || async {
