@@ -138,6 +138,14 @@ pub enum WalkFinding {
     Sgid,
 }
 
+/// The address family a firewall rule set filters: iptables and ip6tables keep separate rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AddressFamily {
+    Ipv4,
+    Ipv6,
+}
+
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema, Default,
 )]
@@ -257,6 +265,14 @@ pub enum Probe {
         #[serde(default)]
         allow: Vec<String>,
     },
+    /// Every socket of `family` listening on a non-loopback address has a rule naming its
+    /// protocol and port in the saved rules (`rules`: files in iptables-save syntax, such as
+    /// ufw's user.rules or iptables-persistent's rules.v4). Live hosts only: the sockets come
+    /// from the running kernel.
+    ListeningPorts {
+        family: AddressFamily,
+        rules: OneOrMany,
+    },
     /// Windows: a registry value (`reg query`).
     RegistryValue {
         key: String,
@@ -330,6 +346,7 @@ impl Probe {
             Probe::Accounts { .. } => "accounts",
             Probe::AuditRule { .. } => "audit_rule",
             Probe::FsWalk { .. } => "fs_walk",
+            Probe::ListeningPorts { .. } => "listening_ports",
             Probe::Command { .. } => "command",
             Probe::RegistryValue { .. } => "registry_value",
             Probe::SecurityPolicy { .. } => "security_policy",
@@ -552,6 +569,13 @@ impl Probe {
                 }
             }
             Probe::FsWalk { .. } => {}
+            Probe::ListeningPorts { rules, .. } => {
+                for p in rules.to_vec() {
+                    if !p.starts_with('/') {
+                        problems.push(format!("rules must be absolute paths, got {p:?}"));
+                    }
+                }
+            }
             Probe::XccdfRule { rule } => {
                 if !rule.starts_with("xccdf_") {
                     problems.push(format!(
@@ -580,6 +604,10 @@ impl Probe {
         problems
     }
 }
+
+/// What a `listening_ports` check asks for, in words, for reports.
+pub const LISTENING_PORTS_EXPECTED: &str =
+    "a saved firewall rule for every port listening beyond loopback";
 
 /// The sections of the file `secedit /export` writes that a `security_policy` check may read.
 pub const SECEDIT_SECTIONS: [&str; 12] = [

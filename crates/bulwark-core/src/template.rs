@@ -436,6 +436,9 @@ impl Check {
             Some(e) => e.to_string(),
             None => match probe.judgement() {
                 Judgement::DefaultExpectation(e) => e.to_string(),
+                _ if matches!(probe, Probe::ListeningPorts { .. }) => {
+                    crate::probe::LISTENING_PORTS_EXPECTED.to_string()
+                }
                 _ => format!("{} check passes", probe.kind()),
             },
         }

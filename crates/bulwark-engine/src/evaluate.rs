@@ -8,7 +8,8 @@ use bulwark_core::template::Resolved;
 use bulwark_core::{Check, CheckOutcome, Expectation, OsKind};
 
 use crate::collect::{
-    accounts, audit, banner, command, config, files, modules, mounts, pam, services, sysctl, walk,
+    accounts, audit, banner, command, config, files, listening, modules, mounts, pam, services,
+    sysctl, walk,
 };
 use crate::facts::Facts;
 
@@ -306,6 +307,9 @@ pub fn run_probe(facts: &Facts, probe: &Probe, expect: Option<&Expectation>) -> 
             "an XCCDF rule is evaluated by oscap running the template's data stream, not by Bulwark's collectors",
         )),
         Probe::FsWalk { find, allow } => Ok(walk::judge(facts.walk(), *find, allow)),
+        Probe::ListeningPorts { family, rules } => {
+            Ok(listening::judge(host, *family, &rules.to_vec()))
+        }
         Probe::Command {
             argv,
             shell,

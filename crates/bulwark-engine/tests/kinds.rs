@@ -1039,3 +1039,90 @@ fn only_if_turns_checks_for_missing_software_into_skips() {
         Pass
     );
 }
+
+#[test]
+fn listening_ports() {
+    // Double-quoted YAML, so that \n is a line break.
+    const SSH_V4: &str =
+        r#""  sl  local_address rem_address   st\n   0: 00000000:0016 00000000:0000 0A 0 0 0\n""#;
+    const WEB_V6_ANY: &str = r#""  sl  local_address remote_address st\n   0: 00000000000000000000000000000000:01BB 00000000000000000000000000000000:0000 0A 0 0 0\n""#;
+    const SSH_RULE: &str = r#""*filter\n-A INPUT -p tcp --dport 22 -j ACCEPT\nCOMMIT\n""#;
+    let v4 = "{kind: listening_ports, family: ipv4, rules: /etc/iptables/rules.v4}";
+    let v6 = "{kind: listening_ports, family: ipv6, rules: [/etc/iptables/rules.v6]}";
+    let host = |live: bool, files: &[(&str, &str)]| -> &'static str {
+        let files: Vec<String> = files.iter().map(|(p, t)| format!("{p}: {t}")).collect();
+        Box::leak(format!("{{live: {live}, files: {{{}}}}}", files.join(", ")).into_boxed_str())
+    };
+    check(&[
+        // Sockets belong to the running kernel: an offline image is not judged, whatever its
+        // /proc holds.
+        case(v4, None, host(false, &[("/proc/net/tcp", SSH_V4)]), Skip),
+        case(v4, None, host(true, &[("/proc/net/tcp", SSH_V4)]), Fail),
+        case(
+            v4,
+            None,
+            host(
+                true,
+                &[
+                    ("/proc/net/tcp", SSH_V4),
+                    ("/etc/iptables/rules.v4", SSH_RULE),
+                ],
+            ),
+            Pass,
+        ),
+        // A dual-stack listener needs an IPv4 rule, unless the kernel keeps IPv6 sockets to
+        // IPv6 (bindv6only).
+        case(
+            v4,
+            None,
+            host(
+                true,
+                &[("/proc/net/tcp", "''"), ("/proc/net/tcp6", WEB_V6_ANY)],
+            ),
+            Fail,
+        ),
+        case(
+            v4,
+            None,
+            host(
+                true,
+                &[
+                    ("/proc/net/tcp", "''"),
+                    ("/proc/net/tcp6", WEB_V6_ANY),
+                    ("/proc/sys/net/ipv6/bindv6only", "'1'"),
+                ],
+            ),
+            Pass,
+        ),
+        // A kernel without IPv6 has no tcp6 table: not applicable rather than compliant.
+        case(v6, None, host(true, &[("/proc/net/tcp", SSH_V4)]), Skip),
+        case(
+            v6,
+            None,
+            host(true, &[("/proc/net/tcp6", WEB_V6_ANY)]),
+            Fail,
+        ),
+    ]);
+}
+
+#[test]
+fn listening_ports_on_this_machine() {
+    // The live path against this machine's own kernel: whatever listens here, the check
+    // reaches a verdict (never an error) and names each socket it judged.
+    let host = HostRoot::live();
+    let os = host.detect_os().unwrap();
+    let probe: Probe = serde_saphyr::from_str(
+        "{kind: listening_ports, family: ipv4, rules: /nonexistent/rules.v4}",
+    )
+    .unwrap();
+    let outcome = run_probe(&Facts::new(host, os), &probe, None);
+    assert!(matches!(outcome.status, Pass | Fail), "{outcome:?}");
+    let actual = outcome.actual.unwrap_or_default();
+    match outcome.status {
+        Pass => assert_eq!(actual, "nothing listens beyond loopback"),
+        _ => assert!(
+            actual.contains("no saved rules in /nonexistent/rules.v4"),
+            "{actual}"
+        ),
+    }
+}
