@@ -353,7 +353,8 @@ mod tests {
 
     #[test]
     fn rules_name_ports_as_iptables_matches_them() {
-        let cases: [(&str, &[(Protocol, u16, u16)]); 8] = [
+        type Ranges = &'static [(Protocol, u16, u16)];
+        let cases: [(&str, Ranges); 8] = [
             (
                 "-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT",
                 &[(Protocol::Tcp, 22, 22)],
