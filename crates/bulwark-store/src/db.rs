@@ -62,7 +62,10 @@ text_args!(
     crate::PolicyTarget,
     crate::CisLevel,
     crate::ScanStatus,
-    crate::TriggerKind
+    crate::TriggerKind,
+    crate::HostConnection,
+    crate::Escalation,
+    crate::SshCredentialKind
 );
 /// A nullable TEXT column, read so that a nullable state column can become `Option<State>`
 /// (`#[sqlx(try_from = "NullableText")]`): the states are declared in bulwark-core, which

@@ -392,6 +392,40 @@ pub trait LeaseStore: Send + Sync {
 }
 
 /// Everything the server needs from storage.
+/// Agentless hosts: their SSH logins (named, shared, sealed) and connections.
+#[async_trait]
+pub trait SshStore: Send + Sync {
+    async fn create_ssh_credential(
+        &self,
+        scope: &Scope,
+        credential: &NewSshCredential,
+    ) -> Result<SshCredential>;
+    async fn list_ssh_credentials(&self, scope: &Scope) -> Result<Vec<SshCredential>>;
+    /// Refused (`Conflict`) while a host logs in with it.
+    async fn delete_ssh_credential(&self, scope: &Scope, id: &str) -> Result<()>;
+    /// The credential and its sealed secret, for the server's own SSH sessions only.
+    async fn sealed_ssh_secret(&self, id: &str) -> Result<(SshCredential, String)>;
+    /// Registers a host the server scans over SSH with a credential of the same organization.
+    async fn create_ssh_host(&self, scope: &Scope, host: &NewSshHost) -> Result<Host>;
+    async fn ssh_target(&self, scope: &Scope, host_id: &str) -> Result<SshTarget>;
+    /// Records a check; a successful one counts as the host being seen.
+    async fn record_ssh_check(&self, host_id: &str, check: &SshCheckRecord, now: i64)
+    -> Result<()>;
+    /// Approves the key the host offered; `fingerprint` must be that key, so an approval
+    /// never covers a key the approver did not see.
+    async fn approve_host_key(
+        &self,
+        scope: &Scope,
+        host_id: &str,
+        fingerprint: &str,
+    ) -> Result<SshTarget>;
+    /// Delivers pending jobs of agentless hosts to this replica's SSH workers, each under a
+    /// lease like an agent's; another replica never gets the same one.
+    async fn claim_ssh_jobs(&self, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<AgentJob>>;
+    /// Agentless hosts not checked since `before` (never checked first).
+    async fn ssh_hosts_due_check(&self, before: i64, limit: i64) -> Result<Vec<String>>;
+}
+
 pub trait Store:
     AccountStore
     + TemplateStore
@@ -404,6 +438,7 @@ pub trait Store:
     + LeaseStore
     + AgentStore
     + ScapStore
+    + SshStore
 {
 }
 
@@ -419,5 +454,6 @@ impl<T> Store for T where
         + LeaseStore
         + AgentStore
         + ScapStore
+        + SshStore
 {
 }

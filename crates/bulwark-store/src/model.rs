@@ -289,6 +289,9 @@ pub const ONLINE_WITHIN_SECS: i64 = 180;
 /// Health: `healthy` within 5 minutes of the last heartbeat, `stale` after 7 days, in between
 /// `unhealthy`; `unknown` when the host never sent one.
 pub const HEALTHY_WITHIN_SECS: i64 = 5 * 60;
+/// An agentless host counts as `online` while its last successful SSH contact (a check or a
+/// scan) is this recent; the server checks each one every half hour.
+pub const SSH_ONLINE_WITHIN_SECS: i64 = 3600;
 pub const STALE_AFTER_SECS: i64 = 7 * 24 * 3600;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -313,6 +316,7 @@ pub struct Host {
     pub spool_dropped: i64,
     /// Why the server refused the agent's last inventory sync; `None` while syncs are accepted.
     pub inventory_refused: Option<String>,
+    pub connection: HostConnection,
 }
 
 impl Host {
@@ -339,20 +343,27 @@ pub(crate) struct HostRow {
     pub agent_version: Option<String>,
     pub spool_dropped: i64,
     pub inventory_refused: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub connection: HostConnection,
 }
 
 impl HostRow {
     pub(crate) fn at(self, now: i64) -> Host {
         let maintenance = self.status == "maintenance";
         let age = self.last_seen_at.map(|t| now - t);
+        // An agent beats every minute; an agentless host is contacted every half hour.
+        let (online_within, healthy_within) = match self.connection {
+            HostConnection::Agent => (ONLINE_WITHIN_SECS, HEALTHY_WITHIN_SECS),
+            HostConnection::Ssh => (SSH_ONLINE_WITHIN_SECS, SSH_ONLINE_WITHIN_SECS),
+        };
         let status = match age {
             _ if maintenance => HostStatus::Maintenance,
-            Some(a) if a <= ONLINE_WITHIN_SECS => HostStatus::Online,
+            Some(a) if a <= online_within => HostStatus::Online,
             _ => HostStatus::Offline,
         };
         let health = match age {
             None => Health::Unknown,
-            Some(a) if a < HEALTHY_WITHIN_SECS => Health::Healthy,
+            Some(a) if a < healthy_within => Health::Healthy,
             Some(a) if a <= STALE_AFTER_SECS => Health::Unhealthy,
             Some(_) => Health::Stale,
         };
@@ -373,6 +384,7 @@ impl HostRow {
             agent_version: self.agent_version,
             spool_dropped: self.spool_dropped,
             inventory_refused: self.inventory_refused,
+            connection: self.connection,
         }
     }
 }
@@ -798,7 +810,25 @@ mod tests {
             (None, "active", "offline", "unknown"),
             (Some(now), "maintenance", "maintenance", "healthy"),
         ];
-        for (seen, mode, status, health) in cases {
+        let agentless = [
+            (
+                Some(now - ONLINE_WITHIN_SECS - 1),
+                "active",
+                "online",
+                "healthy",
+            ),
+            (
+                Some(now - SSH_ONLINE_WITHIN_SECS - 1),
+                "active",
+                "offline",
+                "unhealthy",
+            ),
+        ];
+        let cases = cases
+            .into_iter()
+            .map(|c| (HostConnection::Agent, c))
+            .chain(agentless.into_iter().map(|c| (HostConnection::Ssh, c)));
+        for (connection, (seen, mode, status, health)) in cases {
             let host = HostRow {
                 id: "h".into(),
                 org_id: "o".into(),
@@ -814,12 +844,13 @@ mod tests {
                 agent_version: None,
                 spool_dropped: 0,
                 inventory_refused: None,
+                connection,
             }
             .at(now);
             assert_eq!(
                 (host.status.as_str(), host.health.as_str()),
                 (status, health),
-                "{seen:?} {mode}"
+                "{connection} {seen:?} {mode}"
             );
         }
     }
@@ -832,4 +863,119 @@ pub struct LoginPressure {
     pub user_last: Option<i64>,
     pub source_failures: i64,
     pub source_last: Option<i64>,
+}
+
+bulwark_core::text_enum! {
+    /// How the server reaches a host: its enrolled agent polls for jobs, or (agentless) the
+    /// server connects to it over SSH.
+    pub enum HostConnection as "host connection" {
+        Agent = "agent",
+        Ssh = "ssh",
+    }
+}
+
+bulwark_core::text_enum! {
+    /// How an agentless scan gains the rights to read the whole host: none (the login user
+    /// scans as itself), or `sudo -n` (passwordless sudo for the scanner).
+    pub enum Escalation as "privilege escalation" {
+        None = "none",
+        Sudo = "sudo",
+    }
+}
+
+bulwark_core::text_enum! {
+    pub enum SshCredentialKind as "SSH credential kind" {
+        PrivateKey = "private_key",
+        Password = "password",
+    }
+}
+
+/// A named SSH login an organization's agentless hosts share. The secret itself is never
+/// part of this value: it is sealed in the store and opened only by the scan that uses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
+pub struct SshCredential {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    #[sqlx(try_from = "String")]
+    pub kind: SshCredentialKind,
+    /// For keys: the public half, for authorized_keys.
+    pub public_key: Option<String>,
+    pub created_at: i64,
+    /// Hosts that log in with it.
+    pub hosts: i64,
+}
+
+/// A credential to store; `sealed_secret` is already encrypted by the server.
+#[derive(Debug, Clone)]
+pub struct NewSshCredential {
+    pub org_id: String,
+    pub name: String,
+    pub kind: SshCredentialKind,
+    pub sealed_secret: String,
+    pub public_key: Option<String>,
+}
+
+/// How the server reaches an agentless host, and what its last check found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
+pub struct SshTarget {
+    pub host_id: String,
+    pub org_id: String,
+    pub address: String,
+    pub port: i64,
+    pub username: String,
+    pub credential_id: String,
+    pub credential_name: String,
+    #[sqlx(try_from = "String")]
+    pub escalation: Escalation,
+    /// The approved host key's SHA256 fingerprint; scans refuse any other key.
+    pub host_key: Option<String>,
+    /// A key the host offered that nobody has approved yet.
+    pub offered_key: Option<String>,
+    pub checked_at: Option<i64>,
+    pub check_ok: Option<bool>,
+    /// The last check's findings (JSON), as the server wrote them.
+    #[schemars(with = "Option<serde_json::Value>")]
+    #[serde(with = "json_text")]
+    pub check_report: Option<String>,
+}
+
+/// A stored JSON document travels as JSON, not as a string holding JSON.
+mod json_text {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+        let value: Option<serde_json::Value> =
+            text.as_deref().and_then(|t| serde_json::from_str(t).ok());
+        value.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        let value = Option::<serde_json::Value>::deserialize(d)?;
+        Ok(value.map(|v| v.to_string()))
+    }
+}
+
+/// An agentless host to register.
+#[derive(Debug, Clone)]
+pub struct NewSshHost {
+    pub org_id: String,
+    pub hostname: String,
+    pub address: String,
+    pub port: u16,
+    pub username: String,
+    pub credential_id: String,
+    pub escalation: Escalation,
+    /// A fingerprint given at registration counts as approved.
+    pub host_key: Option<String>,
+}
+
+/// What one SSH check of a host found, to record.
+#[derive(Debug, Clone)]
+pub struct SshCheckRecord {
+    pub ok: bool,
+    /// The key the host presented, when it is not the approved one.
+    pub offered_key: Option<String>,
+    /// JSON findings.
+    pub report: String,
 }

@@ -63,6 +63,9 @@ both!(
     inventory_keeps_the_latest_per_category,
     the_first_server_key_wins,
     feature_flags_account_wide_and_per_org,
+    agentless_hosts_share_sealed_credentials_within_their_org,
+    agentless_host_keys_are_approved_as_seen,
+    agentless_jobs_go_to_ssh_workers_only,
 );
 
 struct World {
@@ -496,21 +499,22 @@ async fn exception_lifecycle(s: Arc<dyn Store>) {
         .unwrap();
 }
 
+fn new_scan_for(w: &World, policy_id: &str, template: &str) -> NewScan {
+    NewScan {
+        org_id: w.a.id.clone(),
+        host_id: w.host_a.id.clone(),
+        policy_id: Some(policy_id.into()),
+        template_id: template.into(),
+        trigger_kind: bulwark_store::TriggerKind::Scheduled,
+        passing_threshold: 80.0,
+        created_at: None,
+    }
+}
+
 async fn new_scan(s: &Arc<dyn Store>, w: &World, policy_id: &str, template: &str) -> Scan {
-    s.create_scan(
-        &w.only_a,
-        &NewScan {
-            org_id: w.a.id.clone(),
-            host_id: w.host_a.id.clone(),
-            policy_id: Some(policy_id.into()),
-            template_id: template.into(),
-            trigger_kind: bulwark_store::TriggerKind::Scheduled,
-            passing_threshold: 80.0,
-            created_at: None,
-        },
-    )
-    .await
-    .unwrap()
+    s.create_scan(&w.only_a, &new_scan_for(w, policy_id, template))
+        .await
+        .unwrap()
 }
 
 /// Failures first, most severe first, whatever order the agent sent them in.
@@ -1503,4 +1507,218 @@ async fn feature_flags_account_wide_and_per_org(s: Arc<dyn Store>) {
             .await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+fn ssh_credential(org: &Org, name: &str) -> NewSshCredential {
+    NewSshCredential {
+        org_id: org.id.clone(),
+        name: name.into(),
+        kind: SshCredentialKind::PrivateKey,
+        sealed_secret: format!("sealed-{name}"),
+        public_key: Some("ssh-ed25519 AAAA scan".into()),
+    }
+}
+
+fn ssh_host(org: &Org, credential: &SshCredential, name: &str) -> NewSshHost {
+    NewSshHost {
+        org_id: org.id.clone(),
+        hostname: name.into(),
+        address: "192.0.2.10".into(),
+        port: 22,
+        username: "scan".into(),
+        credential_id: credential.id.clone(),
+        escalation: Escalation::Sudo,
+        host_key: None,
+    }
+}
+
+async fn agentless_hosts_share_sealed_credentials_within_their_org(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let key = s
+        .create_ssh_credential(&w.only_a, &ssh_credential(&w.a, "scan key"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_ssh_credential(&w.only_a, &ssh_credential(&w.a, "scan key")).await,
+        Err(StoreError::Conflict(m)) if m.contains("scan key")
+    ));
+    assert!(
+        not_found(
+            s.create_ssh_credential(&w.only_b, &ssh_credential(&w.a, "x"))
+                .await
+        ),
+        "into another organization"
+    );
+    let one = s
+        .create_ssh_host(&w.only_a, &ssh_host(&w.a, &key, "db-1"))
+        .await
+        .unwrap();
+    let two = s
+        .create_ssh_host(&w.only_a, &ssh_host(&w.a, &key, "db-2"))
+        .await
+        .unwrap();
+    assert_eq!(one.connection, HostConnection::Ssh);
+    assert_eq!(w.host_a.connection, HostConnection::Agent);
+    let listed = s.list_ssh_credentials(&w.only_a).await.unwrap();
+    assert_eq!((listed.len(), listed[0].hosts), (1, 2));
+    assert!(s.list_ssh_credentials(&w.only_b).await.unwrap().is_empty());
+    // Another tenant can neither use, see, nor delete the credential, nor read the target.
+    assert!(not_found(
+        s.create_ssh_host(&w.only_b, &ssh_host(&w.b, &key, "theirs"))
+            .await
+    ));
+    assert!(not_found(s.delete_ssh_credential(&w.only_b, &key.id).await));
+    assert!(not_found(s.ssh_target(&w.only_b, &one.id).await));
+    let target = s.ssh_target(&w.only_a, &two.id).await.unwrap();
+    assert_eq!(
+        (
+            target.credential_name.as_str(),
+            target.escalation,
+            target.port
+        ),
+        ("scan key", Escalation::Sudo, 22)
+    );
+    let (credential, sealed) = s.sealed_ssh_secret(&key.id).await.unwrap();
+    assert_eq!(
+        (credential.name.as_str(), sealed.as_str()),
+        ("scan key", "sealed-scan key")
+    );
+    assert!(
+        !serde_json::to_string(&credential)
+            .unwrap()
+            .contains("sealed-"),
+        "the credential as the API shows it never holds the secret"
+    );
+    assert!(matches!(
+        s.delete_ssh_credential(&w.only_a, &key.id).await,
+        Err(StoreError::Conflict(m)) if m.contains("2 host")
+    ));
+    s.delete_host(&w.only_a, &one.id).await.unwrap();
+    s.delete_host(&w.only_a, &two.id).await.unwrap();
+    s.delete_ssh_credential(&w.only_a, &key.id).await.unwrap();
+    assert!(s.list_ssh_credentials(&w.only_a).await.unwrap().is_empty());
+}
+
+async fn agentless_host_keys_are_approved_as_seen(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let key = s
+        .create_ssh_credential(&w.only_a, &ssh_credential(&w.a, "k"))
+        .await
+        .unwrap();
+    let host = s
+        .create_ssh_host(&w.only_a, &ssh_host(&w.a, &key, "db"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            s.approve_host_key(&w.only_a, &host.id, "SHA256:aaa").await,
+            Err(StoreError::Conflict(m)) if m.contains("no key")
+        ),
+        "nothing offered yet"
+    );
+    let first_contact = SshCheckRecord {
+        ok: false,
+        offered_key: Some("SHA256:aaa".into()),
+        report: r#"{"message":"host key pending"}"#.into(),
+    };
+    s.record_ssh_check(&host.id, &first_contact, 1_000)
+        .await
+        .unwrap();
+    let target = s.ssh_target(&w.only_a, &host.id).await.unwrap();
+    assert_eq!(
+        (
+            target.offered_key.as_deref(),
+            target.host_key.as_deref(),
+            target.check_ok
+        ),
+        (Some("SHA256:aaa"), None, Some(false))
+    );
+    assert!(not_found(
+        s.approve_host_key(&w.only_b, &host.id, "SHA256:aaa").await
+    ));
+    assert!(
+        matches!(
+            s.approve_host_key(&w.only_a, &host.id, "SHA256:bbb").await,
+            Err(StoreError::Conflict(m)) if m.contains("SHA256:aaa")
+        ),
+        "only the key that was offered"
+    );
+    let approved = s
+        .approve_host_key(&w.only_a, &host.id, "SHA256:aaa")
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            approved.host_key.as_deref(),
+            approved.offered_key.as_deref()
+        ),
+        (Some("SHA256:aaa"), None)
+    );
+    let seen_before = s.get_host(&w.only_a, &host.id).await.unwrap().last_seen_at;
+    let ok = SshCheckRecord {
+        ok: true,
+        offered_key: None,
+        report: r#"{"os":"debian 12"}"#.into(),
+    };
+    let later = now() + 10;
+    s.record_ssh_check(&host.id, &ok, later).await.unwrap();
+    let host_now = s.get_host(&w.only_a, &host.id).await.unwrap();
+    assert_eq!(host_now.last_seen_at, Some(later), "{seen_before:?}");
+    assert_eq!(host_now.status, HostStatus::Online);
+    let target = s.ssh_target(&w.only_a, &host.id).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&target).unwrap()["check_report"],
+        serde_json::json!({"os": "debian 12"}),
+        "the report travels as JSON"
+    );
+    assert_eq!(
+        s.ssh_hosts_due_check(later, 10).await.unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        s.ssh_hosts_due_check(later + 1, 10).await.unwrap(),
+        vec![host.id.clone()]
+    );
+}
+
+async fn agentless_jobs_go_to_ssh_workers_only(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let t = system_template(&s).await;
+    let p = s.create_policy(&w.only_a, &policy(&w.a, &t)).await.unwrap();
+    let key = s
+        .create_ssh_credential(&w.only_a, &ssh_credential(&w.a, "k"))
+        .await
+        .unwrap();
+    let ssh = s
+        .create_ssh_host(&w.only_a, &ssh_host(&w.a, &key, "db"))
+        .await
+        .unwrap();
+    let agent_scan = new_scan(&s, &w, &p.id, &t).await;
+    let ssh_scan = s
+        .create_scan(
+            &w.only_a,
+            &NewScan {
+                host_id: ssh.id.clone(),
+                ..new_scan_for(&w, &p.id, &t)
+            },
+        )
+        .await
+        .unwrap();
+    let claimed = s.claim_ssh_jobs(1_000, 600, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1, "{claimed:?}");
+    assert_eq!(claimed[0].scan_id.as_deref(), Some(ssh_scan.id.as_str()));
+    assert!(
+        s.claim_ssh_jobs(1_001, 600, 10).await.unwrap().is_empty(),
+        "leased"
+    );
+    assert_eq!(
+        s.claim_ssh_jobs(1_600, 600, 10).await.unwrap().len(),
+        1,
+        "redelivered when the lease ran out"
+    );
+    let agent_jobs = s.claim_jobs(&w.host_a.id, 1_000, 600, 10).await.unwrap();
+    assert_eq!(
+        agent_jobs[0].scan_id.as_deref(),
+        Some(agent_scan.id.as_str())
+    );
 }

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bulwark_core::{Engine, Framework, Template};
+use bulwark_core::Engine;
 use bulwark_engine::HostRoot;
 use bulwark_protocol::inventory::CategoryJson;
 use bulwark_protocol::jobs::Opened;
@@ -26,6 +26,7 @@ use bulwark_protocol::wire::{
     InventoryRequest, InventoryResponse, JobsResponse, ResultsRequest, ResultsResponse,
 };
 use bulwark_protocol::{Job, JobKind, SignedJob};
+use bulwark_scanner::{CommandPolicy, ScanRequest};
 use rand::Rng;
 use tokio::sync::Mutex as AsyncMutex;
 
@@ -598,9 +599,8 @@ async fn enroll_until_done(
 /// Why a check that runs a command was not run, when the agent's owner has not opted in.
 pub const COMMANDS_REFUSED: &str = "this agent does not run command checks: its owner has not set allow_commands = true in the agent's configuration";
 
-/// Evaluates the job's checks on the host; the engine skips the server-evaluated kinds.
-/// Checks that run commands are evaluated only with `allow_commands`; otherwise each is an
-/// error that says so, and nothing is executed.
+/// Evaluates the job's checks on the host, as agentless scans do (bulwark-scanner). Checks
+/// that run commands are evaluated only with `allow_commands`; otherwise each is an error.
 fn run_scan(
     root: &Path,
     id: String,
@@ -608,37 +608,20 @@ fn run_scan(
     checks: Vec<bulwark_core::Check>,
     allow_commands: bool,
 ) -> Result<Vec<AgentResult>, String> {
-    let (checks, refused): (Vec<_>, Vec<_>) = checks
-        .into_iter()
-        .partition(|c| allow_commands || !c.runs_commands());
-    let host = HostRoot::at(root);
-    let os = host.detect_os().map_err(|e| e.to_string())?;
-    let template = Template {
-        id,
-        name,
-        framework: Framework::Custom,
-        os: os.kind,
-        version: String::new(),
-        benchmark: String::new(),
-        engine: bulwark_core::Engine::Native,
-        checks,
+    let commands = if allow_commands {
+        CommandPolicy::Allowed
+    } else {
+        CommandPolicy::Refused {
+            reason: COMMANDS_REFUSED.into(),
+        }
     };
-    let report = bulwark_engine::scan(host, &template, |_, _, _| {}).map_err(|e| e.to_string())?;
-    Ok(report
-        .results
-        .into_iter()
-        .map(|r| AgentResult {
-            check_id: r.id,
-            outcome: r.outcome,
-        })
-        .chain(refused.into_iter().map(|c| AgentResult {
-            outcome: bulwark_core::CheckOutcome::error(
-                bulwark_core::Check::describe_expectation(&c.probe, c.expect.as_ref()),
-                COMMANDS_REFUSED,
-            ),
-            check_id: c.id,
-        }))
-        .collect())
+    let request = ScanRequest {
+        template_id: id,
+        template_name: name,
+        checks,
+        commands,
+    };
+    Ok(bulwark_scanner::run(root, request)?.results)
 }
 
 /// `bulwark-agent run`.

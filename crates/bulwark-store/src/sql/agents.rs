@@ -21,10 +21,11 @@ const NONCES_PER_STATEMENT: usize = 300;
 /// Spent nonces deleted per transaction.
 const NONCES_PER_PRUNE: u64 = 500;
 
-const JOB_COLUMNS: &str = "id, org_id, host_id, kind, scan_id, status, lease_until, deliveries, message, created_at, updated_at";
+pub(super) const JOB_COLUMNS: &str = "id, org_id, host_id, kind, scan_id, status, lease_until, deliveries, message, created_at, updated_at";
 
 /// Jobs an agent may be handed: never delivered, or delivered and not finished in time.
-const PENDING: &str = "(status = 'queued' OR (status = 'delivered' AND lease_until <= $2))";
+pub(super) const PENDING: &str =
+    "(status = 'queued' OR (status = 'delivered' AND lease_until <= $2))";
 
 #[derive(sqlx::FromRow)]
 struct KeyRow {

@@ -8,7 +8,7 @@ use crate::{Host, HostGroup, HostStore, NewHost, Result, Scope, StoreError, args
 
 /// A host row with its last heartbeat; `h` is hosts, `hs` host_seen.
 pub(crate) const HOST_SELECT: &str = "SELECT h.id, h.org_id, h.hostname, h.os_kind, h.os_id, h.os_version, h.kernel, \
-     h.status, hs.last_seen_at, h.created_at, h.agent_id, h.agent_version, h.spool_dropped, h.inventory_refused \
+     h.status, hs.last_seen_at, h.created_at, h.agent_id, h.agent_version, h.spool_dropped, h.inventory_refused, h.connection \
      FROM hosts h LEFT JOIN host_seen hs ON hs.host_id = h.id";
 
 #[derive(sqlx::FromRow)]

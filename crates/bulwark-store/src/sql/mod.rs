@@ -11,6 +11,7 @@ mod reports;
 mod result_sets;
 mod scans;
 mod scap;
+mod ssh;
 mod templates;
 
 use crate::db::{Arg, Db, placeholders};

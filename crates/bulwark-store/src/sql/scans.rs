@@ -9,7 +9,7 @@ use super::hosts::HOST_SELECT;
 use super::result_sets::{ResultSetRow, Stored, encode};
 use super::{SqlStore, scope_clause, visible};
 use crate::db::{Arg, Tx};
-use crate::model::{HostRow, ONLINE_WITHIN_SECS};
+use crate::model::{HostRow, ONLINE_WITHIN_SECS, SSH_ONLINE_WITHIN_SECS};
 use crate::{
     Completion, Host, NewScan, Policy, Result, Scan, ScanFilter, ScanResult, ScanStore, Scope,
     StoreError, args, new_id, now,
@@ -287,14 +287,15 @@ impl ScanStore for SqlStore {
             .db
             .fetch_all(
                 &format!("{HOST_SELECT} LEFT JOIN host_compliance hc ON hc.host_id = h.id AND hc.policy_id = $3 \
-                 WHERE h.org_id = $1 AND h.status = 'active' AND hs.last_seen_at >= $6 \
+                 WHERE h.org_id = $1 AND h.status = 'active' \
+                 AND hs.last_seen_at >= CASE WHEN h.connection = 'ssh' THEN $7 ELSE $6 END \
                  AND (h.os_kind = $2 OR ($2 = 'all' AND NOT EXISTS \
                       (SELECT 1 FROM policies own WHERE own.org_id = h.org_id AND own.os_kind = h.os_kind))) \
                  AND (hc.completed_at IS NULL OR hc.completed_at <= $4) \
                  AND NOT EXISTS (SELECT 1 FROM scans s WHERE s.host_id = h.id AND s.policy_id = $3 \
                                  AND s.status IN ('pending', 'running')) \
                  ORDER BY hc.completed_at IS NOT NULL, hc.completed_at, h.id LIMIT $5"),
-                args![&policy.org_id, &policy.os_kind, &policy.id, before, limit, now - ONLINE_WITHIN_SECS],
+                args![&policy.org_id, &policy.os_kind, &policy.id, before, limit, now - ONLINE_WITHIN_SECS, now - SSH_ONLINE_WITHIN_SECS],
             )
             .await?;
         Ok(rows.into_iter().map(|r| r.at(now)).collect())
