@@ -46,9 +46,16 @@ fn fail(code: u8, message: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Service states and package queries run programs (systemctl, rpm); under sudo's NOEXEC
-/// every such start fails, and the scan would quietly turn into errors. Refuse up front.
+/// Service states and package queries run programs (systemctl, rpm, init scripts through
+/// `service`); under sudo's NOEXEC those programs may not start others, and their answers
+/// would quietly be wrong. Refuse up front. This program is static, so sudo's preloaded
+/// library does not bind it: the variable sudo sets for its children is what tells.
 fn may_start_programs() -> Result<(), String> {
+    if std::env::var("LD_PRELOAD").is_ok_and(|v| v.contains("sudo_noexec")) {
+        return Err(
+            "sudo runs the scanner with NOEXEC, under which the programs it asks (systemctl, rpm, init scripts) cannot start others and would answer wrongly; drop NOEXEC from the scanner's sudoers rule".into(),
+        );
+    }
     let program = ["/usr/bin/true", "/bin/true"]
         .into_iter()
         .find(|p| std::path::Path::new(p).exists())

@@ -2,6 +2,7 @@
 //! ingest of scan results, the scheduler and notifications, over any [`bulwark_store::Store`].
 
 pub mod agent_auth;
+pub mod agentless;
 pub mod api;
 pub mod auth;
 pub mod body;
@@ -15,6 +16,7 @@ pub mod notify;
 pub mod outbound;
 pub mod presence;
 pub mod scheduler;
+pub mod secrets;
 pub mod seed;
 pub mod server_checks;
 pub mod throttle;
@@ -56,6 +58,10 @@ pub struct ServerConfig {
     pub connections: listen::ConnectionLimits,
     /// Which addresses the server may call (webhooks); see `outbound`.
     pub outbound: outbound::OutboundPolicy,
+    /// Agentless scanning over SSH.
+    pub agentless: agentless::AgentlessConfig,
+    /// Seals the secrets the server keeps (SSH credentials); without it none can be stored.
+    pub secrets: Option<Arc<secrets::SecretBox>>,
 }
 
 impl Default for ServerConfig {
@@ -77,6 +83,8 @@ impl Default for ServerConfig {
             seen_flush_interval: Duration::from_secs(5),
             connections: listen::ConnectionLimits::default(),
             outbound: outbound::OutboundPolicy::default(),
+            agentless: agentless::AgentlessConfig::default(),
+            secrets: None,
         }
     }
 }
@@ -93,12 +101,15 @@ pub struct AppState {
     pub nonces: Arc<nonces::NonceLedger>,
     /// The job-signing key, read from (or first written to) the store on first use.
     pub job_key: Arc<tokio::sync::OnceCell<bulwark_protocol::AgentKey>>,
+    /// This replica's agentless scan slots and scanner.
+    pub agentless: Arc<agentless::Agentless>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
         let http = outbound::client(config.outbound);
         AppState {
+            agentless: Arc::new(agentless::Agentless::new(&config.agentless)),
             nonces: Arc::new(nonces::NonceLedger::new(store.clone())),
             store,
             config: Arc::new(config),

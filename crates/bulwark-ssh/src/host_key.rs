@@ -20,6 +20,14 @@ pub enum HostKeyPolicy {
     FirstContact,
 }
 
+impl HostKeyPolicy {
+    /// Whether a pin can be used (a key line or a fingerprint), without connecting anywhere:
+    /// what a registration checks before it stores one.
+    pub fn validate(&self) -> Result<(), SshError> {
+        Expected::from_policy(self).map(|_| ())
+    }
+}
+
 /// A policy read once, before connecting, so that a malformed pin fails without network.
 #[derive(Debug, Clone)]
 pub(crate) enum Expected {

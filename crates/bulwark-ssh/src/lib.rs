@@ -23,13 +23,18 @@
 mod error;
 mod group;
 mod host_key;
+mod keys;
 mod quote;
 mod run;
 mod session;
 mod target;
+/// A real OpenSSH server and throwaway users, for this crate's tests and the server's.
+#[doc(hidden)]
+pub mod testing;
 
 pub use error::{AuthMethod, SshError};
 pub use host_key::HostKeyPolicy;
+pub use keys::{KeyPair, generate_ed25519, public_key_line};
 pub use quote::{command_line, shell_quote};
 pub use run::{RunLimits, RunOutput};
 pub use session::Session;

@@ -52,6 +52,12 @@ impl Session {
         &self.host_key_fingerprint
     }
 
+    /// The connection is gone (the host closed it, or the network dropped it): no further
+    /// command can run on this session.
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+
     /// Ends the session, telling the server so. (No command can still be running: `run`
     /// borrows the session.)
     pub async fn close(self) {
@@ -151,14 +157,14 @@ fn config(timeouts: Timeouts) -> client::Config {
 }
 
 /// A credential decoded before connecting, so that a bad key never costs a connection.
-enum Credential {
+pub(crate) enum Credential {
     // Boxed: a decoded key is a few hundred bytes, a password three words.
     Key(Box<russh::keys::PrivateKey>),
     Password(String),
 }
 
 impl Credential {
-    fn from_auth(auth: &Auth) -> Result<Credential, SshError> {
+    pub(crate) fn from_auth(auth: &Auth) -> Result<Credential, SshError> {
         match auth {
             Auth::Password(password) => Ok(Credential::Password(password.clone())),
             Auth::PrivateKey { pem, passphrase } => {

@@ -2,7 +2,7 @@
 //! quoting, output caps, deadlines and stdin uploads. Every await is under a timeout, so a
 //! broken server or client fails a test instead of hanging the suite.
 
-mod sshd;
+use bulwark_ssh::testing as sshd;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, TcpListener};

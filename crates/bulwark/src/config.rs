@@ -47,6 +47,12 @@ struct FileConfig {
     session_hours: Option<i64>,
     /// Seconds heartbeat times wait in memory before they are written in one batch.
     heartbeat_flush_secs: Option<u64>,
+    /// The file holding the key that seals stored SSH credentials (as BULWARK_SECRET_KEY_FILE).
+    secret_key_file: Option<PathBuf>,
+    /// The static scanner agentless scans upload (as BULWARK_SCANNER).
+    scanner: Option<PathBuf>,
+    /// Agentless scans running at once (default 16).
+    ssh_max_concurrent: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +67,11 @@ pub struct Config {
     pub critical_below: f64,
     pub session_hours: i64,
     pub heartbeat_flush_secs: u64,
+    /// Where the key sealing SSH credentials lives; `None` (PostgreSQL without the setting):
+    /// no credential can be stored until it is set.
+    pub secret_key_file: Option<PathBuf>,
+    pub scanner: Option<PathBuf>,
+    pub ssh_max_concurrent: usize,
 }
 
 impl Config {
@@ -89,13 +100,34 @@ impl Config {
             ),
             None => None,
         };
+        let database_url = args
+            .database_url
+            .clone()
+            .or(from_file)
+            .or(file.database_url)
+            .unwrap_or_else(|| "sqlite://bulwark-data/bulwark.db".into());
+        // The embedded default keeps its key beside its database; replicas sharing PostgreSQL
+        // must all be given the same file.
+        let secret_key_file = std::env::var_os("BULWARK_SECRET_KEY_FILE")
+            .map(PathBuf::from)
+            .or(file.secret_key_file)
+            .or_else(|| {
+                let path = database_url.strip_prefix("sqlite://")?;
+                let dir = std::path::Path::new(path).parent()?;
+                Some(dir.join("secret.key"))
+            });
+        let scanner = std::env::var_os("BULWARK_SCANNER")
+            .map(PathBuf::from)
+            .or(file.scanner)
+            .or_else(default_scanner);
         Ok(Config {
-            database_url: args
-                .database_url
-                .clone()
-                .or(from_file)
-                .or(file.database_url)
-                .unwrap_or_else(|| "sqlite://bulwark-data/bulwark.db".into()),
+            secret_key_file,
+            scanner,
+            ssh_max_concurrent: file
+                .ssh_max_concurrent
+                .unwrap_or(bulwark_server::agentless::AgentlessConfig::default().max_concurrent)
+                .max(1),
+            database_url,
             listen: args
                 .listen
                 .clone()
@@ -138,8 +170,28 @@ impl Config {
             .with_context(|| format!("opening the database {}", self.redacted_database_url()))
     }
 
-    pub fn server_config(&self) -> bulwark_server::ServerConfig {
-        bulwark_server::ServerConfig {
+    pub fn server_config(&self) -> Result<bulwark_server::ServerConfig> {
+        let secrets = match &self.secret_key_file {
+            Some(path) => {
+                if let Some(dir) = path.parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                }
+                Some(Arc::new(
+                    bulwark_server::secrets::SecretBox::load_or_create(path)?,
+                ))
+            }
+            None => None,
+        };
+        Ok(bulwark_server::ServerConfig {
+            secrets,
+            agentless: bulwark_server::agentless::AgentlessConfig {
+                scanner: self.scanner.clone(),
+                max_concurrent: self.ssh_max_concurrent,
+                ..Default::default()
+            },
             scheduler_interval: Duration::from_secs(self.scheduler_interval_secs),
             sweep_limit: self.sweep_limit,
             warning_below: self.warning_below,
@@ -154,13 +206,26 @@ impl Config {
             },
             seen_flush_interval: Duration::from_secs(self.heartbeat_flush_secs),
             ..Default::default()
-        }
+        })
     }
 
     /// The URL with any password replaced by `***`.
     pub fn redacted_database_url(&self) -> String {
         redact(&self.database_url)
     }
+}
+
+/// The scanner where a build puts it: beside this program under its release name, or in the
+/// cargo target directory this program was built in.
+pub fn default_scanner() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let dir = exe.parent()?;
+    [
+        dir.join("bulwark-scanner-x86_64-linux-musl"),
+        dir.join("../x86_64-unknown-linux-musl/scanner/bulwark-scanner"),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
 }
 
 fn redact(url: &str) -> String {

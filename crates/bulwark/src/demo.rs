@@ -62,6 +62,11 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         critical_below: defaults.critical_below,
         session_hours: defaults.session_hours,
         heartbeat_flush_secs: defaults.seen_flush_interval.as_secs(),
+        secret_key_file: Some(dir.join("secret.key")),
+        scanner: std::env::var_os("BULWARK_SCANNER")
+            .map(Into::into)
+            .or_else(crate::config::default_scanner),
+        ssh_max_concurrent: defaults.agentless.max_concurrent,
     };
     let store = config.open_store().await?;
     bulwark_server::seed::system_templates(store.as_ref()).await?;
@@ -98,7 +103,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         prepared.enrollment_secret
     );
     println!("Press Ctrl-C to stop.\n");
-    let state = bulwark_server::AppState::new(store, config.server_config());
+    let state = bulwark_server::AppState::new(store, config.server_config()?);
     let fleet = tokio::spawn(simulate_fleet(state.clone(), prepared.org_id.clone()));
     let served = crate::serve_state(listener, state).await;
     fleet.abort();

@@ -174,7 +174,7 @@ pub(crate) async fn serve_on(
 ) -> Result<()> {
     serve_state(
         listener,
-        bulwark_server::AppState::new(store, config.server_config()),
+        bulwark_server::AppState::new(store, config.server_config()?),
     )
     .await
 }
@@ -193,6 +193,7 @@ pub(crate) async fn serve_state(
         );
     }
     tokio::spawn(bulwark_server::scheduler::run(state.clone()));
+    tokio::spawn(bulwark_server::agentless::run(state.clone()));
     tokio::spawn(bulwark_server::presence::run(
         state.store.clone(),
         state.presence.clone(),

@@ -3,6 +3,7 @@
 //! and the role-matrix test are all built from it, so they cannot drift apart.
 
 pub mod agent;
+pub mod agentless;
 pub mod answers;
 pub mod compliance;
 pub mod exceptions;
@@ -180,6 +181,13 @@ routes! {
     post "/api/v1/agent/scans/{id}/arf" Access::Agent, "The ARF oscap wrote for a scan, zstd-compressed; sent before the results" => scap::upload_arf, upload "application/zstd", answer scap::ArfStored;
     post "/api/v1/agent/scans/{id}/results" Access::Agent, "A scan's results; finishes the scan (idempotent)" => agent::results, body bulwark_protocol::wire::ResultsRequest, answer bulwark_protocol::wire::ResultsResponse;
 
+    post "/api/v1/hosts" Access::Needs(HostsManage), "Register a host the server scans over SSH (agentless); agent hosts enroll themselves" => agentless::create_host, body agentless::HostBody, answer bulwark_store::Host;
+    get "/api/v1/hosts/{id}/ssh" Access::Needs(HostsView), "An agentless host's connection, host key state and last check" => agentless::target, answer bulwark_store::SshTarget;
+    post "/api/v1/hosts/{id}/ssh/check" Access::Needs(HostsManage), "Check an agentless host now: connect, verify its key, detect OS, architecture, sudo, free space, oscap" => agentless::check, answer crate::agentless::SshCheckReport;
+    post "/api/v1/hosts/{id}/ssh/approve-key" Access::Needs(HostsManage), "Approve the host key an agentless host offered (its fingerprint, as the last check showed it)" => agentless::approve_key, body agentless::ApproveBody, answer bulwark_store::SshTarget;
+    get "/api/v1/ssh-credentials" Access::Needs(HostsView), "SSH credentials of agentless hosts (never their secrets)" => agentless::list_credentials, answer Vec<bulwark_store::SshCredential>;
+    post "/api/v1/ssh-credentials" Access::Needs(HostsManage), "Store an SSH credential sealed (a private key, a generated key, or a password)" => agentless::create_credential, body agentless::CredentialBody, answer agentless::CredentialCreated;
+    delete "/api/v1/ssh-credentials/{id}" Access::Needs(HostsManage), "Remove an SSH credential no host uses" => agentless::delete_credential, answer answers::Deleted;
     get "/api/v1/hosts" Access::Needs(HostsView), "List hosts (filters: status, health, os_kind, group_id)" => hosts::list, query hosts::HostFilter, answer Vec<bulwark_store::Host>;
     get "/api/v1/hosts/{id}" Access::Needs(HostsView), "A host with its latest inventory" => hosts::get_one, answer answers::HostDetail;
     delete "/api/v1/hosts/{id}" Access::Needs(HostsManage), "Remove a host; its agent must enroll again" => hosts::delete_one, answer answers::Deleted;

@@ -105,6 +105,26 @@ impl TestApp {
     }
 
     pub async fn on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> TestApp {
+        Self::on_config(store, dir, Self::config()).await
+    }
+
+    /// The tests' server settings.
+    pub fn config() -> ServerConfig {
+        ServerConfig {
+            body_limit: 64 * 1024,
+            // The tests' webhook receivers listen on loopback.
+            outbound: bulwark_server::outbound::OutboundPolicy {
+                allow_private: true,
+            },
+            ..Default::default()
+        }
+    }
+
+    pub async fn on_config(
+        store: Arc<dyn Store>,
+        dir: tempfile::TempDir,
+        config: ServerConfig,
+    ) -> TestApp {
         bulwark_server::seed::system_templates(store.as_ref())
             .await
             .unwrap();
@@ -131,14 +151,6 @@ impl TestApp {
         )
         .await;
         let root = token_for(&store, "root", Role::Admin, None).await;
-        let config = ServerConfig {
-            body_limit: 64 * 1024,
-            // The tests' webhook receivers listen on loopback.
-            outbound: bulwark_server::outbound::OutboundPolicy {
-                allow_private: true,
-            },
-            ..Default::default()
-        };
         let state = AppState::new(store, config);
         let router = bulwark_server::app(state.clone());
         TestApp {
@@ -153,6 +165,11 @@ impl TestApp {
             root,
             _dir: dir,
         }
+    }
+
+    /// The directory holding the test's database (and secret key, where there is one).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub fn token(&self, role: &str) -> &str {

@@ -2,8 +2,6 @@
 //! with its own host key, authorized keys and configuration in a temporary directory, killed
 //! when dropped. Also the keys and the throwaway password user the tests log in with.
 
-#![allow(dead_code)] // Each test binary uses a different part of the harness.
-
 use std::fs;
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
@@ -11,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bulwark_ssh::{Auth, Target};
+use crate::{Auth, Target};
 use tempfile::TempDir;
 
 const SSHD: &str = "/usr/sbin/sshd";
@@ -37,6 +35,15 @@ impl Sshd {
 
     /// A server whose only host key is of this type (`ssh-keygen -t`).
     pub fn start_with_host_key(kind: &str) -> Option<Sshd> {
+        Sshd::start_configured(kind, "")
+    }
+
+    /// A server with more configuration after the harness's own (`Match` blocks go here).
+    pub fn start_with_config(extra: &str) -> Option<Sshd> {
+        Sshd::start_configured("ed25519", extra)
+    }
+
+    fn start_configured(kind: &str, extra: &str) -> Option<Sshd> {
         if std::env::var_os("FAKEROOTKEY").is_some() {
             eprintln!("skipped: sshd cannot run under fakeroot (run the SSH tests as root)");
             return None;
@@ -72,7 +79,7 @@ impl Sshd {
         // sshd exits saying so, and another port is tried.
         for _ in 0..5 {
             let port = free_port();
-            let config = write_config(dir.path(), port, &host_key);
+            let config = write_config(dir.path(), port, &host_key, extra);
             if let Some(child) = spawn_ready(dir.path(), &config, port) {
                 return Some(Sshd {
                     child,
@@ -169,7 +176,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn write_config(dir: &Path, port: u16, host_key: &Path) -> PathBuf {
+fn write_config(dir: &Path, port: u16, host_key: &Path, extra: &str) -> PathBuf {
     let authorized = dir.join("authorized_keys");
     let config = format!(
         "Port {port}\n\
@@ -191,7 +198,8 @@ fn write_config(dir: &Path, port: u16, host_key: &Path) -> PathBuf {
     // OpenSSH 9.8 and later penalise addresses whose connections fail authentication; the
     // tests fail authentication on purpose, so this is switched off where sshd knows it.
     let path = dir.join("sshd_config");
-    let with_penalties = format!("{config}PerSourcePenalties no\n");
+    let with_penalties = format!("{config}PerSourcePenalties no\n{extra}");
+    let config = format!("{config}{extra}");
     fs::write(&path, &with_penalties).expect("sshd_config");
     let known = Command::new(SSHD)
         .args(["-t", "-f"])
@@ -311,6 +319,90 @@ impl TempUser {
             .expect("write to chpasswd");
         assert!(chpasswd.wait().expect("chpasswd").success(), "chpasswd");
         user
+    }
+}
+
+impl TempUser {
+    /// A user with a home directory of its own (made here, owned by the user), as agentless
+    /// scans need one to work in; `tag` tells several users of one test apart.
+    pub fn with_home(tag: &str, home: &Path) -> TempUser {
+        assert!(is_root(), "only root can create the test user");
+        let name = format!("bw{tag}{}", std::process::id());
+        fs::create_dir_all(home).expect("the test user's home");
+        // `*`: no password, but not locked (sshd refuses every login of a locked account).
+        let status = Command::new("useradd")
+            .args([
+                "--no-create-home",
+                "--shell",
+                "/bin/sh",
+                "--password",
+                "*",
+                "--home-dir",
+            ])
+            .arg(home)
+            .arg(&name)
+            .status()
+            .expect("useradd");
+        assert!(status.success(), "useradd {name}");
+        let status = Command::new("chown")
+            .arg(format!("{name}:"))
+            .arg(home)
+            .status()
+            .expect("chown");
+        assert!(status.success(), "chown {}", home.display());
+        TempUser {
+            name,
+            password: String::new(),
+        }
+    }
+
+    /// Gives the user another login shell (a script that prints, say).
+    pub fn set_shell(&self, shell: &Path) {
+        let status = Command::new("usermod")
+            .arg("--shell")
+            .arg(shell)
+            .arg(&self.name)
+            .status()
+            .expect("usermod");
+        assert!(status.success(), "usermod --shell");
+    }
+}
+
+/// A sudoers rule for a test user, checked by visudo and removed on drop; the machine's own
+/// sudoers files are never touched.
+pub struct SudoRule {
+    path: PathBuf,
+}
+
+impl SudoRule {
+    pub fn install(user: &str, lines: &str) -> SudoRule {
+        assert!(
+            Path::new("/usr/bin/sudo").exists(),
+            "sudo is missing: apt-get install sudo (scripts/test installs it)"
+        );
+        let path = PathBuf::from(format!("/etc/sudoers.d/bulwark-test-{user}"));
+        fs::write(&path, lines).expect("write the sudoers rule");
+        let check = Command::new("visudo")
+            .args(["-c", "-q", "-f"])
+            .arg(&path)
+            .output()
+            .expect("visudo");
+        if !check.status.success() {
+            let _ = fs::remove_file(&path);
+            panic!(
+                "visudo rejects the test rule {lines:?}: {}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+        }
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o440)).expect("chmod 0440");
+        SudoRule { path }
+    }
+}
+
+impl Drop for SudoRule {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
     }
 }
 
