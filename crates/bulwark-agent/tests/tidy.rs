@@ -46,9 +46,14 @@ fn core_has_only_pure_dependencies() {
 #[test]
 fn crates_depend_in_the_documented_direction() {
     // Architecture invariant (docs/ARCHITECTURE.md): core <- (engine, content, store,
-    // protocol, scap, report) <- (server, agent) <- binaries; ssh stands alone (a transport).
-    let rules: [(&str, &[&str]); 10] = [
+    // protocol, scap, report) <- scanner (engine + protocol: one scan job) <- (server, agent)
+    // <- binaries; ssh stands alone (a transport).
+    let rules: [(&str, &[&str]); 11] = [
         ("bulwark-ssh", &[]),
+        (
+            "bulwark-scanner",
+            &["bulwark-core", "bulwark-engine", "bulwark-protocol"],
+        ),
         ("bulwark-core", &[]),
         ("bulwark-engine", &["bulwark-core"]),
         ("bulwark-content", &["bulwark-core"]),
@@ -66,6 +71,7 @@ fn crates_depend_in_the_documented_direction() {
                 "bulwark-scap",
                 "bulwark-report",
                 "bulwark-ssh",
+                "bulwark-scanner",
             ],
         ),
         (
@@ -76,6 +82,7 @@ fn crates_depend_in_the_documented_direction() {
                 "bulwark-content",
                 "bulwark-protocol",
                 "bulwark-scap",
+                "bulwark-scanner",
             ],
         ),
     ];

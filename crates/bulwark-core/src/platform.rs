@@ -59,6 +59,36 @@ pub const KNOWN_IDS: &[&str] = &[
     "amzn",
 ];
 
+/// Reads an os-release file (`/etc/os-release`): the ID, ID_LIKE, VERSION_ID and PRETTY_NAME
+/// a host gives of itself, with quotes removed. Anything else is ignored.
+pub fn parse_os_release(text: &str) -> HostOs {
+    let mut os = HostOs {
+        kind: OsKind::Linux,
+        id: "linux".into(),
+        id_like: vec![],
+        version_id: String::new(),
+        pretty_name: String::new(),
+    };
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value
+            .trim()
+            .trim_matches('"')
+            .trim_matches('\'')
+            .to_string();
+        match key.trim() {
+            "ID" => os.id = value.to_lowercase(),
+            "ID_LIKE" => os.id_like = value.split_whitespace().map(str::to_lowercase).collect(),
+            "VERSION_ID" => os.version_id = value,
+            "PRETTY_NAME" => os.pretty_name = value,
+            _ => {}
+        }
+    }
+    os
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HostOs {
     pub kind: OsKind,

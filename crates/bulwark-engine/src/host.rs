@@ -10,7 +10,7 @@ use std::fs;
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
-use bulwark_core::{HostOs, OsKind};
+use bulwark_core::HostOs;
 
 /// Configuration files larger than this are refused rather than read.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -280,33 +280,8 @@ pub fn read_bytes(on_disk: &Path, shown_as: &str) -> Result<Option<Vec<u8>>, Rea
     Ok(Some(bytes))
 }
 
-pub fn parse_os_release(text: &str) -> HostOs {
-    let mut os = HostOs {
-        kind: OsKind::Linux,
-        id: "linux".into(),
-        id_like: vec![],
-        version_id: String::new(),
-        pretty_name: String::new(),
-    };
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let value = value
-            .trim()
-            .trim_matches('"')
-            .trim_matches('\'')
-            .to_string();
-        match key.trim() {
-            "ID" => os.id = value.to_lowercase(),
-            "ID_LIKE" => os.id_like = value.split_whitespace().map(str::to_lowercase).collect(),
-            "VERSION_ID" => os.version_id = value,
-            "PRETTY_NAME" => os.pretty_name = value,
-            _ => {}
-        }
-    }
-    os
-}
+/// os-release's fields, read as the scanned host wrote them.
+pub use bulwark_core::platform::parse_os_release;
 
 #[cfg(test)]
 mod tests {

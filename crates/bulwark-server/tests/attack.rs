@@ -22,6 +22,7 @@ struct Objects {
     exception: String,
     scan: String,
     group: String,
+    ssh_credential: String,
 }
 
 async fn objects_of_a(app: &TestApp) -> Objects {
@@ -92,6 +93,23 @@ async fn objects_of_a(app: &TestApp) -> Objects {
         .as_str()
         .unwrap()
         .to_owned();
+    // Stored directly: this server has no secret key, and the sweep is about the id.
+    let ssh_credential = app
+        .state
+        .store
+        .create_ssh_credential(
+            &bulwark_store::Scope::All,
+            &bulwark_store::NewSshCredential {
+                org_id: app.a.id.clone(),
+                name: "alpha scan key".into(),
+                kind: bulwark_store::SshCredentialKind::Password,
+                sealed_secret: "v1:00".into(),
+                public_key: None,
+            },
+        )
+        .await
+        .unwrap()
+        .id;
     Objects {
         template,
         check,
@@ -100,6 +118,7 @@ async fn objects_of_a(app: &TestApp) -> Objects {
         exception,
         scan,
         group,
+        ssh_credential,
     }
 }
 
@@ -125,6 +144,7 @@ fn fill(path: &str, app: &TestApp, objects: &Objects, made_up: bool) -> String {
             (_, "scans") => objects.scan.clone(),
             (_, "templates") => objects.template.clone(),
             (_, "host-groups") => objects.group.clone(),
+            (_, "ssh-credentials") => objects.ssh_credential.clone(),
             (_, "hosts" | "agent") => app.host_a.id.clone(),
             (_, "orgs") => app.a.id.clone(),
             _ => panic!("{path}: no object of A for {segment} after {before}"),

@@ -237,7 +237,7 @@ async fn inspect(
     };
     match os_release {
         Ok(text) => {
-            let os = bulwark_engine::host::parse_os_release(&text);
+            let os = bulwark_core::platform::parse_os_release(&text);
             report.os_id = Some(os.id);
             report.os_version = Some(os.version_id);
             report.os_name = Some(os.pretty_name);
