@@ -20,7 +20,11 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// Another benchmark than ingest and reads.
+    #[command(subcommand)]
+    what: Option<BenchWhat>,
     /// sqlite://PATH (default: a temporary file) or postgres://... (a new schema is made).
     #[arg(long)]
     database_url: Option<String>,
@@ -39,6 +43,12 @@ pub struct BenchArgs {
     /// Repetitions of each read measurement.
     #[arg(long, default_value_t = 20)]
     repeat: usize,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum BenchWhat {
+    /// Agentless scans of this machine over SSH, beside a local scan.
+    Ssh(crate::bench_ssh::SshBenchArgs),
 }
 
 const CHECKS: usize = 160;
@@ -74,6 +84,9 @@ async fn open(url: Option<&str>, dir: &std::path::Path) -> Result<Db> {
 }
 
 pub async fn run(args: BenchArgs) -> Result<()> {
+    if let Some(BenchWhat::Ssh(ssh)) = args.what {
+        return crate::bench_ssh::run(ssh).await;
+    }
     let dir = tempfile::tempdir()?;
     let db = open(args.database_url.as_deref(), dir.path())
         .await

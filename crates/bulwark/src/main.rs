@@ -2,6 +2,7 @@
 //! API tokens from the command line; `content import-scap` imports SCAP content.
 
 mod bench;
+mod bench_ssh;
 mod config;
 mod demo;
 mod scap_cmd;
