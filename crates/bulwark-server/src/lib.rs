@@ -121,6 +121,15 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// A job was queued for the host: wake its agent's long poll, or this replica's SSH
+    /// workers for an agentless host (whichever waits; the other bell rings unheard).
+    pub fn jobs_ready(&self, host_id: &str) {
+        self.presence.jobs_ready(host_id);
+        self.agentless.wake.notify_one();
+    }
+}
+
 /// How long a client may take to send a request's body once its headers arrived.
 pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 

@@ -177,7 +177,7 @@ pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>
                     },
                 )
                 .await?;
-            state.presence.jobs_ready(&host.id);
+            state.jobs_ready(&host.id);
             report.scans_created += 1;
         }
     }

@@ -185,7 +185,7 @@ pub async fn trigger(
             },
         )
         .await?;
-    s.presence.jobs_ready(&scan.host_id);
+    s.jobs_ready(&scan.host_id);
     Ok(Json(scan))
 }
 
