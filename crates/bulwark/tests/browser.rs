@@ -79,3 +79,64 @@ fn the_ui_in_a_real_browser() {
         screenshots.display()
     );
 }
+
+#[test]
+fn agentless_scanning_in_a_real_browser() {
+    use bulwark_ssh::testing::{Sshd, SudoRule, TempUser};
+    let ui_tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui-tests");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists() && ui_tests.join("node_modules/playwright-core").exists(),
+        "the browser tests need Debian's chromium ({chromium}) and `npm ci` in ui-tests; .ci/run installs both"
+    );
+    assert!(
+        std::env::var_os("BULWARK_SCANNER").is_some(),
+        "BULWARK_SCANNER must name the static scanner (scripts/test builds it)"
+    );
+    let Some(sshd) = Sshd::start() else { return };
+    let home = tempfile::Builder::new()
+        .prefix("bulwark-browser-home")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let user = TempUser::with_home("w", home.path());
+    let _sudo = SudoRule::install(
+        &user.name,
+        &format!("{} ALL=(root) NOPASSWD: ALL\n", user.name),
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("bulwark.db").display());
+    admin(&db, &["org", "create", "--name", "Agentless"], None);
+    let admin_password = "an admin password for the browser";
+    admin(
+        &db,
+        &["user", "create", "--username", "ada", "--role", "admin"],
+        Some(admin_password),
+    );
+    let (_server, url) = serve(&db);
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    let out = Command::new("node")
+        .arg(ui_tests.join("agentless.mjs"))
+        .current_dir(&ui_tests)
+        .env("BULWARK_URL", &url)
+        .env("ADMIN_USER", "ada")
+        .env("ADMIN_PASSWORD", admin_password)
+        .env("SSH_PORT", sshd.port.to_string())
+        .env("SSH_USER", &user.name)
+        .env("CLIENT_KEY", &sshd.client_key)
+        .env("HOST_FINGERPRINT", &sshd.host_fingerprint)
+        .env("SCREENSHOTS", &screenshots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs (install nodejs)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}\nscreenshots: {}", screenshots.display());
+    assert!(
+        out.status.success(),
+        "the agentless browser test failed:\n{stdout}\n{stderr}\nsshd log:\n{}\nscreenshots: {}",
+        sshd.log(),
+        screenshots.display()
+    );
+    drop(home);
+}

@@ -22,17 +22,17 @@ use crate::error::{ApiResult, AppError, FieldError};
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CredentialBody {
-    org_id: Option<String>,
-    name: String,
-    kind: SshCredentialKind,
+    pub org_id: Option<String>,
+    pub name: String,
+    pub kind: SshCredentialKind,
     /// `private_key`: the key in OpenSSH (or PEM) form; omit it and set `generate` to have
     /// the server make an Ed25519 key and answer its public key.
-    private_key: Option<String>,
-    passphrase: Option<String>,
+    pub private_key: Option<String>,
+    pub passphrase: Option<String>,
     #[serde(default)]
-    generate: bool,
+    pub generate: bool,
     /// `password`: the login password.
-    password: Option<String>,
+    pub password: Option<String>,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -172,16 +172,16 @@ pub async fn delete_credential(
 #[serde(deny_unknown_fields)]
 pub struct ConnectionBody {
     /// A host name or IP address.
-    address: String,
+    pub address: String,
     #[serde(default = "default_port")]
-    port: u16,
-    username: String,
-    credential_id: String,
+    pub port: u16,
+    pub username: String,
+    pub credential_id: String,
     #[serde(default = "default_escalation")]
-    escalation: Escalation,
+    pub escalation: Escalation,
     /// The host's key, if known: its `SHA256:` fingerprint or public key line. Given here, it
     /// counts as approved; otherwise the first Check records what the host offers.
-    host_key: Option<String>,
+    pub host_key: Option<String>,
 }
 
 fn default_port() -> u16 {
@@ -195,10 +195,10 @@ fn default_escalation() -> Escalation {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostBody {
-    org_id: Option<String>,
-    hostname: String,
+    pub org_id: Option<String>,
+    pub hostname: String,
     /// How the server reaches the host; agent hosts enroll themselves instead.
-    connection: ConnectionBody,
+    pub connection: ConnectionBody,
 }
 
 pub async fn create_host(
@@ -302,7 +302,7 @@ pub async fn check(
 #[serde(deny_unknown_fields)]
 pub struct ApproveBody {
     /// The fingerprint the host offered (as the last Check showed it).
-    fingerprint: String,
+    pub fingerprint: String,
 }
 
 pub async fn approve_key(

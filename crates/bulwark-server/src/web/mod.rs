@@ -58,6 +58,10 @@ ui_routes! {
     post "/hosts/{id}/delete" mirrors DELETE "/api/v1/hosts/{id}" => pages::hosts::delete;
     post "/host-groups" mirrors POST "/api/v1/host-groups" => pages::hosts::create_group;
     post "/hosts/{id}/groups" mirrors POST "/api/v1/host-groups/{id}/members" => pages::hosts::add_to_group;
+    post "/hosts/agentless" mirrors POST "/api/v1/hosts" => pages::hosts::create_agentless;
+    post "/ssh-credentials" mirrors POST "/api/v1/ssh-credentials" => pages::hosts::create_credential;
+    post "/hosts/{id}/ssh/check" mirrors POST "/api/v1/hosts/{id}/ssh/check" => pages::hosts::ssh_check;
+    post "/hosts/{id}/ssh/approve-key" mirrors POST "/api/v1/hosts/{id}/ssh/approve-key" => pages::hosts::approve_key;
 
     get "/templates" mirrors GET "/api/v1/compliance/templates" => pages::templates::list;
     get "/templates/{id}" mirrors GET "/api/v1/compliance/templates/{id}" => pages::templates::detail;

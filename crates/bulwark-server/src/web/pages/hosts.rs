@@ -3,18 +3,20 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use bulwark_store::{Host, HostGroup, Policy, Scan};
+use bulwark_store::{Host, HostConnection, HostGroup, Policy, Scan, SshCredential, SshTarget};
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::AppState;
+use crate::agentless::SshCheckReport;
+use crate::api::agentless::{self, ApproveBody, ConnectionBody, CredentialBody, HostBody};
 use crate::api::hosts::{self, GroupBody, HostFilter, MaintenanceBody, MemberBody};
 use crate::auth::Caller;
 use crate::body::{Body, Params};
 use crate::error::AppError;
 use crate::web::charts::{self, Point};
 use crate::web::fmt;
-use crate::web::form::{Form, Outcome, go_to};
+use crate::web::form::{Done, Form, Outcome, go_to};
 use crate::web::page::{Chrome, OrErrorPage, PageResult, render_html};
 
 #[derive(Template)]
@@ -30,6 +32,8 @@ struct HostsPage {
     matched: usize,
     /// Each scanned host's latest score.
     scores: std::collections::HashMap<String, Option<f64>>,
+    /// SSH credentials for registering agentless hosts (for those who may manage hosts).
+    credentials: Vec<SshCredential>,
 }
 
 pub async fn list(
@@ -76,7 +80,16 @@ pub async fn list(
         .into_iter()
         .map(|l| (l.host_id, l.score))
         .collect();
+    let credentials = if chrome.can_manage_hosts {
+        agentless::list_credentials(State(s.clone()), caller.clone())
+            .await
+            .or_page(&chrome)?
+            .0
+    } else {
+        Vec::new()
+    };
     Ok(render_html(&HostsPage {
+        credentials,
         chrome,
         hosts,
         groups,
@@ -166,6 +179,13 @@ struct HostPage {
     missing: Vec<&'static str>,
     compliance: Option<Compliance>,
     groups: Vec<HostGroup>,
+    /// An agentless host's connection and last check (summary tab).
+    ssh: Option<SshPanel>,
+}
+
+struct SshPanel {
+    target: SshTarget,
+    report: Option<SshCheckReport>,
 }
 
 struct Compliance {
@@ -290,7 +310,21 @@ pub async fn detail(
         .into_iter()
         .filter(|g| g.org_id == host.org_id)
         .collect();
+    let ssh = if tab == "summary" && host.connection == HostConnection::Ssh {
+        let target = agentless::target(State(s.clone()), caller.clone(), Path(host.id.clone()))
+            .await
+            .or_page(&chrome)?
+            .0;
+        let report = target
+            .check_report
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok());
+        Some(SshPanel { target, report })
+    } else {
+        None
+    };
     Ok(render_html(&HostPage {
+        ssh,
         chrome,
         host,
         tab,
@@ -443,6 +477,90 @@ pub async fn add_to_group(
     };
     let _ = hosts::add_member(State(s), caller, Path(choice.group_id), Body(member)).await?;
     go_to(format!("/hosts/{host_id}"))
+}
+
+pub async fn create_credential(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(b): Form<CredentialBody>,
+) -> Outcome {
+    let created = agentless::create_credential(State(s), caller, Body(b))
+        .await?
+        .0;
+    let html = CredentialStored {
+        name: created.credential.name,
+        public_key: created.public_key,
+    }
+    .render()
+    .map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(Done::Show(html))
+}
+
+/// What a stored credential shows in its form: the public key to install, once.
+#[derive(Template)]
+#[template(
+    source = r#"<div class="alert alert-success" role="status">Credential <strong>{{ name }}</strong> stored. {% if let Some(key) = public_key %}Add this line to <code>~/.ssh/authorized_keys</code> of the login user on each host:<pre class="mono" data-testid="public-key">{{ key }}</pre>{% endif %}<a href="/hosts#agentless">Register a host with it</a></div>"#,
+    ext = "html"
+)]
+struct CredentialStored {
+    name: String,
+    public_key: Option<String>,
+}
+
+/// The registration form, flat: the API's body nests the connection.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentlessHostForm {
+    org_id: Option<String>,
+    hostname: String,
+    address: String,
+    port: Option<u16>,
+    username: String,
+    credential_id: String,
+    escalation: Option<bulwark_store::Escalation>,
+    host_key: Option<String>,
+}
+
+pub async fn create_agentless(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(f): Form<AgentlessHostForm>,
+) -> Outcome {
+    let body = HostBody {
+        org_id: f.org_id,
+        hostname: f.hostname,
+        connection: ConnectionBody {
+            address: f.address,
+            port: f.port.unwrap_or(22),
+            username: f.username,
+            credential_id: f.credential_id,
+            escalation: f.escalation.unwrap_or(bulwark_store::Escalation::Sudo),
+            host_key: f.host_key,
+        },
+    };
+    let host = agentless::create_host(State(s), caller, Body(body))
+        .await?
+        .0;
+    go_to(format!("/hosts/{}", host.id))
+}
+
+pub async fn ssh_check(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Outcome {
+    let _ = agentless::check(State(s), caller, Path(id.clone())).await?;
+    go_to(format!("/hosts/{id}"))
+}
+
+pub async fn approve_key(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Form(b): Form<ApproveBody>,
+) -> Outcome {
+    let _ = agentless::approve_key(State(s), caller, Path(id.clone()), Body(b)).await?;
+    go_to(format!("/hosts/{id}"))
 }
 
 #[cfg(test)]
