@@ -32,7 +32,7 @@ pub use resolve::{
     GroupRef, ResolvedFix, ResolvedProfile, ResolvedRule, ResolvedValue, ValueOrigin,
 };
 pub use template::{
-    BenchmarkInfo, Contents, ProfileInfo, contents, outcome_reason, outcome_status,
+    BenchmarkInfo, Contents, ProfileInfo, check_outcomes, contents, outcome_reason, outcome_status,
     profile_template,
 };
 pub use text::{Piece, RichText};

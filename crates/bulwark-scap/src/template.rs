@@ -205,6 +205,40 @@ fn check_of(rule: &ResolvedRule) -> Check {
     }
 }
 
+/// One outcome per check (by rule id) that oscap reported in `arf`, in the checks' order; a
+/// rule oscap did not report is left out (the server records it as an error). What the agent
+/// and agentless scans of `oscap` templates send.
+pub fn check_outcomes<'a>(
+    check_ids: impl IntoIterator<Item = &'a str>,
+    arf: &crate::ArfResults,
+) -> Vec<(String, bulwark_core::CheckOutcome)> {
+    let by_rule: std::collections::HashMap<&str, &crate::RuleResult> = arf
+        .test_results
+        .iter()
+        .flat_map(|t| t.rule_results.iter())
+        .map(|r| (r.idref.as_str(), r))
+        .collect();
+    check_ids
+        .into_iter()
+        .filter_map(|id| {
+            let rule = by_rule.get(id)?;
+            let messages: Vec<&str> = rule.messages.iter().map(|m| m.text.as_str()).collect();
+            Some((
+                id.to_owned(),
+                bulwark_core::CheckOutcome {
+                    status: outcome_status(rule.outcome),
+                    actual: Some(format!("oscap: {}", rule.outcome.as_str())),
+                    expected: "the rule's OVAL check passes".into(),
+                    reason: match messages.is_empty() {
+                        false => Some(messages.join("; ")),
+                        true => outcome_reason(rule.outcome).map(str::to_owned),
+                    },
+                },
+            ))
+        })
+        .collect()
+}
+
 /// Bulwark's status for an XCCDF rule result: the scanner's `unknown` is an error (it could
 /// not decide), `notapplicable` a skip, `fixed` a pass; the not-scored kinds keep their own.
 pub fn outcome_status(outcome: RuleOutcome) -> Status {

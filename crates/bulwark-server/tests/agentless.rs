@@ -769,3 +769,139 @@ async fn a_full_work_directory_fails_the_scan_with_the_space_it_has() {
     assert!(message.contains("no space"), "{message}");
     assert!(login.leftovers().is_empty(), "{:?}", login.leftovers());
 }
+
+/// Imports bulwark-scap's small data stream (real OVAL checks) as a template of A.
+async fn small_scap_template(app: &TestApp) -> String {
+    let path = format!(
+        "{}/../bulwark-scap/tests/fixtures/arf-source-ds.xml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!(
+            "/api/v1/compliance/templates/import-scap?profile=xccdf_com.example.bulwark_profile_all&org_id={}",
+            app.a.id
+        ))
+        .header("authorization", format!("Bearer {}", app.token("admin")))
+        .header("content-type", "application/xml")
+        .body(axum::body::Body::from(std::fs::read(&path).unwrap()))
+        .unwrap();
+    let reply = app.dispatch(req).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.json()["template"]["id"].as_str().unwrap().to_owned()
+}
+
+/// Queues a scan of `host` with `template` (no policy) and runs it as the SSH worker would.
+async fn scan_with_template(app: &TestApp, template: &str, host: &str) -> Value {
+    let scan = app
+        .ok(
+            "POST",
+            "/api/v1/compliance/scans",
+            app.token("user"),
+            Some(json!({"host_id": host, "template_id": template})),
+        )
+        .await;
+    let mut jobs = app
+        .state
+        .store
+        .claim_ssh_jobs(bulwark_store::now(), 600, 10)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    bulwark_server::agentless::run_job(&app.state, jobs.remove(0)).await;
+    app.ok(
+        "GET",
+        &format!("/api/v1/compliance/scans/{}", scan["id"].as_str().unwrap()),
+        app.token("viewer"),
+        None,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scap_template_is_evaluated_by_the_hosts_own_oscap() {
+    assert!(
+        Path::new("/usr/bin/oscap").exists(),
+        "oscap is missing: apt-get install openscap-scanner (scripts/test installs it)"
+    );
+    let Some(sshd) = Sshd::start() else { return };
+    let login = Login::new("o");
+    let _sudo = login.sudo("USER ALL=(root) NOPASSWD: ALL\n");
+    let app = agentless_app(|_| {}).await;
+    let (host, _) = register(&app, &sshd, &login, Some(&sshd.host_fingerprint), "sudo").await;
+    let report = check(&app, &host).await;
+    assert!(
+        report["oscap"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("OpenSCAP"),
+        "{report}"
+    );
+    let template = small_scap_template(&app).await;
+    let done = scan_with_template(&app, &template, &host).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let scan_id = done["id"].as_str().unwrap();
+    let results = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/scans/{scan_id}/results"),
+            app.token("viewer"),
+            None,
+        )
+        .await;
+    let statuses: std::collections::BTreeSet<String> = results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(results.as_array().unwrap().len() >= 5, "{results}");
+    assert!(
+        statuses.contains("pass") && statuses.contains("fail"),
+        "{statuses:?}"
+    );
+    assert!(
+        results.to_string().contains("oscap: "),
+        "each result carries oscap's own outcome"
+    );
+    let arf = app
+        .state
+        .store
+        .artifact(&Scope::All, scan_id, "arf")
+        .await
+        .unwrap()
+        .expect("the ARF is kept with the scan");
+    assert!(String::from_utf8_lossy(&arf).contains("asset-report-collection"));
+    assert!(login.leftovers().is_empty(), "{:?}", login.leftovers());
+
+    // A host without oscap cannot take an SCAP template: said so, nothing left behind.
+    let Some((bare, bare_login, _shims)) = shimmed(
+        "n",
+        &[(
+            "oscap",
+            "#!/bin/sh\necho 'sh: 1: oscap: not found' >&2\nexit 127\n",
+        )],
+    ) else {
+        return;
+    };
+    let _sudo = bare_login.sudo("USER ALL=(root) NOPASSWD: ALL\n");
+    let (host, _) = register(
+        &app,
+        &bare,
+        &bare_login,
+        Some(&bare.host_fingerprint),
+        "sudo",
+    )
+    .await;
+    assert_eq!(check(&app, &host).await["oscap"], Value::Null);
+    let done = scan_with_template(&app, &template, &host).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done["message"]
+            .as_str()
+            .unwrap()
+            .contains("no OpenSCAP scanner"),
+        "{done}"
+    );
+    assert!(bare_login.leftovers().is_empty());
+}

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use bulwark_core::{Check, CheckOutcome, ScapSource};
+use bulwark_core::{Check, ScapSource};
 use bulwark_engine::collect::command::{Capture, RunError, run_bounded};
 use bulwark_protocol::wire::AgentResult;
-use bulwark_scap::{RuleResult, outcome_reason, outcome_status, read_arf_results};
+use bulwark_scap::read_arf_results;
 use sha2::{Digest, Sha256};
 
 /// A profile of a large benchmark takes seconds to minutes; a scanner stuck for this long is
@@ -128,43 +128,11 @@ fn evaluate(
     let arf = std::fs::read(&arf_path)
         .map_err(|e| format!("oscap wrote no ARF ({e}); it said: {}", stderr.trim()))?;
     let parsed = read_arf_results(&arf).map_err(|e| format!("the ARF oscap wrote: {e}"))?;
-    let rule_results: Vec<&RuleResult> = parsed
-        .test_results
-        .iter()
-        .flat_map(|t| t.rule_results.iter())
+    let results = bulwark_scap::check_outcomes(checks.iter().map(|c| c.id.as_str()), &parsed)
+        .into_iter()
+        .map(|(check_id, outcome)| AgentResult { check_id, outcome })
         .collect();
-    Ok(OscapRun {
-        results: results_of(checks, &rule_results),
-        arf,
-    })
-}
-
-/// One result per check the template lists, from the rule result with its id; a rule oscap
-/// did not report is left out (the server records it as an error).
-fn results_of(checks: &[Check], rule_results: &[&RuleResult]) -> Vec<AgentResult> {
-    let by_rule: std::collections::HashMap<&str, &RuleResult> = rule_results
-        .iter()
-        .map(|r| (r.idref.as_str(), *r))
-        .collect();
-    checks
-        .iter()
-        .filter_map(|check| {
-            let rule = by_rule.get(check.id.as_str())?;
-            let messages: Vec<&str> = rule.messages.iter().map(|m| m.text.as_str()).collect();
-            Some(AgentResult {
-                check_id: check.id.clone(),
-                outcome: CheckOutcome {
-                    status: outcome_status(rule.outcome),
-                    actual: Some(format!("oscap: {}", rule.outcome.as_str())),
-                    expected: "the rule's OVAL check passes".into(),
-                    reason: match messages.is_empty() {
-                        false => Some(messages.join("; ")),
-                        true => outcome_reason(rule.outcome).map(str::to_owned),
-                    },
-                },
-            })
-        })
-        .collect()
+    Ok(OscapRun { results, arf })
 }
 
 #[cfg(test)]

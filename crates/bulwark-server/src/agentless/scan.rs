@@ -57,12 +57,6 @@ async fn scan(state: &AppState, job: &AgentJob) -> Result<usize, String> {
         Err(StoreError::NotFound(_)) => return Err("the scan's template was deleted".into()),
         Err(e) => return Err(e.to_string()),
     };
-    if !matches!(template.engine(), bulwark_core::Engine::Native) {
-        return Err(format!(
-            "template {:?} is evaluated by OpenSCAP, which agentless scans do not run yet; scan this host with a native template",
-            template.name
-        ));
-    }
     let target = store
         .ssh_target(&Scope::All, &job.host_id)
         .await
@@ -72,25 +66,42 @@ async fn scan(state: &AppState, job: &AgentJob) -> Result<usize, String> {
             "the host key is not approved yet: run Check on the host page and approve the key it offers".into(),
         );
     }
-    let scanner = state.agentless.scanner(&state.config.agentless).await?;
     let checks = state
         .checks
         .checks(store.as_ref(), &template)
         .await
         .map_err(|e| e.to_string())?;
-    let request = bulwark_scanner::ScanRequest {
-        template_id: template.id.clone(),
-        template_name: template.name.clone(),
-        checks: checks
-            .iter()
-            .filter(|c| c.enabled)
-            .map(|c| c.check.for_evaluation())
-            .collect(),
-        commands: bulwark_scanner::CommandPolicy::Refused {
-            reason: COMMANDS_REFUSED.into(),
-        },
+    let enabled: Vec<bulwark_core::Check> = checks
+        .iter()
+        .filter(|c| c.enabled)
+        .map(|c| c.check.for_evaluation())
+        .collect();
+    let work = match template.engine() {
+        bulwark_core::Engine::Native => {
+            let scanner = state.agentless.scanner(&state.config.agentless).await?;
+            let request = bulwark_scanner::ScanRequest {
+                template_id: template.id.clone(),
+                template_name: template.name.clone(),
+                checks: enabled,
+                commands: bulwark_scanner::CommandPolicy::Refused {
+                    reason: COMMANDS_REFUSED.into(),
+                },
+            };
+            let job = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
+            Work::Native { scanner, job }
+        }
+        bulwark_core::Engine::Oscap(source) => {
+            let datastream = store
+                .datastream_for_host(&job.host_id, &source.datastream)
+                .await
+                .map_err(|e| format!("the template's data stream: {e}"))?;
+            Work::Scap {
+                source: Box::new(source.clone()),
+                datastream,
+                rules: enabled.into_iter().map(|c| c.id).collect(),
+            }
+        }
     };
-    let job_json = serde_json::to_vec(&request).map_err(|e| e.to_string())?;
     store
         .ack_job(&job.host_id, &job.id, bulwark_store::now())
         .await
@@ -121,30 +132,99 @@ async fn scan(state: &AppState, job: &AgentJob) -> Result<usize, String> {
         target: &target,
         deadline,
     };
-    let answer = remote.scan(&scanner, &job_json).await;
+    let found = match &work {
+        Work::Native { scanner, job } => remote.scan(scanner, job).await.map(Found::Native),
+        Work::Scap {
+            source, datastream, ..
+        } => remote.scap(source, datastream).await.map(Found::Arf),
+    };
     session.close().await;
-    let answer = answer?;
+    let (results, os) = match (found?, work) {
+        (Found::Native(answer), _) => (answer.results, Some(answer.os)),
+        (Found::Arf(arf), Work::Scap { rules, .. }) => {
+            (scap_results(state, scan_id, arf, rules).await?, None)
+        }
+        (Found::Arf(_), Work::Native { .. }) => unreachable!("a native scan answers natively"),
+    };
 
-    let count = answer.results.len();
+    let count = results.len();
     let now = bulwark_store::now();
-    crate::ingest::submit(state, scan_id, answer.results)
+    crate::ingest::submit(state, scan_id, results)
         .await
         .map_err(|e| format!("storing the results: {e}"))?;
     let host = store
         .get_host(&Scope::All, &job.host_id)
         .await
         .map_err(|e| e.to_string())?;
-    let _ = store
-        .update_host_system(
-            &job.host_id,
-            &host.hostname,
-            &answer.os.id,
-            &answer.os.version_id,
-            &host.kernel,
-        )
-        .await;
+    if let Some(os) = os {
+        let _ = store
+            .update_host_system(
+                &job.host_id,
+                &host.hostname,
+                &os.id,
+                &os.version_id,
+                &host.kernel,
+            )
+            .await;
+    }
     let _ = store.record_seen(&[(job.host_id.clone(), now)]).await;
     Ok(count)
+}
+
+/// What a scan takes to the host.
+enum Work {
+    Native {
+        scanner: std::sync::Arc<Scanner>,
+        job: Vec<u8>,
+    },
+    Scap {
+        source: Box<bulwark_core::ScapSource>,
+        datastream: Vec<u8>,
+        /// The template's enabled rules, in its order.
+        rules: Vec<String>,
+    },
+}
+
+/// What it brings back.
+enum Found {
+    Native(bulwark_scanner::ScanAnswer),
+    Arf(Vec<u8>),
+}
+
+/// The largest ARF taken back from a host; the SCAP Security Guide's CIS profiles write 15 MB.
+const MAX_ARF: usize = 128 * 1024 * 1024;
+
+/// Reads the ARF the host's oscap wrote, keeps it with the scan (as an agent's is kept), and
+/// answers one result per rule of the template that oscap reported.
+async fn scap_results(
+    state: &AppState,
+    scan_id: &str,
+    arf: Vec<u8>,
+    rules: Vec<String>,
+) -> Result<Vec<bulwark_protocol::wire::AgentResult>, String> {
+    let (results, compressed) = tokio::task::spawn_blocking(move || {
+        let parsed = bulwark_scap::read_arf_results(&arf)
+            .map_err(|e| format!("the ARF the host's oscap wrote: {e}"))?;
+        let results: Vec<_> =
+            bulwark_scap::check_outcomes(rules.iter().map(String::as_str), &parsed)
+                .into_iter()
+                .map(|(check_id, outcome)| bulwark_protocol::wire::AgentResult {
+                    check_id,
+                    outcome,
+                })
+                .collect();
+        let compressed =
+            zstd::bulk::compress(&arf, 3).map_err(|e| format!("compressing the ARF: {e}"))?;
+        Ok::<_, String>((results, compressed))
+    })
+    .await
+    .map_err(|e| format!("reading the ARF: {e}"))??;
+    state
+        .store
+        .store_artifact(scan_id, "arf", &compressed)
+        .await
+        .map_err(|e| format!("keeping the ARF: {e}"))?;
+    Ok(results)
 }
 
 #[derive(Clone, Copy)]
@@ -202,28 +282,9 @@ impl Remote<'_> {
                 SCANNER_ARCHITECTURES.join(", ")
             ));
         }
-        let dir = output_of(
-            self.session,
-            &[
-                "sh",
-                "-c",
-                "umask 077 && mktemp -d \"${HOME:-/tmp}/.bulwark-scan.XXXXXXXXXX\"",
-            ],
-        )
-        .await
-        .map_err(|e| format!("cannot make a work directory on the host: {e}"))?;
-        if !is_work_dir(&dir) {
-            return Err(format!(
-                "the host's answer to mktemp is not a directory name ({:?}); does the login shell print text of its own?",
-                dir.chars().take(120).collect::<String>()
-            ));
-        }
+        let dir = self.work_dir().await?;
         let result = self.in_work_dir(&dir, scanner, job).await;
-        if !self.session.is_closed() {
-            self.remove(&dir).await;
-        } else {
-            self.remove_after_drop(&dir).await;
-        }
+        self.clean(&dir).await;
         result
     }
 
@@ -243,6 +304,142 @@ impl Remote<'_> {
                 tracing::warn!(dir, reason = %refusal.message, "cannot reconnect to remove the agentless work directory")
             }
         }
+    }
+
+    /// A fresh directory in the login's home: not /tmp, which hardened hosts mount noexec.
+    async fn work_dir(&self) -> Result<String, String> {
+        let dir = output_of(
+            self.session,
+            &[
+                "sh",
+                "-c",
+                "umask 077 && mktemp -d \"${HOME:-/tmp}/.bulwark-scan.XXXXXXXXXX\"",
+            ],
+        )
+        .await
+        .map_err(|e| format!("cannot make a work directory on the host: {e}"))?;
+        if !is_work_dir(&dir) {
+            return Err(format!(
+                "the host's answer to mktemp is not a directory name ({:?}); does the login shell print text of its own?",
+                dir.chars().take(120).collect::<String>()
+            ));
+        }
+        Ok(dir)
+    }
+
+    /// Removes the work directory, over a new connection if the first one dropped.
+    async fn clean(&self, dir: &str) {
+        if !self.session.is_closed() {
+            self.remove(dir).await;
+        } else {
+            self.remove_after_drop(dir).await;
+        }
+    }
+
+    /// An SCAP template: the data stream evaluated by the host's own oscap, as oscap-ssh does,
+    /// and the ARF it writes brought back.
+    async fn scap(
+        &self,
+        source: &bulwark_core::ScapSource,
+        datastream: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        if output_of(self.session, &["oscap", "--version"])
+            .await
+            .is_err()
+        {
+            return Err(
+                "the host has no OpenSCAP scanner (oscap) for this SCAP template: install the openscap-scanner package there, or scan it with a native template".into(),
+            );
+        }
+        let dir = self.work_dir().await?;
+        let result = self.scap_in(&dir, source, datastream).await;
+        self.clean(&dir).await;
+        result
+    }
+
+    async fn scap_in(
+        &self,
+        dir: &str,
+        source: &bulwark_core::ScapSource,
+        datastream: &[u8],
+    ) -> Result<Vec<u8>, String> {
+        self.room_for(dir, datastream.len() as u64 * 4).await?;
+        let ds = format!("{dir}/datastream.xml");
+        let arf = format!("{dir}/results-arf.xml");
+        self.upload(&ds, datastream, dir).await?;
+        let sum = output_of(self.session, &["sha256sum", &ds]).await?;
+        if sum.split_whitespace().next() != Some(source.datastream.as_str()) {
+            return Err("the data stream on the host is not the one sent (SHA-256 differs)".into());
+        }
+        let remote = self.left().as_secs().saturating_sub(3).max(1).to_string();
+        let mut argv: Vec<&str> = vec!["timeout", "-k", "2", &remote];
+        if self.target.escalation == Escalation::Sudo {
+            argv.extend(["sudo", "-n"]);
+        }
+        argv.extend(["oscap", "xccdf", "eval", "--profile", &source.profile_id]);
+        if let (Some(ds_id), Some(xccdf)) = (&source.datastream_id, &source.xccdf_id) {
+            argv.extend(["--datastream-id", ds_id, "--xccdf-id", xccdf]);
+        }
+        argv.extend(["--results-arf", &arf, &ds]);
+        let limits = RunLimits {
+            deadline: self.left(),
+            max_output: 4 * 1024 * 1024,
+        };
+        let out = self
+            .session
+            .run(&argv, None, limits)
+            .await
+            .map_err(|e| self.transport(e))?;
+        // 0: every rule passed; 2: some failed. Anything else is the scanner's own failure.
+        if !matches!(out.exit_status, Some(0 | 2)) {
+            let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+            let tail: Vec<&str> = stderr.lines().rev().take(5).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            return Err(match out.exit_status {
+                Some(124 | 137) => DEADLINE_ON_HOST.into(),
+                Some(1) if is_sudo_refusal(&stderr) => sudo_refusal(&stderr, &self.target.username),
+                status => format!(
+                    "oscap failed on the host (exit {}): {}",
+                    status.map_or("by a signal".to_string(), |s| s.to_string()),
+                    tail.join(" | ")
+                ),
+            });
+        }
+        let limits = RunLimits {
+            deadline: self.left(),
+            max_output: MAX_ARF,
+        };
+        let taken = self
+            .session
+            .run(&["cat", &arf], None, limits)
+            .await
+            .map_err(|e| self.transport(e))?;
+        if taken.truncated {
+            return Err(format!(
+                "the ARF oscap wrote is larger than {} MB",
+                MAX_ARF / (1024 * 1024)
+            ));
+        }
+        if taken.exit_status != Some(0) {
+            return Err(format!(
+                "oscap wrote no ARF: {}",
+                String::from_utf8_lossy(&taken.stderr).trim()
+            ));
+        }
+        Ok(taken.stdout)
+    }
+
+    async fn room_for(&self, dir: &str, needed: u64) -> Result<(), String> {
+        if let Ok(df) = output_of(self.session, &["df", "-Pk", dir]).await
+            && let Some(free) = free_kib(&df)
+            && free * 1024 < needed
+        {
+            return Err(format!(
+                "no space for the scan in {dir}: {free} KiB free, {} KiB needed",
+                needed / 1024
+            ));
+        }
+        Ok(())
     }
 
     /// Always runs, with a few seconds of its own: a failed or timed-out scan leaves nothing.
@@ -269,16 +466,9 @@ impl Remote<'_> {
         scanner: &Scanner,
         job: &[u8],
     ) -> Result<bulwark_scanner::ScanAnswer, String> {
-        let needed = (scanner.bytes.len() + job.len()) as u64 * 2;
-        if let Ok(df) = output_of(self.session, &["df", "-Pk", dir]).await
-            && let Some(free) = free_kib(&df)
-            && free * 1024 < needed
-        {
-            return Err(format!(
-                "no space for the scanner in {dir}: {free} KiB free, {} KiB needed",
-                needed / 1024
-            ));
-        }
+        self.room_for(dir, (scanner.bytes.len() + job.len()) as u64 * 2)
+            .await
+            .map_err(|e| e.replace("for the scan", "for the scanner"))?;
         let program = format!("{dir}/{SCANNER_NAME}");
         let job_file = format!("{dir}/job.json");
         self.upload(&program, &scanner.bytes, dir).await?;
@@ -340,6 +530,27 @@ impl Remote<'_> {
     }
 }
 
+const DEADLINE_ON_HOST: &str = "the scan ran past its deadline on the host and was stopped there";
+
+fn is_sudo_refusal(stderr: &str) -> bool {
+    stderr.starts_with("sudo:")
+        || stderr.contains("sudoers")
+        || stderr.contains("password is required")
+}
+
+/// What sudo's refusal means for the person who must fix it.
+fn sudo_refusal(stderr: &str, user: &str) -> String {
+    if stderr.contains("password is required") {
+        format!(
+            "sudo asks {user} for a password; give it passwordless sudo for the scanner (README: agentless scanning)"
+        )
+    } else if stderr.contains("tty") {
+        "sudoers has requiretty for this user, and a scan has no terminal; add `Defaults:USER !requiretty`".into()
+    } else {
+        format!("sudo refused to run the scanner: {stderr}")
+    }
+}
+
 /// `mktemp`'s answer as it must look: one absolute path to our directory.
 fn is_work_dir(dir: &str) -> bool {
     dir.starts_with('/')
@@ -364,23 +575,18 @@ fn read_answer(
         Some(0) => serde_json::from_slice(&out.stdout).map_err(|e| {
             format!(
                 "the host's answer is not the scanner's JSON ({e}); it began {:?}",
-                String::from_utf8_lossy(&out.stdout).chars().take(120).collect::<String>()
+                String::from_utf8_lossy(&out.stdout)
+                    .chars()
+                    .take(120)
+                    .collect::<String>()
             )
         }),
-        Some(124) | Some(137) => Err("the scan ran past its deadline on the host and was stopped there".into()),
+        Some(124) | Some(137) => Err(DEADLINE_ON_HOST.into()),
         Some(126) => Err(format!(
             "the scanner cannot be executed in {dir} ({stderr}); is the home directory mounted noexec?"
         )),
         Some(3) => Err(stderr),
-        Some(1) if stderr.contains("password is required") => Err(format!(
-            "sudo asks {user} for a password; give it passwordless sudo for the scanner (README: agentless scanning)"
-        )),
-        Some(1) if stderr.contains("tty") => Err(
-            "sudoers has requiretty for this user, and a scan has no terminal; add `Defaults:USER !requiretty`".into(),
-        ),
-        Some(1) if stderr.starts_with("sudo:") || stderr.contains("sudoers") => {
-            Err(format!("sudo refused to run the scanner: {stderr}"))
-        }
+        Some(1) if is_sudo_refusal(&stderr) => Err(sudo_refusal(&stderr, user)),
         status => Err(format!(
             "the scanner failed (exit {}): {stderr}",
             status.map_or("by a signal".to_string(), |s| s.to_string())
