@@ -905,3 +905,59 @@ async fn a_scap_template_is_evaluated_by_the_hosts_own_oscap() {
     );
     assert!(bare_login.leftovers().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_dropped_mid_scan_fails_it_and_the_directory_still_goes() {
+    let Some(sshd) = Sshd::start() else { return };
+    let login = Login::new("x");
+    let _sudo = login.sudo("USER ALL=(root) NOPASSWD: ALL\n");
+    let app = agentless_app(|_| {}).await;
+    let (host, _) = register(&app, &sshd, &login, Some(&sshd.host_fingerprint), "sudo").await;
+    assert_eq!(check(&app, &host).await["ok"], true);
+    let policy = policy(&app).await;
+    let scan_id = common::trigger(&app, &policy, &host).await;
+    let mut jobs = app
+        .state
+        .store
+        .claim_ssh_jobs(bulwark_store::now(), 600, 10)
+        .await
+        .unwrap();
+    let state = app.state.clone();
+    let job = jobs.remove(0);
+    let running =
+        tokio::spawn(async move { bulwark_server::agentless::run_job(&state, job).await });
+    // Once the scanner runs on the host, its login's sshd process is killed: the connection
+    // is gone in the middle of the scan.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while scanner_processes().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scanner never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let killed = std::process::Command::new("pkill")
+        .args(["-KILL", "-u", &login.user.name, "sshd"])
+        .status()
+        .unwrap();
+    assert!(
+        killed.success(),
+        "the login's sshd process was there to kill"
+    );
+    running.await.unwrap();
+    let done = app
+        .ok(
+            "GET",
+            &format!("/api/v1/compliance/scans/{scan_id}"),
+            app.token("viewer"),
+            None,
+        )
+        .await;
+    assert_eq!(done["status"], "failed", "{done}");
+    let message = done["message"].as_str().unwrap();
+    assert!(
+        message.contains("lost") || message.contains("closed"),
+        "{message}"
+    );
+    assert!(login.leftovers().is_empty(), "{:?}", login.leftovers());
+}
