@@ -118,6 +118,16 @@ async fn check(app: &TestApp, host: &str) -> Value {
     .await
 }
 
+/// Counts the host as contacted now, so that a scan may be queued for it although its
+/// check found problems (the scan is what must fail, with the reason).
+async fn seen_now(app: &TestApp, host: &str) {
+    app.state
+        .store
+        .record_seen(&[(host.to_owned(), bulwark_store::now())])
+        .await
+        .unwrap();
+}
+
 async fn policy(app: &TestApp) -> String {
     let policy = app
         .ok(
@@ -470,11 +480,7 @@ async fn sudo_faults_fail_the_scan_with_a_reason_and_leave_nothing() {
         let report = check(&app, &host).await;
         assert_eq!(report["ok"], false, "{}: {report}", fault.name);
         // The host is online for the check's login, so a scan may be queued; it fails.
-        app.state
-            .store
-            .record_seen(&[(host.clone(), bulwark_store::now())])
-            .await
-            .unwrap();
+        seen_now(&app, &host).await;
         let policy = policy(&app).await;
         let done = scan(&app, &policy, &host).await;
         assert_eq!(done["status"], "failed", "{}: {done}", fault.name);
@@ -557,11 +563,7 @@ async fn connection_faults_are_named() {
         .await;
     assert_eq!(target["host_key"], other_fingerprint.as_str());
     assert_eq!(target["offered_key"], sshd.host_fingerprint.as_str());
-    app.state
-        .store
-        .record_seen(&[(host.clone(), bulwark_store::now())])
-        .await
-        .unwrap();
+    seen_now(&app, &host).await;
     let policy = policy(&app).await;
     let done = scan(&app, &policy, &host).await;
     assert_eq!(done["status"], "failed");
@@ -627,11 +629,7 @@ async fn a_scan_past_its_deadline_is_stopped_on_the_host_too() {
     };
     let app = agentless_app(|c| c.agentless.scan_deadline = Duration::from_secs(8)).await;
     let (host, _) = register(&app, &sshd, &login, Some(&sshd.host_fingerprint), "sudo").await;
-    app.state
-        .store
-        .record_seen(&[(host.clone(), bulwark_store::now())])
-        .await
-        .unwrap();
+    seen_now(&app, &host).await;
     let policy = policy(&app).await;
     let started = std::time::Instant::now();
     let done = scan(&app, &policy, &host).await;
@@ -675,11 +673,7 @@ async fn hosts_the_scanner_cannot_serve_are_named() {
             .contains("unsupported architecture aarch64"),
         "{report}"
     );
-    app.state
-        .store
-        .record_seen(&[(host.clone(), bulwark_store::now())])
-        .await
-        .unwrap();
+    seen_now(&app, &host).await;
     let policy = policy(&app).await;
     let done = scan(&app, &policy, &host).await;
     assert!(
@@ -709,11 +703,7 @@ async fn hosts_the_scanner_cannot_serve_are_named() {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         talker.user.set_shell(&path);
         let (host, _) = register(&app, &sshd, &talker, Some(&sshd.host_fingerprint), "sudo").await;
-        app.state
-            .store
-            .record_seen(&[(host.clone(), bulwark_store::now())])
-            .await
-            .unwrap();
+        seen_now(&app, &host).await;
         let done = scan(&app, &policy, &host).await;
         assert_eq!(done["status"], "failed", "{done}");
         let message = done["message"].as_str().unwrap();
@@ -758,11 +748,7 @@ async fn a_full_work_directory_fails_the_scan_with_the_space_it_has() {
     let (host, _) = register(&app, &sshd, &login, Some(&sshd.host_fingerprint), "sudo").await;
     let report = check(&app, &host).await;
     assert!(report.to_string().contains("MB free"), "{report}");
-    app.state
-        .store
-        .record_seen(&[(host.clone(), bulwark_store::now())])
-        .await
-        .unwrap();
+    seen_now(&app, &host).await;
     let policy = policy(&app).await;
     let done = scan(&app, &policy, &host).await;
     let message = done["message"].as_str().unwrap();

@@ -300,11 +300,20 @@ fn bench_policy(org: &str, template: &str) -> Policy {
 }
 
 async fn token(store: &Arc<dyn Store>, org: &str) -> Result<String> {
+    token_with_role(store, org, Role::Viewer).await
+}
+
+/// An API token of a new user of `org` with `role`.
+pub(crate) async fn token_with_role(
+    store: &Arc<dyn Store>,
+    org: &str,
+    role: Role,
+) -> Result<String> {
     let user = store
         .create_user(
-            &format!("bench-{org}"),
+            &format!("bench-{}-{org}", role.as_str()),
             "unused",
-            Role::Viewer,
+            role,
             Some(&[org.to_owned()]),
         )
         .await?;

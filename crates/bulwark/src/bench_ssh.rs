@@ -13,9 +13,9 @@ use axum::body::Body;
 use axum::http::Request;
 use bulwark_core::Role;
 use bulwark_server::agentless::AgentlessConfig;
-use bulwark_server::{AppState, ServerConfig, auth};
+use bulwark_server::{AppState, ServerConfig};
 use bulwark_ssh::testing::{Sshd, SudoRule, TempUser};
-use bulwark_store::{CredentialKind, NewScan, Policy, Scope, Store};
+use bulwark_store::{NewScan, Policy, Scope, Store};
 use clap::Args;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -134,7 +134,7 @@ pub async fn run(args: SshBenchArgs) -> Result<()> {
     let state = AppState::new(store.clone(), config);
     let router = bulwark_server::app(state.clone());
     let org = store.create_org("bench-ssh", "x").await?;
-    let token = admin_token(&store, &org.id).await?;
+    let token = crate::bench::token_with_role(&store, &org.id, Role::Admin).await?;
     let credential = call(
         &router,
         "POST",
@@ -286,28 +286,6 @@ pub async fn run(args: SshBenchArgs) -> Result<()> {
         peak_rss_mib()
     );
     Ok(())
-}
-
-async fn admin_token(store: &Arc<dyn Store>, org: &str) -> Result<String> {
-    let user = store
-        .create_user(
-            "bench-ssh-admin",
-            "unused",
-            Role::Admin,
-            Some(&[org.to_owned()]),
-        )
-        .await?;
-    let token = auth::new_secret("bwt_");
-    store
-        .add_credential(
-            &user.id,
-            &auth::hash_secret(&token),
-            CredentialKind::ApiToken,
-            "bench",
-            None,
-        )
-        .await?;
-    Ok(token)
 }
 
 async fn queue(

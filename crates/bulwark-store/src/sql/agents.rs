@@ -45,6 +45,40 @@ struct Count {
 }
 
 impl SqlStore {
+    /// Delivers the candidates that are still pending, each under a lease. The pending
+    /// condition is checked again in the update: with two replicas claiming at once, only
+    /// one update matches a job and only that replica delivers it.
+    pub(super) async fn deliver(
+        &self,
+        candidates: Vec<AgentJob>,
+        now: i64,
+        lease_secs: i64,
+    ) -> Result<Vec<AgentJob>> {
+        let mut claimed = Vec::with_capacity(candidates.len());
+        for job in candidates {
+            let n = self
+                .db
+                .execute(
+                    &format!(
+                        "UPDATE agent_jobs SET status = 'delivered', lease_until = $3, deliveries = deliveries + 1, updated_at = $2 \
+                         WHERE id = $1 AND {PENDING}"
+                    ),
+                    args![&job.id, now, now + lease_secs],
+                )
+                .await?;
+            if n == 1 {
+                claimed.push(AgentJob {
+                    status: "delivered".into(),
+                    lease_until: Some(now + lease_secs),
+                    deliveries: job.deliveries + 1,
+                    updated_at: now,
+                    ..job
+                });
+            }
+        }
+        Ok(claimed)
+    }
+
     async fn job_of_host(&self, host_id: &str, job_id: &str) -> Result<AgentJob> {
         self.db
             .fetch_optional(
@@ -301,31 +335,7 @@ impl AgentStore for SqlStore {
                 args![host_id, now, limit],
             )
             .await?;
-        let mut claimed = Vec::with_capacity(candidates.len());
-        for job in candidates {
-            // The same condition again: with two replicas serving one agent, only one
-            // update matches and only that one delivers.
-            let n = self
-                .db
-                .execute(
-                    &format!(
-                        "UPDATE agent_jobs SET status = 'delivered', lease_until = $3, deliveries = deliveries + 1, updated_at = $2 \
-                         WHERE id = $1 AND {PENDING}"
-                    ),
-                    args![&job.id, now, now + lease_secs],
-                )
-                .await?;
-            if n == 1 {
-                claimed.push(AgentJob {
-                    status: "delivered".into(),
-                    lease_until: Some(now + lease_secs),
-                    deliveries: job.deliveries + 1,
-                    updated_at: now,
-                    ..job
-                });
-            }
-        }
-        Ok(claimed)
+        self.deliver(candidates, now, lease_secs).await
     }
 
     async fn ack_job(&self, host_id: &str, job_id: &str, now: i64) -> Result<AgentJob> {

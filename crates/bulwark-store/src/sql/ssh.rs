@@ -232,30 +232,7 @@ impl SshStore for SqlStore {
                 args![limit, now],
             )
             .await?;
-        let mut claimed = Vec::with_capacity(candidates.len());
-        for job in candidates {
-            // As for agents: with several replicas only one update matches.
-            let n = self
-                .db
-                .execute(
-                    &format!(
-                        "UPDATE agent_jobs SET status = 'delivered', lease_until = $3, deliveries = deliveries + 1, updated_at = $2 \
-                         WHERE id = $1 AND {PENDING}"
-                    ),
-                    args![&job.id, now, now + lease_secs],
-                )
-                .await?;
-            if n == 1 {
-                claimed.push(AgentJob {
-                    status: "delivered".into(),
-                    lease_until: Some(now + lease_secs),
-                    deliveries: job.deliveries + 1,
-                    updated_at: now,
-                    ..job
-                });
-            }
-        }
-        Ok(claimed)
+        self.deliver(candidates, now, lease_secs).await
     }
 
     async fn ssh_hosts_due_check(&self, before: i64, limit: i64) -> Result<Vec<String>> {
