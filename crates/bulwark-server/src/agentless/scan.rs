@@ -132,20 +132,24 @@ async fn scan(state: &AppState, job: &AgentJob) -> Result<usize, String> {
         target: &target,
         deadline,
     };
-    let found = match &work {
-        Work::Native { scanner, job } => remote.scan(scanner, job).await.map(Found::Native),
+    let found = match work {
+        Work::Native { scanner, job } => remote
+            .scan(&scanner, &job)
+            .await
+            .map(|answer| (answer.results, Some(answer.os))),
         Work::Scap {
-            source, datastream, ..
-        } => remote.scap(source, datastream).await.map(Found::Arf),
+            source,
+            datastream,
+            rules,
+        } => match remote.scap(&source, &datastream).await {
+            Ok(arf) => scap_results(state, scan_id, arf, rules)
+                .await
+                .map(|results| (results, None)),
+            Err(reason) => Err(reason),
+        },
     };
     session.close().await;
-    let (results, os) = match (found?, work) {
-        (Found::Native(answer), _) => (answer.results, Some(answer.os)),
-        (Found::Arf(arf), Work::Scap { rules, .. }) => {
-            (scap_results(state, scan_id, arf, rules).await?, None)
-        }
-        (Found::Arf(_), Work::Native { .. }) => unreachable!("a native scan answers natively"),
-    };
+    let (results, os) = found?;
 
     let count = results.len();
     let now = bulwark_store::now();
@@ -183,12 +187,6 @@ enum Work {
         /// The template's enabled rules, in its order.
         rules: Vec<String>,
     },
-}
-
-/// What it brings back.
-enum Found {
-    Native(bulwark_scanner::ScanAnswer),
-    Arf(Vec<u8>),
 }
 
 /// The largest ARF taken back from a host; the SCAP Security Guide's CIS profiles write 15 MB.
