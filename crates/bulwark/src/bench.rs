@@ -53,7 +53,7 @@ enum BenchWhat {
 
 const CHECKS: usize = 160;
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

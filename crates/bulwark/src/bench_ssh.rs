@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::bench::percentile;
 use anyhow::{Context, Result, bail};
 use axum::body::Body;
 use axum::http::Request;
@@ -32,13 +33,6 @@ pub struct SshBenchArgs {
     /// The shipped template scanned.
     #[arg(long, default_value = "cis-linux-l1")]
     template: String,
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn secs(d: Duration) -> String {

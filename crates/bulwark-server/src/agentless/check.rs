@@ -57,10 +57,11 @@ pub struct SshCheckReport {
 }
 
 impl SshCheckReport {
-    fn refused(message: String, now: i64) -> Self {
+    /// Nothing learnt yet: a check that has not logged in.
+    fn empty(now: i64) -> Self {
         SshCheckReport {
             ok: false,
-            problems: vec![message],
+            problems: Vec::new(),
             checked_at: now,
             logged_in: false,
             os_id: None,
@@ -72,6 +73,14 @@ impl SshCheckReport {
             work_dir: None,
             work_dir_free_mb: None,
             oscap: None,
+        }
+    }
+
+    /// A check (or a scan) that could not log in, and why.
+    pub(super) fn refused(message: String, now: i64) -> Self {
+        SshCheckReport {
+            problems: vec![message],
+            ..SshCheckReport::empty(now)
         }
     }
 }
@@ -183,7 +192,9 @@ pub async fn check_host(state: &AppState, host_id: &str) -> ApiResult<SshCheckRe
     Ok(report)
 }
 
-async fn record(
+/// Keeps the report on the host's target; `offered_key` is a key the host presented that is
+/// not the approved one.
+pub(super) async fn record(
     state: &AppState,
     host_id: &str,
     report: &SshCheckReport,
@@ -207,8 +218,7 @@ async fn inspect(
     target: &SshTarget,
     now: i64,
 ) -> SshCheckReport {
-    let mut report = SshCheckReport::refused(String::new(), now);
-    report.problems.clear();
+    let mut report = SshCheckReport::empty(now);
     report.logged_in = true;
     match output_of(session, &["uname", "-s", "-r", "-m"]).await {
         Ok(uname) => {

@@ -21,12 +21,13 @@ pub(crate) enum CredentialSecret {
 }
 
 impl CredentialSecret {
-    pub(crate) fn auth(self) -> Auth {
+    pub(crate) fn auth(&self) -> Auth {
         match self {
-            CredentialSecret::PrivateKey { pem, passphrase } => {
-                Auth::PrivateKey { pem, passphrase }
-            }
-            CredentialSecret::Password { password } => Auth::Password(password),
+            CredentialSecret::PrivateKey { pem, passphrase } => Auth::PrivateKey {
+                pem: pem.clone(),
+                passphrase: passphrase.clone(),
+            },
+            CredentialSecret::Password { password } => Auth::Password(password.clone()),
         }
     }
 }

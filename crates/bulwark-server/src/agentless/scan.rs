@@ -9,7 +9,7 @@ use bulwark_ssh::{RunLimits, RunOutput, Session, SshError};
 use bulwark_store::{AgentJob, Escalation, Scope, SshTarget, StoreError};
 use tokio::time::Instant;
 
-use super::check::{SCANNER_ARCHITECTURES, free_kib, output_of};
+use super::check::{self, SCANNER_ARCHITECTURES, SshCheckReport, free_kib, output_of};
 use super::{Scanner, connect};
 use crate::AppState;
 
@@ -111,17 +111,10 @@ async fn scan(state: &AppState, job: &AgentJob) -> Result<usize, String> {
     let session = match connect::open(state, &target).await {
         Ok(session) => session,
         Err(refusal) => {
-            if let Some(offered) = refusal.offered_key {
-                let record = bulwark_store::SshCheckRecord {
-                    ok: false,
-                    offered_key: Some(offered),
-                    report:
-                        serde_json::json!({ "ok": false, "problems": [refusal.message.clone()] })
-                            .to_string(),
-                };
-                let _ = store
-                    .record_ssh_check(&job.host_id, &record, bulwark_store::now())
-                    .await;
+            if refusal.offered_key.is_some() {
+                // The host page shows the key to approve, as after a Check.
+                let report = SshCheckReport::refused(refusal.message.clone(), bulwark_store::now());
+                let _ = check::record(state, &job.host_id, &report, refusal.offered_key).await;
             }
             return Err(refusal.message);
         }

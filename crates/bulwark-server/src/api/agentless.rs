@@ -4,7 +4,6 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use bulwark_ssh::Auth;
 use bulwark_store::{
     Escalation, Host, NewSshCredential, NewSshHost, SshCredential, SshCredentialKind, SshTarget,
 };
@@ -120,14 +119,7 @@ pub async fn create_credential(
             "this server has no secret key to seal credentials with: set BULWARK_SECRET_KEY_FILE (the same file on every replica)".into(),
         )
     })?;
-    let auth: Auth = match &secret {
-        CredentialSecret::PrivateKey { pem, passphrase } => Auth::PrivateKey {
-            pem: pem.clone(),
-            passphrase: passphrase.clone(),
-        },
-        CredentialSecret::Password { password } => Auth::Password(password.clone()),
-    };
-    let public_key = bulwark_ssh::public_key_line(&auth)
+    let public_key = bulwark_ssh::public_key_line(&secret.auth())
         .map_err(|e| AppError::invalid("private_key", e.to_string()))?;
     let name = b.name.trim().to_string();
     let plain = serde_json::to_vec(&secret).map_err(|e| AppError::Internal(e.to_string()))?;

@@ -221,13 +221,16 @@ impl SshStore for SqlStore {
     }
 
     async fn claim_ssh_jobs(&self, now: i64, lease_secs: i64, limit: i64) -> Result<Vec<AgentJob>> {
+        // Driven by the agentless hosts, each looked up in the jobs' per-host index: this runs
+        // every few seconds on every replica, and the jobs table keeps every finished job.
+        let columns: Vec<String> = JOB_COLUMNS.split(", ").map(|c| format!("j.{c}")).collect();
         let candidates: Vec<AgentJob> = self
             .db
             .fetch_all(
                 &format!(
-                    "SELECT {JOB_COLUMNS} FROM agent_jobs WHERE {PENDING} \
-                     AND host_id IN (SELECT id FROM hosts WHERE connection = 'ssh') \
-                     ORDER BY created_at, id LIMIT $1"
+                    "SELECT {} FROM ssh_targets t JOIN agent_jobs j ON j.host_id = t.host_id \
+                     WHERE {PENDING} ORDER BY j.created_at, j.id LIMIT $1",
+                    columns.join(", ")
                 ),
                 args![limit, now],
             )
