@@ -324,9 +324,16 @@ impl Sim {
             let t = Instant::now();
             let r: Result<Value, _> = client.post(&wire::job_ack_path(&job.id), &json!({})).await;
             self.stats.record("ack", t, &r);
+            // A simulated host performs no host actions; it says so, as an older agent would.
             let JobKind::ComplianceScan {
                 scan_id, checks, ..
-            } = job.kind;
+            } = job.kind
+            else {
+                let body = json!({"reason": "a simulated agent performs no host actions"});
+                let r: Result<Value, _> = client.post(&wire::job_fail_path(&job.id), &body).await;
+                self.stats.record("fail", Instant::now(), &r);
+                continue;
+            };
             let results: Vec<AgentResult> = checks
                 .iter()
                 .filter(|c| !c.probe.server_evaluated())

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod expect;
 pub mod inventory;
+pub mod job;
 pub mod outcome;
 pub mod platform;
 pub mod probe;
@@ -16,6 +17,7 @@ pub mod version;
 pub use access::{Permission, Role};
 pub use expect::{Expectation, Operator};
 pub use inventory::HostInventory;
+pub use job::{HostAction, JobPriority, JobStatus, JobType};
 pub use outcome::{CheckOutcome, Status};
 pub use platform::{Distro, HostOs, OsKind};
 pub use probe::Probe;

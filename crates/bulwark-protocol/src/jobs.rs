@@ -3,7 +3,7 @@
 //! [`SignedJob`] whose payload it verifies with that key before it reads a field, and a job
 //! for another agent, or one signed more than [`MAX_JOB_AGE_SECS`] ago, is refused.
 
-use bulwark_core::{Check, Engine};
+use bulwark_core::{Check, Engine, HostAction};
 use serde::{Deserialize, Serialize};
 
 use crate::signing::{AgentKey, Refusal, verify};
@@ -18,6 +18,10 @@ pub struct Job {
     pub agent_id: String,
     /// When the server signed it (Unix seconds).
     pub issued_at: i64,
+    /// Past this (Unix seconds) the agent does not start the job: its result would come
+    /// after the server gave up on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_at: Option<i64>,
     #[serde(flatten)]
     pub kind: JobKind,
 }
@@ -37,6 +41,8 @@ pub enum JobKind {
         engine: Engine,
         checks: Vec<Check>,
     },
+    /// A host-control action; the agent answers with a [`crate::wire::JobReport`].
+    HostAction { action: HostAction },
 }
 
 /// A job as delivered: the payload is the JSON of a [`Job`], exactly as signed.
@@ -107,6 +113,7 @@ mod tests {
             id: "job-1".into(),
             agent_id: "agent-1".into(),
             issued_at: 1000,
+            deadline_at: None,
             kind: JobKind::ComplianceScan {
                 scan_id: "scan-1".into(),
                 template_id: "t".into(),

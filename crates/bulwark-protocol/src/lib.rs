@@ -5,6 +5,7 @@
 
 pub mod inventory;
 pub mod jobs;
+pub mod sealed;
 pub mod signing;
 pub mod wire;
 

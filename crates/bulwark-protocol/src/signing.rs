@@ -45,6 +45,10 @@ impl AgentKey {
         Ok(AgentKey(SigningKey::from_bytes(&bytes)))
     }
 
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.0
+    }
+
     pub fn public_hex(&self) -> String {
         hex::encode(self.0.verifying_key().to_bytes())
     }

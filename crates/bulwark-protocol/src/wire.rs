@@ -22,6 +22,10 @@ pub fn job_fail_path(job_id: &str) -> String {
     format!("/api/v1/agent/jobs/{job_id}/fail")
 }
 
+pub fn job_report_path(job_id: &str) -> String {
+    format!("/api/v1/agent/jobs/{job_id}/report")
+}
+
 pub fn datastream_path(digest: &str) -> String {
     format!("/api/v1/agent/datastreams/{digest}")
 }
@@ -139,4 +143,27 @@ pub struct ResultsResponse {
 #[serde(deny_unknown_fields)]
 pub struct FailRequest {
     pub reason: String,
+}
+
+/// The most of each output stream a job report carries; the agent keeps the start, drops
+/// the rest as it arrives and says so (`truncated`).
+pub const MAX_JOB_OUTPUT_BYTES: usize = 64 * 1024;
+
+/// How a host-control job ended on the agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobReport {
+    pub succeeded: bool,
+    /// What happened, in a sentence ("nginx is running", "process 4242 is gone",
+    /// "no such user: alice").
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(default)]
+    pub stdout: String,
+    #[serde(default)]
+    pub stderr: String,
+    /// Output beyond [`MAX_JOB_OUTPUT_BYTES`] per stream was dropped.
+    #[serde(default)]
+    pub truncated: bool,
 }

@@ -221,9 +221,9 @@ pub async fn open_session(
         .wait_secs(p.user_failures, p.user_last, now)
         .max(PER_SOURCE.wait_secs(p.source_failures, p.source_last, now));
     if wait > 0 {
-        return Err(AppError::TooMany(format!(
-            "too many failed logins; try again in {wait} s"
-        )));
+        let refusal = format!("too many failed logins; try again in {wait} s");
+        crate::audit::login(state, username, None, source, Some(refusal.clone())).await;
+        return Err(AppError::TooMany(refusal));
     }
     let found = state.store.user_by_name(username).await?;
     let user = match found {
@@ -240,8 +240,17 @@ pub async fn open_session(
             .record_login_failure(username, source, now, now - WINDOW_SECS)
             .await?;
         tracing::info!(%username, %source, "login failed");
+        crate::audit::login(
+            state,
+            username,
+            None,
+            source,
+            Some("wrong user name or password".into()),
+        )
+        .await;
         return Err(AppError::Unauthorized("wrong user name or password".into()));
     };
+    crate::audit::login(state, username, Some(&user), source, None).await;
     let session = new_secret("bws_");
     let expires_at = now + state.config.session_hours * 3600;
     state

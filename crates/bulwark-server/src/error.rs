@@ -148,7 +148,12 @@ impl IntoResponse for AppError {
             AppError::Internal(detail) => tracing::error!(detail = %detail, "request failed"),
             _ => {}
         }
-        (status, Json(json!({ "error": body }))).into_response()
+        let message = self.to_string();
+        let mut response = (status, Json(json!({ "error": body }))).into_response();
+        response
+            .extensions_mut()
+            .insert(crate::audit::ErrorMessage(message));
+        response
     }
 }
 

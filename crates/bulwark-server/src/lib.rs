@@ -4,6 +4,7 @@
 pub mod agent_auth;
 pub mod agentless;
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod checks_cache;

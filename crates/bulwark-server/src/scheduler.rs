@@ -21,6 +21,8 @@ pub struct TickReport {
     pub exceptions_expired: u64,
     /// Jobs delivered `max_deliveries` times without a result: failed with their scans.
     pub jobs_abandoned: u64,
+    /// Jobs past their deadline that no agent finished: expired with the reason.
+    pub jobs_expired: u64,
 }
 
 /// The cut-off for "due": hosts whose last completed scan is at or before it need a scan.
@@ -116,6 +118,7 @@ pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>
             .store
             .abandon_jobs(now, state.config.max_deliveries)
             .await?,
+        jobs_expired: state.store.expire_jobs(now).await?,
         ..Default::default()
     };
     // Templates looked up once per tick; a policy may name one for each of thousands of hosts.

@@ -686,7 +686,10 @@ async fn a_scan_goes_to_the_agent_as_a_signed_job_and_comes_back_once() {
         scan_id: scan_in_job,
         checks,
         ..
-    } = &job.kind;
+    } = &job.kind
+    else {
+        panic!("a scan job: {job:?}")
+    };
     assert_eq!(*scan_in_job, scan_id);
     assert!(
         checks.len() > 200 && checks.iter().all(|c| c.enabled),
@@ -764,7 +767,7 @@ async fn a_scan_goes_to_the_agent_as_a_signed_job_and_comes_back_once() {
             None,
         )
         .await;
-    assert_eq!(jobs[0]["status"], "done");
+    assert_eq!(jobs[0]["status"], "succeeded");
     let by_agent = app
         .ok(
             "GET",
@@ -939,7 +942,9 @@ async fn command_checks_are_held_to_the_script_execution_rules() {
         .ok(&app, "GET", "/api/v1/agent/jobs", json!(null))
         .await;
     let job = open(&jobs["jobs"][0], &server_key, &agent);
-    let JobKind::ComplianceScan { checks, .. } = &job.kind;
+    let JobKind::ComplianceScan { checks, .. } = &job.kind else {
+        panic!("a scan job: {job:?}")
+    };
     assert!(!checks.is_empty());
     assert!(
         checks.iter().all(|c| !c.runs_commands()),

@@ -23,6 +23,7 @@ struct Objects {
     scan: String,
     group: String,
     ssh_credential: String,
+    job: String,
 }
 
 async fn objects_of_a(app: &TestApp) -> Objects {
@@ -110,7 +111,19 @@ async fn objects_of_a(app: &TestApp) -> Objects {
         .await
         .unwrap()
         .id;
+    let job = app
+        .ok(
+            "POST",
+            &format!("/api/v1/hosts/{}/jobs", app.host_a.id),
+            admin,
+            Some(json!({"action": {"type": "netstat"}})),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Objects {
+        job,
         template,
         check,
         policy,
@@ -145,6 +158,7 @@ fn fill(path: &str, app: &TestApp, objects: &Objects, made_up: bool) -> String {
             (_, "templates") => objects.template.clone(),
             (_, "host-groups") => objects.group.clone(),
             (_, "ssh-credentials") => objects.ssh_credential.clone(),
+            (_, "jobs") => objects.job.clone(),
             (_, "hosts" | "agent") => app.host_a.id.clone(),
             (_, "orgs") => app.a.id.clone(),
             _ => panic!("{path}: no object of A for {segment} after {before}"),
@@ -169,6 +183,7 @@ fn body_for(method: &str, path: &str, app: &TestApp, objects: &Objects) -> Optio
         p if p.ends_with("/bulk-toggle") => json!({"check_ids": [objects.check], "enabled": false}),
         p if p.ends_with("/members") => json!({"host_id": app.host_b.id}),
         p if p.ends_with("/maintenance") => json!({"maintenance": true}),
+        p if p.ends_with("/jobs") => json!({"action": {"type": "netstat"}}),
         p if p.ends_with("/webhooks") => json!({"url": "https://example.com/hook"}),
         p if p.contains("/exceptions/") => json!({"reason": "mine now"}),
         p if p.contains("/policies/") => json!({"name": "mine now"}),

@@ -65,7 +65,11 @@ text_args!(
     crate::TriggerKind,
     crate::HostConnection,
     crate::Escalation,
-    crate::SshCredentialKind
+    crate::SshCredentialKind,
+    bulwark_core::JobType,
+    bulwark_core::JobStatus,
+    bulwark_core::JobPriority,
+    crate::AuditOutcome
 );
 /// A nullable TEXT column, read so that a nullable state column can become `Option<State>`
 /// (`#[sqlx(try_from = "NullableText")]`): the states are declared in bulwark-core, which

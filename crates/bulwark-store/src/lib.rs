@@ -248,7 +248,7 @@ pub trait AgentStore: Send + Sync {
         lease_secs: i64,
         limit: i64,
     ) -> Result<Vec<AgentJob>>;
-    /// The agent started the job: its scan is running.
+    /// The agent started the job: it (and its scan) is running.
     async fn ack_job(&self, host_id: &str, job_id: &str, now: i64) -> Result<AgentJob>;
     /// The agent could not run the job: it and its scan fail with the reason.
     async fn fail_job(
@@ -260,7 +260,6 @@ pub trait AgentStore: Send + Sync {
     ) -> Result<AgentJob>;
     /// Jobs delivered `max_deliveries` times whose last lease ran out fail, with their scans.
     async fn abandon_jobs(&self, now: i64, max_deliveries: i64) -> Result<u64>;
-    async fn jobs_of_host(&self, scope: &Scope, host_id: &str) -> Result<Vec<AgentJob>>;
     /// The named key pair (secret, public); `candidate` is stored when there is none yet, so
     /// every replica ends up with the first one written.
     async fn server_key(&self, name: &str, candidate: (&str, &str)) -> Result<(String, String)>;
@@ -281,6 +280,39 @@ pub trait AgentStore: Send + Sync {
     async fn list_feature_flags(&self, scope: &Scope) -> Result<Vec<FeatureFlag>>;
     /// The account-wide flags and the organization's own.
     async fn feature_flags_for(&self, org_id: &str) -> Result<Vec<FeatureFlag>>;
+}
+
+/// Host-control jobs as operators see them, fleet-wide or per host, and their lifecycle
+/// beyond delivery (the agent's report, cancellation, expiry at the deadline).
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Queues a host-control action for an agent host of the scope.
+    async fn create_job(&self, scope: &Scope, job: &NewJob) -> Result<AgentJob>;
+    async fn get_job(&self, scope: &Scope, id: &str) -> Result<AgentJob>;
+    /// Newest first; a `host_id` outside the scope is `NotFound`.
+    async fn list_jobs(&self, scope: &Scope, filter: &JobFilter) -> Result<Vec<AgentJob>>;
+    /// A queued or delivered job is cancelled (with its scan); a running or finished one
+    /// answers `Conflict`.
+    async fn cancel_job(&self, scope: &Scope, id: &str, now: i64) -> Result<AgentJob>;
+    /// The agent's report of a host-control job; a job already finished answers `Conflict`.
+    async fn finish_job(
+        &self,
+        host_id: &str,
+        job_id: &str,
+        outcome: &JobOutcome,
+        now: i64,
+    ) -> Result<AgentJob>;
+    /// Jobs past their deadline that did not finish expire (with their scans); answers how many.
+    async fn expire_jobs(&self, now: i64) -> Result<u64>;
+}
+
+/// The audit log: appended to, read, never changed.
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// Newest first, within the scope's organizations (and the account-wide entries for a
+    /// caller who sees every organization).
+    async fn list_audit(&self, scope: &Scope, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
 }
 
 #[async_trait]
@@ -439,6 +471,8 @@ pub trait Store:
     + AgentStore
     + ScapStore
     + SshStore
+    + JobStore
+    + AuditStore
 {
 }
 
@@ -455,5 +489,7 @@ impl<T> Store for T where
         + AgentStore
         + ScapStore
         + SshStore
+        + JobStore
+        + AuditStore
 {
 }

@@ -447,16 +447,141 @@ pub struct AgentJob {
     pub id: String,
     pub org_id: String,
     pub host_id: String,
-    /// compliance_scan
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: bulwark_core::JobType,
     pub scan_id: Option<String>,
-    /// queued | delivered | done | failed | cancelled
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: bulwark_core::JobStatus,
+    #[sqlx(try_from = "String")]
+    pub priority: bulwark_core::JobPriority,
+    /// The host-control action (absent for scans); passwords in it are sealed for the agent.
+    #[sqlx(try_from = "Option<String>")]
+    pub action: StoredAction,
+    /// What the action does, in words (absent for scans).
+    #[sqlx(skip)]
+    pub summary: Option<String>,
+    /// The user who asked for it; absent for scheduled scans.
+    pub created_by: Option<String>,
     pub lease_until: Option<i64>,
     pub deliveries: i64,
+    /// Why it failed or expired, or what the agent reported.
     pub message: Option<String>,
+    pub deadline_at: Option<i64>,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub exit_code: Option<i64>,
+    pub stdout: Option<String>,
+    pub stderr: Option<String>,
+    /// The agent dropped output beyond its cap.
+    pub output_truncated: bool,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+impl AgentJob {
+    /// Fills in what is derived from the stored columns.
+    pub(crate) fn described(mut self) -> Self {
+        self.summary = self.action.0.as_ref().map(|a| a.describe());
+        self
+    }
+}
+
+/// The `action` column: NULL for scans, else the [`bulwark_core::HostAction`] in JSON.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(transparent)]
+pub struct StoredAction(pub Option<bulwark_core::HostAction>);
+
+impl TryFrom<Option<String>> for StoredAction {
+    type Error = serde_json::Error;
+
+    fn try_from(column: Option<String>) -> std::result::Result<Self, Self::Error> {
+        column
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map(StoredAction)
+    }
+}
+
+/// A host-control job to queue. The id is chosen by the caller, since secrets in the action
+/// are sealed for the job they travel in before it is stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub id: String,
+    pub host_id: String,
+    pub action: bulwark_core::HostAction,
+    pub created_by: String,
+    pub deadline_at: i64,
+}
+
+/// Which jobs a list shows; every filter is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobFilter {
+    pub host_id: Option<String>,
+    pub kind: Option<bulwark_core::JobType>,
+    pub status: Option<bulwark_core::JobStatus>,
+    /// At most this many, newest first (default 100, at most 500).
+    pub limit: Option<i64>,
+}
+
+/// How a host-control job ended, as the agent reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobOutcome {
+    pub succeeded: bool,
+    pub message: String,
+    pub exit_code: Option<i64>,
+    pub stdout: String,
+    pub stderr: String,
+    pub truncated: bool,
+}
+
+bulwark_core::text_enum! {
+    /// Whether an audited action happened.
+    pub enum AuditOutcome as "audit outcome" {
+        /// It was done.
+        Success = "success",
+        /// The caller lacked the permission, the session, or the CSRF token.
+        Denied = "denied",
+        /// It was refused (bad input, a conflict) or failed.
+        Failed = "failed",
+    }
+}
+
+/// One line of the audit log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: String,
+    pub at: i64,
+    /// The organization the action was in; empty when it was account-wide.
+    pub org_id: String,
+    /// Who: a user name, `token:` and a token's user, or `anonymous` for a failed login.
+    pub actor: String,
+    pub actor_id: Option<String>,
+    /// The endpoint, as `METHOD /path/{param}`, or a named event such as `auth.login`.
+    pub action: String,
+    /// The object acted on (the path it was reached by, or a user name for logins).
+    pub target: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub outcome: AuditOutcome,
+    /// What was asked and answered, in words; never a secret.
+    pub detail: Option<String>,
+    pub source_ip: Option<String>,
+}
+
+/// Which audit entries a list shows, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuditFilter {
+    pub org_id: Option<String>,
+    /// Entries whose actor is exactly this.
+    pub actor: Option<String>,
+    /// Entries whose action contains this text.
+    pub action: Option<String>,
+    pub outcome: Option<AuditOutcome>,
+    /// From this time (Unix seconds).
+    pub since: Option<i64>,
+    /// At most this many (default 200, at most 5000).
+    pub limit: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]

@@ -3,7 +3,9 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use bulwark_core::{CheckOutcome, Role, ScoreSummary, Severity, Status};
+use bulwark_core::{
+    CheckOutcome, HostAction, JobPriority, JobStatus, JobType, Role, ScoreSummary, Severity, Status,
+};
 use bulwark_store::*;
 
 async fn on_sqlite<F, Fut>(test: F)
@@ -66,6 +68,8 @@ both!(
     agentless_hosts_share_sealed_credentials_within_their_org,
     agentless_host_keys_are_approved_as_seen,
     agentless_jobs_go_to_ssh_workers_only,
+    host_actions_go_first_end_once_and_expire,
+    the_audit_log_is_append_only_and_scoped,
 );
 
 struct World {
@@ -1375,8 +1379,8 @@ async fn jobs_are_delivered_at_least_once(s: Arc<dyn Store>) {
     s.complete_scan(&scan.id, &results, &summary(&results), 1_700)
         .await
         .unwrap();
-    let jobs = s.jobs_of_host(&w.only_a, h).await.unwrap();
-    assert_eq!(jobs[0].status, "done");
+    let jobs = s.list_jobs(&w.only_a, &of_host(h)).await.unwrap();
+    assert_eq!(jobs[0].status, JobStatus::Succeeded);
     assert_eq!(
         s.pending_jobs(h, 99_999).await.unwrap(),
         0,
@@ -1393,9 +1397,310 @@ async fn jobs_are_delivered_at_least_once(s: Arc<dyn Store>) {
         "a cancelled scan's job goes with it"
     );
     assert!(matches!(
-        s.jobs_of_host(&w.only_b, h).await,
+        s.list_jobs(&w.only_b, &of_host(h)).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+fn of_host(host: &str) -> JobFilter {
+    JobFilter {
+        host_id: Some(host.into()),
+        ..Default::default()
+    }
+}
+
+fn action_job(host: &Host, action: HostAction, deadline_at: i64) -> NewJob {
+    NewJob {
+        id: new_id(),
+        host_id: host.id.clone(),
+        action,
+        created_by: "alice".into(),
+        deadline_at,
+    }
+}
+
+async fn host_actions_go_first_end_once_and_expire(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    let t = system_template(&s).await;
+    let p = s.create_policy(&w.only_a, &policy(&w.a, &t)).await.unwrap();
+    let h = &w.host_a;
+    let now = bulwark_store::now();
+    let scan = new_scan(&s, &w, &p.id, &t).await;
+    let ping = HostAction::Ping {
+        target: "127.0.0.1".into(),
+    };
+    let stop = HostAction::Service {
+        name: "nginx".into(),
+        action: bulwark_core::job::ServiceAction::Stop,
+    };
+    let diag = s
+        .create_job(&w.only_a, &action_job(h, ping, now + 600))
+        .await
+        .unwrap();
+    let control = s
+        .create_job(&w.only_a, &action_job(h, stop.clone(), now + 600))
+        .await
+        .unwrap();
+    assert_eq!(
+        (control.kind, control.priority, control.status),
+        (JobType::Service, JobPriority::Critical, JobStatus::Queued)
+    );
+    assert_eq!(control.summary.as_deref(), Some("stop service nginx"));
+    assert!(
+        matches!(
+            s.create_job(&w.only_b, &action_job(h, stop.clone(), now + 600))
+                .await,
+            Err(StoreError::NotFound(_))
+        ),
+        "another organization's host"
+    );
+
+    let order: Vec<String> = s
+        .claim_jobs(&h.id, now, 600, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|j| j.id)
+        .collect();
+    let scan_job = s
+        .list_jobs(
+            &w.only_a,
+            &JobFilter {
+                kind: Some(JobType::ComplianceScan),
+                ..of_host(&h.id)
+            },
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(scan_job.scan_id.as_deref(), Some(scan.id.as_str()));
+    assert_eq!(
+        order,
+        [control.id.clone(), diag.id.clone(), scan_job.id.clone()],
+        "critical, high, normal"
+    );
+
+    let running = s.ack_job(&h.id, &control.id, now + 1).await.unwrap();
+    assert_eq!(
+        (running.status, running.started_at),
+        (JobStatus::Running, Some(now + 1))
+    );
+    assert!(
+        s.claim_jobs(&h.id, now + 10_000, 600, 10)
+            .await
+            .unwrap()
+            .iter()
+            .all(|j| j.id != control.id),
+        "a running action is never delivered twice"
+    );
+    assert!(matches!(
+        s.cancel_job(&w.only_a, &control.id, now + 2).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let outcome = JobOutcome {
+        succeeded: true,
+        message: "stop nginx: nginx is not running".into(),
+        exit_code: Some(0),
+        stdout: "out".into(),
+        stderr: String::new(),
+        truncated: true,
+    };
+    let done = s
+        .finish_job(&h.id, &control.id, &outcome, now + 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            done.status,
+            done.exit_code,
+            done.output_truncated,
+            done.finished_at
+        ),
+        (JobStatus::Succeeded, Some(0), true, Some(now + 3))
+    );
+    assert!(
+        matches!(
+            s.finish_job(&h.id, &control.id, &outcome, now + 4).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a job ends once"
+    );
+    assert!(
+        matches!(
+            s.finish_job(&w.host_b.id, &diag.id, &outcome, now + 4)
+                .await,
+            Err(StoreError::NotFound(_))
+        ),
+        "another host's job"
+    );
+
+    // A job nobody takes expires at its deadline, with why.
+    let late = s
+        .create_job(&w.only_a, &action_job(h, HostAction::Netstat, now + 60))
+        .await
+        .unwrap();
+    assert_eq!(s.expire_jobs(now + 59).await.unwrap(), 0);
+    assert!(s.expire_jobs(now + 61).await.unwrap() >= 1);
+    let late = s.get_job(&w.only_a, &late.id).await.unwrap();
+    assert_eq!(late.status, JobStatus::Expired);
+    assert!(late.message.unwrap().contains("deadline"));
+    assert!(matches!(
+        s.get_job(&w.only_b, &late.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let queued = s
+        .create_job(&w.only_a, &action_job(h, HostAction::Netstat, now + 600))
+        .await
+        .unwrap();
+    let cancelled = s.cancel_job(&w.only_a, &queued.id, now + 5).await.unwrap();
+    assert_eq!(cancelled.status, JobStatus::Cancelled);
+    let filtered = s
+        .list_jobs(
+            &Scope::All,
+            &JobFilter {
+                status: Some(JobStatus::Cancelled),
+                kind: Some(JobType::Diagnostic),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        filtered.iter().map(|j| &j.id).collect::<Vec<_>>(),
+        [&queued.id]
+    );
+    assert!(
+        s.list_jobs(&w.only_b, &JobFilter::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+fn audit(org: &str, actor: &str, action: &str, outcome: AuditOutcome, at: i64) -> AuditEntry {
+    AuditEntry {
+        id: new_id(),
+        at,
+        org_id: org.into(),
+        actor: actor.into(),
+        actor_id: None,
+        action: action.into(),
+        target: Some("/api/v1/x".into()),
+        outcome,
+        detail: Some("d".into()),
+        source_ip: Some("127.0.0.1".into()),
+    }
+}
+
+async fn the_audit_log_is_append_only_and_scoped(s: Arc<dyn Store>) {
+    let w = world(&s).await;
+    s.append_audit(&audit(
+        &w.a.id,
+        "alice",
+        "POST /api/v1/hosts/{id}/jobs",
+        AuditOutcome::Success,
+        10,
+    ))
+    .await
+    .unwrap();
+    s.append_audit(&audit(
+        &w.b.id,
+        "bob",
+        "DELETE /api/v1/hosts/{id}",
+        AuditOutcome::Denied,
+        20,
+    ))
+    .await
+    .unwrap();
+    s.append_audit(&audit("", "root", "auth.login", AuditOutcome::Success, 30))
+        .await
+        .unwrap();
+
+    let mine = s
+        .list_audit(&w.only_a, &AuditFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.iter().map(|e| e.actor.as_str()).collect::<Vec<_>>(),
+        ["alice"]
+    );
+    let all = s
+        .list_audit(&Scope::All, &AuditFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.at).collect::<Vec<_>>(),
+        [30, 20, 10],
+        "newest first, account-wide included"
+    );
+    let denied = s
+        .list_audit(
+            &Scope::All,
+            &AuditFilter {
+                outcome: Some(AuditOutcome::Denied),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(denied[0].actor, "bob");
+    let jobs = s
+        .list_audit(
+            &Scope::All,
+            &AuditFilter {
+                action: Some("jobs".into()),
+                since: Some(5),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert!(matches!(
+        s.list_audit(
+            &w.only_a,
+            &AuditFilter {
+                org_id: Some(w.b.id.clone()),
+                ..Default::default()
+            }
+        )
+        .await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// Nobody with SQL changes or removes an audit entry: the database refuses it.
+async fn audit_rows_cannot_change(db: db::Db) {
+    let s = from_db(db.clone());
+    s.append_audit(&audit("", "root", "auth.login", AuditOutcome::Success, 30))
+        .await
+        .unwrap();
+    for statement in [
+        "UPDATE audit_log SET actor = 'mallory'",
+        "DELETE FROM audit_log",
+    ] {
+        let refused = db.execute(statement, vec![]).await;
+        assert!(refused.is_err(), "{statement} was allowed");
+    }
+    let kept = s
+        .list_audit(&Scope::All, &AuditFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(kept[0].actor, "root");
+}
+
+mod audit_rows_cannot_change {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("audit.db").display());
+        super::audit_rows_cannot_change(bulwark_store::db::Db::connect(&url).await.unwrap()).await
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        super::audit_rows_cannot_change(bulwark_store::testing::postgres_db().await.unwrap()).await
+    }
 }
 
 async fn failed_and_abandoned_jobs_fail_their_scans(s: Arc<dyn Store>) {
@@ -1410,7 +1715,7 @@ async fn failed_and_abandoned_jobs_fail_their_scans(s: Arc<dyn Store>) {
         .fail_job(h, &job.id, "the agent cannot read this job", 1_001)
         .await
         .unwrap();
-    assert_eq!(failed.status, "failed");
+    assert_eq!(failed.status, JobStatus::Failed);
     let scan = s.get_scan(&w.only_a, &scan.id).await.unwrap();
     assert_eq!(
         (scan.status.as_str(), scan.message.as_deref()),

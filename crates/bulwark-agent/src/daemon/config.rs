@@ -32,6 +32,11 @@ pub struct AgentConfig {
     /// `script_execution` must allow them too.
     #[serde(default)]
     pub allow_commands: bool,
+    /// Run script jobs (code an operator wrote, run as root). Off unless the host's owner
+    /// opts in here: a server alone, even a compromised one, cannot run a script on this
+    /// host. The organization's `script_execution` flag must allow it too.
+    #[serde(default)]
+    pub allow_scripts: bool,
 }
 
 fn default_state_dir() -> PathBuf {
@@ -71,6 +76,7 @@ impl AgentConfig {
             spool_max_items: default_spool_items(),
             spool_max_bytes: default_spool_bytes(),
             allow_commands: false,
+            allow_scripts: false,
         }
     }
 

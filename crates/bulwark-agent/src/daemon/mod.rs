@@ -3,6 +3,7 @@
 //! inventory (~300 s, differential), jobs (long poll; a job runs only if the server's key
 //! signed it for this agent) and the spool (whatever could not be sent, oldest first).
 
+pub mod actions;
 pub mod client;
 pub mod config;
 mod files;
@@ -393,6 +394,12 @@ impl Daemon {
                     .post(&wire::job_fail_path(job_id), &body)
                     .await?;
             }
+            Item::JobReport { job_id, report } => {
+                let _: serde_json::Value = self
+                    .client
+                    .post(&wire::job_report_path(job_id), report)
+                    .await?;
+            }
             Item::Inventory { request } => {
                 let _: InventoryResponse = self.client.post(wire::INVENTORY_PATH, request).await?;
                 let _ = self.state.save_inventory_hashes(&request.hashes);
@@ -405,6 +412,7 @@ impl Daemon {
         let job = match signed.open(&self.server_key(), &self.state.agent_id, now()) {
             Ok(Opened::Job(job)) => *job,
             Ok(Opened::Unreadable(reason)) => {
+                let reason = format!("unsupported by agent version {VERSION}: {reason}");
                 tracing::warn!(job = %signed.id, reason = %reason, "cannot read a job");
                 self.deliver(Item::JobFailed {
                     job_id: signed.id,
@@ -426,8 +434,20 @@ impl Daemon {
         {
             tracing::warn!(job = %job.id, error = %e, "acknowledging a job failed; running it anyway");
         }
+        if let Some(deadline) = job.deadline_at
+            && now() > deadline
+        {
+            let reason = "the job arrived after its deadline; not started".to_owned();
+            return self
+                .deliver(Item::JobFailed {
+                    job_id: job.id,
+                    reason,
+                })
+                .await;
+        }
         let Job { id, kind, .. } = job;
         match kind {
+            JobKind::HostAction { action } => self.run_action(id, action).await,
             JobKind::ComplianceScan {
                 scan_id,
                 engine: Engine::Oscap(source),
@@ -467,6 +487,59 @@ impl Daemon {
                     }
                 }
             }
+        }
+    }
+
+    /// Runs a host-control action and reports how it ended. Code an operator wrote runs only
+    /// with both locks open: this agent's own `allow_scripts`, and the organization's
+    /// `script_execution` flag as the server says it is now (asked again at arrival, so a
+    /// flag switched off after the job was queued stops it here).
+    async fn run_action(&self, job_id: String, action: bulwark_core::HostAction) {
+        tracing::info!(job = %job_id, action = %action.describe(), "host action started");
+        if action.runs_caller_code() {
+            if let Err(reason) = self.scripts_allowed().await {
+                return self.deliver(Item::JobFailed { job_id, reason }).await;
+            }
+        }
+        let password = match &action {
+            bulwark_core::HostAction::CreateUser {
+                password: Some(sealed),
+                ..
+            }
+            | bulwark_core::HostAction::ResetPassword {
+                password: Some(sealed),
+                ..
+            } => {
+                let context = bulwark_protocol::sealed::context(&job_id, "password");
+                match self.state.key.open_sealed(sealed, &context) {
+                    Ok(p) => Some(p),
+                    Err(reason) => return self.deliver(Item::JobFailed { job_id, reason }).await,
+                }
+            }
+            _ => None,
+        };
+        let report = actions::perform(&self.config.root, action, password).await;
+        tracing::info!(job = %job_id, succeeded = report.succeeded, summary = %report.summary, "host action finished");
+        self.deliver(Item::JobReport {
+            job_id,
+            report: report.into_wire(),
+        })
+        .await;
+    }
+
+    /// Both locks of script execution, this agent's first (it needs no network).
+    async fn scripts_allowed(&self) -> Result<(), String> {
+        if !self.config.allow_scripts {
+            return Err(SCRIPTS_REFUSED.into());
+        }
+        let answer = self.heartbeat_once().await.map_err(|e| {
+            format!("cannot confirm the script_execution flag with the server: {e}")
+        })?;
+        match answer.features.get("script_execution") {
+            Some(true) => Ok(()),
+            _ => Err(
+                "the organization's script_execution flag is off; the script was not run".into(),
+            ),
         }
     }
 
@@ -595,6 +668,9 @@ async fn enroll_until_done(
         wait = (wait * 2).min(60);
     }
 }
+
+/// Why a script job was not run, when the agent's owner has not opted in.
+pub const SCRIPTS_REFUSED: &str = "this agent does not run scripts: its owner has not set allow_scripts = true in the agent's configuration";
 
 /// Why a check that runs a command was not run, when the agent's owner has not opted in.
 pub const COMMANDS_REFUSED: &str = "this agent does not run command checks: its owner has not set allow_commands = true in the agent's configuration";

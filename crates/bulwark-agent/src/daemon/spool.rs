@@ -29,6 +29,11 @@ pub enum Item {
         job_id: String,
         reason: String,
     },
+    /// How a host-control job ended (no secret is ever in it).
+    JobReport {
+        job_id: String,
+        report: bulwark_protocol::wire::JobReport,
+    },
     /// Only the newest inventory is kept: an older one describes a host that no longer is.
     Inventory {
         request: InventoryRequest,

@@ -79,6 +79,65 @@ fn parse_socket_line(line: &str, protocol: Protocol) -> Option<Socket> {
     })
 }
 
+/// A socket of the kernel's tables that listens or is connected, for a netstat-like
+/// listing of the host (loopback included).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Connection {
+    pub protocol: Protocol,
+    /// `LISTEN` (TCP), `UNCONN` (unconnected UDP) or `ESTABLISHED`.
+    pub state: &'static str,
+    pub local: std::net::SocketAddr,
+    pub remote: std::net::SocketAddr,
+}
+
+fn parse_endpoint(text: &str) -> Option<std::net::SocketAddr> {
+    let (address, port) = text.split_once(':')?;
+    Some(std::net::SocketAddr::new(
+        parse_kernel_address(address)?,
+        u16::from_str_radix(port, 16).ok()?,
+    ))
+}
+
+/// Every listening and established socket of the running kernel (/proc/net/{tcp,udp}{,6}).
+pub fn connections(host: &HostRoot) -> Result<Vec<Connection>, String> {
+    let mut all = Vec::new();
+    for (table, protocol) in [
+        ("tcp", Protocol::Tcp),
+        ("tcp6", Protocol::Tcp),
+        ("udp", Protocol::Udp),
+        ("udp6", Protocol::Udp),
+    ] {
+        let Some(text) = host
+            .read(&format!("/proc/net/{table}"))
+            .map_err(|e| e.to_string())?
+        else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(remote), Some(state)) = (f.get(1), f.get(2), f.get(3)) else {
+                continue;
+            };
+            let state = match (protocol, *state) {
+                (Protocol::Tcp, "0A") => "LISTEN",
+                (Protocol::Udp, "07") => "UNCONN",
+                (_, "01") => "ESTABLISHED",
+                _ => continue,
+            };
+            if let (Some(local), Some(remote)) = (parse_endpoint(local), parse_endpoint(remote)) {
+                all.push(Connection {
+                    protocol,
+                    state,
+                    local,
+                    remote,
+                });
+            }
+        }
+    }
+    all.sort();
+    Ok(all)
+}
+
 /// The kernel prints each 32-bit word of the address as the number it holds in memory; the
 /// hosts Bulwark runs on are little-endian, so each word's bytes come out reversed.
 fn parse_kernel_address(hex: &str) -> Option<IpAddr> {

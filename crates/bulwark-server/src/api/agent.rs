@@ -11,11 +11,11 @@ use bulwark_core::inventory::{self, CATEGORIES};
 use bulwark_protocol::inventory::CategoryJson;
 use bulwark_protocol::wire::{
     AgentResult, EnrollRequest, EnrollResponse, FEATURES, FailRequest, HeartbeatRequest,
-    HeartbeatResponse, InventoryRequest, InventoryResponse, JobsResponse, ResultsRequest,
-    ResultsResponse,
+    HeartbeatResponse, InventoryRequest, InventoryResponse, JobReport, JobsResponse,
+    ResultsRequest, ResultsResponse,
 };
 use bulwark_protocol::{AgentKey, Job, JobKind, SignedJob, valid_agent_id};
-use bulwark_store::{AgentJob, Completion, Enrolled, Enrollment, Scope};
+use bulwark_store::{AgentJob, Completion, Enrolled, Enrollment, JobOutcome, Scope};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -326,15 +326,56 @@ pub struct PollQuery {
     wait: u64,
 }
 
-/// Builds the signed job the agent runs; a job whose scan or template is gone fails.
+/// Builds the signed job the agent runs; a job whose scan or template is gone, or a script
+/// whose organization switched script execution off since it was queued, fails instead.
 async fn signed(
     state: &AppState,
     agent: &bulwark_store::AgentIdentity,
     job: &AgentJob,
 ) -> ApiResult<Option<SignedJob>> {
-    let Some(scan_id) = &job.scan_id else {
-        return Ok(None);
+    let kind = match (&job.scan_id, &job.action.0) {
+        (Some(scan_id), _) => match scan_job(state, agent, job, scan_id).await? {
+            Some(kind) => kind,
+            None => return Ok(None),
+        },
+        (None, Some(action)) => {
+            if action.runs_caller_code()
+                && !crate::commands::enabled_for(state.store.as_ref(), &agent.org_id).await?
+            {
+                let reason = format!(
+                    "script execution was switched off for this organization (feature {}) after the job was queued",
+                    crate::commands::FEATURE
+                );
+                state
+                    .store
+                    .fail_job(&agent.host_id, &job.id, &reason, bulwark_store::now())
+                    .await?;
+                return Ok(None);
+            }
+            JobKind::HostAction {
+                action: action.clone(),
+            }
+        }
+        (None, None) => return Ok(None),
     };
+    let job = Job {
+        id: job.id.clone(),
+        agent_id: agent.agent_id.clone(),
+        issued_at: bulwark_store::now(),
+        deadline_at: job.deadline_at,
+        kind,
+    };
+    Ok(Some(SignedJob::sign(&job, job_key(state).await?)))
+}
+
+/// A scan job's checks as the agent evaluates them; `None` (and the job failed) when the
+/// scan's template was deleted.
+async fn scan_job(
+    state: &AppState,
+    agent: &bulwark_store::AgentIdentity,
+    job: &AgentJob,
+    scan_id: &str,
+) -> ApiResult<Option<JobKind>> {
     let scan = state.store.get_scan(&Scope::All, scan_id).await?;
     let template = match state
         .store
@@ -358,23 +399,17 @@ async fn signed(
     };
     let checks = state.checks.checks(state.store.as_ref(), &template).await?;
     let commands_on = crate::commands::enabled_for(state.store.as_ref(), &scan.org_id).await?;
-    let job = Job {
-        id: job.id.clone(),
-        agent_id: agent.agent_id.clone(),
-        issued_at: bulwark_store::now(),
-        kind: JobKind::ComplianceScan {
-            scan_id: scan.id.clone(),
-            template_id: template.id.clone(),
-            template_name: template.name.clone(),
-            engine: template.engine().clone(),
-            checks: checks
-                .iter()
-                .filter(|c| c.enabled && (commands_on || !c.check.runs_commands()))
-                .map(|c| c.check.for_evaluation())
-                .collect(),
-        },
-    };
-    Ok(Some(SignedJob::sign(&job, job_key(state).await?)))
+    Ok(Some(JobKind::ComplianceScan {
+        scan_id: scan.id.clone(),
+        template_id: template.id.clone(),
+        template_name: template.name.clone(),
+        engine: template.engine().clone(),
+        checks: checks
+            .iter()
+            .filter(|c| c.enabled && (commands_on || !c.check.runs_commands()))
+            .map(|c| c.check.for_evaluation())
+            .collect(),
+    }))
 }
 
 pub async fn jobs(
@@ -446,6 +481,45 @@ pub async fn fail(
             .fail_job(&agent.host_id, &job_id, &reason, bulwark_store::now())
             .await?,
     ))
+}
+
+/// The most of each output stream the server keeps, whatever an agent sends.
+const MAX_OUTPUT_BYTES: usize = bulwark_protocol::wire::MAX_JOB_OUTPUT_BYTES;
+
+/// At most `max` bytes of `text`, cut at a character boundary; whether anything was cut.
+fn capped(text: &str, max: usize) -> (String, bool) {
+    if text.len() <= max {
+        return (text.to_owned(), false);
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    (text[..end].to_owned(), true)
+}
+
+pub async fn report(
+    State(state): State<AppState>,
+    Agent(agent): Agent,
+    Path(job_id): Path<String>,
+    Body(req): Body<JobReport>,
+) -> ApiResult<Json<AgentJob>> {
+    let (stdout, cut_out) = capped(&req.stdout, MAX_OUTPUT_BYTES);
+    let (stderr, cut_err) = capped(&req.stderr, MAX_OUTPUT_BYTES);
+    let outcome = JobOutcome {
+        succeeded: req.succeeded,
+        message: bounded(&req.summary, 2000).to_owned(),
+        exit_code: req.exit_code.map(i64::from),
+        stdout,
+        stderr,
+        truncated: req.truncated || cut_out || cut_err,
+    };
+    let job = state
+        .store
+        .finish_job(&agent.host_id, &job_id, &outcome, bulwark_store::now())
+        .await?;
+    tracing::info!(host = %agent.host_id, job = %job_id, status = %job.status, "agent reported a job");
+    Ok(Json(job))
 }
 
 pub async fn results(

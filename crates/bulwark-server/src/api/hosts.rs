@@ -211,7 +211,11 @@ pub async fn jobs(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<AgentJob>>> {
-    Ok(Json(s.store.jobs_of_host(&caller.scope, &id).await?))
+    let filter = bulwark_store::JobFilter {
+        host_id: Some(id),
+        ..Default::default()
+    };
+    Ok(Json(s.store.list_jobs(&caller.scope, &filter).await?))
 }
 
 pub async fn list_groups(

@@ -8,6 +8,7 @@ pub mod answers;
 pub mod compliance;
 pub mod exceptions;
 pub mod hosts;
+pub mod jobs;
 mod openapi;
 
 pub use openapi::build as openapi_document;
@@ -176,6 +177,7 @@ routes! {
     post "/api/v1/agent/inventory" Access::Agent, "Differential inventory: every category's hash, the changed ones in full" => agent::inventory, body bulwark_protocol::wire::InventoryRequest, answer bulwark_protocol::wire::InventoryResponse;
     get "/api/v1/agent/jobs" Access::Agent, "Signed jobs for this agent (long poll: wait = seconds)" => agent::jobs, query agent::PollQuery, answer bulwark_protocol::wire::JobsResponse;
     post "/api/v1/agent/jobs/{id}/ack" Access::Agent, "The agent started a job" => agent::ack, answer bulwark_store::AgentJob;
+    post "/api/v1/agent/jobs/{id}/report" Access::Agent, "How a host-control job ended: outcome, exit code, output (capped)" => agent::report, body bulwark_protocol::wire::JobReport, answer bulwark_store::AgentJob;
     post "/api/v1/agent/jobs/{id}/fail" Access::Agent, "The agent could not run a job (reason)" => agent::fail, body bulwark_protocol::wire::FailRequest, answer bulwark_store::AgentJob;
     get "/api/v1/agent/datastreams/{digest}" Access::Agent, "The SCAP data stream a job runs, by its SHA-256" => scap::datastream, answer String;
     post "/api/v1/agent/scans/{id}/arf" Access::Agent, "The ARF oscap wrote for a scan, zstd-compressed; sent before the results" => scap::upload_arf, upload "application/zstd", answer scap::ArfStored;
@@ -192,7 +194,12 @@ routes! {
     get "/api/v1/hosts/{id}" Access::Needs(HostsView), "A host with its latest inventory" => hosts::get_one, answer answers::HostDetail;
     delete "/api/v1/hosts/{id}" Access::Needs(HostsManage), "Remove a host; its agent must enroll again" => hosts::delete_one, answer answers::Deleted;
     put "/api/v1/hosts/{id}/maintenance" Access::Needs(HostsManage), "Put a host in or out of maintenance" => hosts::set_maintenance, body hosts::MaintenanceBody, answer bulwark_store::Host;
-    get "/api/v1/hosts/{id}/jobs" Access::Needs(HostsView), "A host's recent jobs" => hosts::jobs, answer Vec<bulwark_store::AgentJob>;
+    get "/api/v1/hosts/{id}/jobs" Access::Needs(HostsView), "A host's recent jobs, newest first" => hosts::jobs, answer Vec<bulwark_store::AgentJob>;
+    post "/api/v1/hosts/{id}/jobs" Access::Needs(HostsManage), "Queue a host-control action (service, process, user, group, diagnostic, script) for the host's agent" => jobs::create, body jobs::JobBody, answer bulwark_store::AgentJob;
+    post "/api/v1/jobs/bulk" Access::Needs(HostsManage), "Queue one action for several hosts (answers the jobs and the hosts refused, with why)" => jobs::create_bulk, body jobs::BulkJobBody, answer jobs::BulkQueued;
+    get "/api/v1/jobs" Access::Needs(HostsView), "Jobs fleet-wide, newest first (filters: host_id, kind, status, limit)" => jobs::list, query bulwark_store::JobFilter, answer Vec<bulwark_store::AgentJob>;
+    get "/api/v1/jobs/{id}" Access::Needs(HostsView), "A job with its output" => jobs::get_one, answer bulwark_store::AgentJob;
+    post "/api/v1/jobs/{id}/cancel" Access::Needs(HostsManage), "Cancel a job the agent has not started" => jobs::cancel, answer bulwark_store::AgentJob;
     get "/api/v1/hosts/{id}/{category}" Access::Needs(HostsView), "One inventory category of a host" => hosts::category, answer serde_json::Value;
     get "/api/v1/host-groups" Access::Needs(HostsView), "List host groups" => hosts::list_groups, answer Vec<bulwark_store::HostGroup>;
     post "/api/v1/host-groups" Access::Needs(HostsManage), "Create a host group (optionally under a parent)" => hosts::create_group, body hosts::GroupBody, answer bulwark_store::HostGroup;
@@ -207,12 +214,15 @@ routes! {
     get "/api/v1/feature-flags" Access::Needs(SettingsManage), "Agent feature flags (account-wide and per organization)" => settings::list_flags, answer Vec<bulwark_store::FeatureFlag>;
     put "/api/v1/feature-flags" Access::Needs(SettingsManage), "Enable or disable an agent feature (org_id empty: account-wide)" => settings::set_flag, body settings::FlagBody, answer bulwark_store::FeatureFlag;
     delete "/api/v1/feature-flags" Access::Needs(SettingsManage), "Remove a flag, back to the default (enabled)" => settings::delete_flag, query settings::FlagQuery, answer answers::FlagDeleted;
+    get "/api/v1/audit" Access::Needs(SettingsManage), "The audit log, newest first (filters: org_id, actor, action, outcome, since, limit)" => jobs::audit, query bulwark_store::AuditFilter, answer Vec<bulwark_store::AuditEntry>;
+    get "/api/v1/audit/export" Access::Needs(SettingsManage), "The audit log as CSV (same filters)" => jobs::audit_csv, query bulwark_store::AuditFilter, answer String;
     get "/api/v1/users" Access::Needs(SettingsManage), "List users" => settings::list_users, answer Vec<bulwark_store::User>;
     post "/api/v1/users" Access::Needs(SettingsManage), "Create a user" => settings::create_user, body settings::UserBody, answer bulwark_store::User;
 }
 
 async fn authorize(
     State(state): State<AppState>,
+    route: &'static str,
     access: Access,
     body_limit: usize,
     req: Request,
@@ -225,18 +235,39 @@ async fn authorize(
         };
     }
     let (mut parts, body) = req.into_parts();
-    let caller = match <Caller as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_owned();
+    let by_token = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .is_some();
+    let source_ip = crate::audit::source_ip(&parts.extensions);
+    let caller = <Caller as axum::extract::FromRequestParts<AppState>>::from_request_parts(
         &mut parts, &state,
     )
-    .await
-    {
-        Ok(c) => c,
-        Err(e) => return e.into_response(),
+    .await;
+    let (caller, response) = match caller {
+        Err(e) => (None, e.into_response()),
+        Ok(caller) => {
+            let response = match access.admits(&caller) {
+                Err(e) => e.into_response(),
+                Ok(()) => next.run(Request::from_parts(parts, body)).await,
+            };
+            (Some(caller), response)
+        }
     };
-    if let Err(e) = access.admits(&caller) {
-        return e.into_response();
+    let request = crate::audit::Request {
+        method: &method,
+        route,
+        path: &path,
+        caller: caller.as_ref(),
+        by_token,
+        source_ip,
+    };
+    if let Some(entry) = crate::audit::entry(request, &response) {
+        crate::audit::write(&state, &entry).await;
     }
-    next.run(Request::from_parts(parts, body)).await
+    response
 }
 
 /// A body field that was sent, even as `null` (`Some(None)`), as opposed to left out
@@ -262,10 +293,10 @@ pub fn router(state: AppState, others: Router<AppState>) -> Router {
             handler = handler.layer(axum::extract::DefaultBodyLimit::max(body_limit));
         }
         if r.access != Access::Public {
-            let access = r.access;
+            let (access, route) = (r.access, r.path);
             handler = handler.route_layer(middleware::from_fn_with_state(
                 state.clone(),
-                move |s, req, next| authorize(s, access, body_limit, req, next),
+                move |s, req, next| authorize(s, route, access, body_limit, req, next),
             ));
         }
         router = router.route(r.path, handler);

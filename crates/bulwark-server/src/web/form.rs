@@ -133,7 +133,11 @@ pub fn failure(e: AppError) -> Response {
         fields: e.field_errors(),
         message: e.to_string(),
     };
-    (e.status(), super::page::render_html(&alert)).into_response()
+    let mut response = (e.status(), super::page::render_html(&alert)).into_response();
+    response
+        .extensions_mut()
+        .insert(crate::audit::ErrorMessage(alert.message));
+    response
 }
 
 pub fn session_ended() -> Response {

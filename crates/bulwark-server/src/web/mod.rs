@@ -122,9 +122,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/assets/{file}", get(assets::serve));
     for r in UI_ROUTES {
         let access = access_of(r.mirrors);
+        let route = r.mirrors.1;
         let handler = (r.handler)().route_layer(middleware::from_fn_with_state(
             state.clone(),
-            move |s, req, next| guard(s, access, req, next),
+            move |s, req, next| guard(s, route, access, req, next),
         ));
         router = router.route(r.path, handler);
     }
@@ -136,6 +137,7 @@ pub fn router(state: AppState) -> Router<AppState> {
 /// form post, the session's CSRF token.
 async fn guard(
     State(state): State<AppState>,
+    route: &'static str,
     access: Access,
     req: Request,
     next: Next,
@@ -170,12 +172,35 @@ async fn guard(
     } else {
         (body, None)
     };
+    let path = parts.uri.path().to_owned();
+    let audited = |caller: Caller| {
+        let method = parts.method.clone();
+        let source_ip = crate::audit::source_ip(&parts.extensions);
+        let path = path.clone();
+        let state = state.clone();
+        move |response: Response| async move {
+            let request = crate::audit::Request {
+                method: &method,
+                route,
+                path: &path,
+                caller: Some(&caller),
+                by_token: false,
+                source_ip,
+            };
+            if let Some(entry) = crate::audit::entry(request, &response) {
+                crate::audit::write(&state, &entry).await;
+            }
+            response
+        }
+    };
+    let audit = audited(caller.clone());
     if let Err(e) = access.admits(&caller) {
-        return if is_form {
+        return audit(if is_form {
             form::failure(e)
         } else {
             page::error_page(&Chrome::new(&caller, &session, ""), e)
-        };
+        })
+        .await;
     }
     let user_id = caller.user.id.clone();
     if let Some(token) = &once_token
@@ -197,7 +222,7 @@ async fn guard(
         *response.status_mut() = StatusCode::SEE_OTHER;
         response.headers_mut().insert(header::LOCATION, to);
     }
-    response
+    audit(response).await
 }
 
 /// The caller behind the session cookie (API tokens are for the API, not pages) and the

@@ -21,11 +21,23 @@ const NONCES_PER_STATEMENT: usize = 300;
 /// Spent nonces deleted per transaction.
 const NONCES_PER_PRUNE: u64 = 500;
 
-pub(super) const JOB_COLUMNS: &str = "id, org_id, host_id, kind, scan_id, status, lease_until, deliveries, message, created_at, updated_at";
+pub(super) const JOB_COLUMNS: &str = "id, org_id, host_id, kind, scan_id, status, priority, action, created_by, lease_until, \
+     deliveries, message, deadline_at, started_at, finished_at, exit_code, stdout, stderr, output_truncated, created_at, updated_at";
 
-/// Jobs an agent may be handed: never delivered, or delivered and not finished in time.
-pub(super) const PENDING: &str =
-    "(status = 'queued' OR (status = 'delivered' AND lease_until <= $2))";
+/// The states of a job that has not ended.
+pub(crate) const UNFINISHED: &str = "('queued', 'delivered', 'running')";
+
+/// Jobs an agent may be handed: never delivered, or delivered and not acknowledged in time,
+/// or a scan that was running and not finished in time (a scan is safe to run twice; an
+/// action such as "kill" or "create user" is not, so a running action waits for its deadline
+/// instead), and in every case not past its deadline.
+pub(super) const PENDING: &str = "((status = 'queued' OR (status = 'delivered' AND lease_until <= $2) \
+     OR (status = 'running' AND kind = 'compliance_scan' AND lease_until <= $2)) \
+     AND (deadline_at IS NULL OR deadline_at > $2))";
+
+/// Critical first, then high, then normal; oldest first within each.
+pub(super) const DELIVERY_ORDER: &str =
+    "CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 ELSE 2 END, created_at, id";
 
 #[derive(sqlx::FromRow)]
 struct KeyRow {
@@ -68,7 +80,7 @@ impl SqlStore {
                 .await?;
             if n == 1 {
                 claimed.push(AgentJob {
-                    status: "delivered".into(),
+                    status: bulwark_core::JobStatus::Delivered,
                     lease_until: Some(now + lease_secs),
                     deliveries: job.deliveries + 1,
                     updated_at: now,
@@ -79,13 +91,14 @@ impl SqlStore {
         Ok(claimed)
     }
 
-    async fn job_of_host(&self, host_id: &str, job_id: &str) -> Result<AgentJob> {
+    pub(super) async fn job_of_host(&self, host_id: &str, job_id: &str) -> Result<AgentJob> {
         self.db
-            .fetch_optional(
+            .fetch_optional::<AgentJob>(
                 &format!("SELECT {JOB_COLUMNS} FROM agent_jobs WHERE id = $1 AND host_id = $2"),
                 args![job_id, host_id],
             )
             .await?
+            .map(AgentJob::described)
             .ok_or(StoreError::NotFound("job"))
     }
 }
@@ -330,7 +343,7 @@ impl AgentStore for SqlStore {
             .db
             .fetch_all(
                 &format!(
-                    "SELECT {JOB_COLUMNS} FROM agent_jobs WHERE host_id = $1 AND {PENDING} ORDER BY created_at, id LIMIT $3"
+                    "SELECT {JOB_COLUMNS} FROM agent_jobs WHERE host_id = $1 AND {PENDING} ORDER BY {DELIVERY_ORDER} LIMIT $3"
                 ),
                 args![host_id, now, limit],
             )
@@ -340,15 +353,22 @@ impl AgentStore for SqlStore {
 
     async fn ack_job(&self, host_id: &str, job_id: &str, now: i64) -> Result<AgentJob> {
         let job = self.job_of_host(host_id, job_id).await?;
+        let mut tx = self.db.begin().await?;
+        tx.execute(
+            "UPDATE agent_jobs SET status = 'running', started_at = COALESCE(started_at, $1), updated_at = $1 \
+             WHERE id = $2 AND status IN ('queued', 'delivered')",
+            args![now, job_id],
+        )
+        .await?;
         if let Some(scan) = &job.scan_id {
-            self.db
-                .execute(
-                    "UPDATE scans SET status = 'running', started_at = $1 WHERE id = $2 AND status = 'pending'",
-                    args![now, scan],
-                )
-                .await?;
+            tx.execute(
+                "UPDATE scans SET status = 'running', started_at = $1 WHERE id = $2 AND status = 'pending'",
+                args![now, scan],
+            )
+            .await?;
         }
-        Ok(job)
+        tx.commit().await?;
+        self.job_of_host(host_id, job_id).await
     }
 
     async fn fail_job(
@@ -364,7 +384,7 @@ impl AgentStore for SqlStore {
             Some(scan) => fail_scan_in(&mut tx, scan, reason, now).await?,
             None => {
                 tx.execute(
-                    "UPDATE agent_jobs SET status = 'failed', message = $1, updated_at = $2 WHERE id = $3 AND status IN ('queued', 'delivered')",
+                    &format!("UPDATE agent_jobs SET status = 'failed', message = $1, updated_at = $2, finished_at = $2 WHERE id = $3 AND status IN {UNFINISHED}"),
                     args![reason, now, job_id],
                 )
                 .await?;
@@ -379,7 +399,8 @@ impl AgentStore for SqlStore {
             .db
             .fetch_all(
                 &format!(
-                    "SELECT {JOB_COLUMNS} FROM agent_jobs WHERE status = 'delivered' AND lease_until <= $1 AND deliveries >= $2"
+                    "SELECT {JOB_COLUMNS} FROM agent_jobs WHERE status IN ('delivered', 'running') AND kind = 'compliance_scan' \
+                     AND lease_until <= $1 AND deliveries >= $2"
                 ),
                 args![now, max_deliveries],
             )
@@ -392,16 +413,6 @@ impl AgentStore for SqlStore {
             self.fail_job(&job.host_id, &job.id, &reason, now).await?;
         }
         Ok(stuck.len() as u64)
-    }
-
-    async fn jobs_of_host(&self, scope: &Scope, host_id: &str) -> Result<Vec<AgentJob>> {
-        crate::HostStore::get_host(self, scope, host_id).await?;
-        self.db
-            .fetch_all(
-                &format!("SELECT {JOB_COLUMNS} FROM agent_jobs WHERE host_id = $1 ORDER BY created_at DESC, id LIMIT 200"),
-                args![host_id],
-            )
-            .await
     }
 
     async fn server_key(&self, name: &str, candidate: (&str, &str)) -> Result<(String, String)> {

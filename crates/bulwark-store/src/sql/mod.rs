@@ -4,6 +4,7 @@ mod accounts;
 mod agents;
 mod exceptions;
 mod hosts;
+mod jobs;
 mod leases;
 mod notifications;
 mod policies;

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use bulwark_core::outcome::listing_key;
 use bulwark_core::{ScoreSummary, Status};
 
+use super::agents::UNFINISHED;
 use super::hosts::HOST_SELECT;
 use super::result_sets::{ResultSetRow, Stored, encode};
 use super::{SqlStore, scope_clause, visible};
@@ -49,8 +50,8 @@ impl ScanStore for SqlStore {
         )
         .await?;
         tx.execute(
-            "INSERT INTO agent_jobs (id, org_id, host_id, kind, scan_id, status, created_at, updated_at) \
-             VALUES ($1, $2, $3, 'compliance_scan', $4, 'queued', $5, $5)",
+            "INSERT INTO agent_jobs (id, org_id, host_id, kind, scan_id, status, priority, created_at, updated_at) \
+             VALUES ($1, $2, $3, 'compliance_scan', $4, 'queued', 'normal', $5, $5)",
             args![new_id(), &s.org_id, &s.host_id, &id, at],
         )
         .await?;
@@ -144,7 +145,7 @@ impl ScanStore for SqlStore {
             )
             .await?;
         tx.execute(
-            "UPDATE agent_jobs SET status = 'cancelled', updated_at = $1 WHERE scan_id = $2 AND status IN ('queued', 'delivered')",
+            &format!("UPDATE agent_jobs SET status = 'cancelled', updated_at = $1, finished_at = $1 WHERE scan_id = $2 AND status IN {UNFINISHED}"),
             args![now, id],
         )
         .await?;
@@ -232,7 +233,7 @@ impl ScanStore for SqlStore {
         )
         .await?;
         tx.execute(
-            "UPDATE agent_jobs SET status = 'done', updated_at = $1 WHERE scan_id = $2 AND status IN ('queued', 'delivered')",
+            &format!("UPDATE agent_jobs SET status = 'succeeded', updated_at = $1, finished_at = $1 WHERE scan_id = $2 AND status IN {UNFINISHED}"),
             args![now, id],
         )
         .await?;
@@ -360,7 +361,7 @@ pub(crate) async fn fail_scan_in(tx: &mut Tx, id: &str, message: &str, now: i64)
     )
     .await?;
     tx.execute(
-        "UPDATE agent_jobs SET status = 'failed', message = $1, updated_at = $2 WHERE scan_id = $3 AND status IN ('queued', 'delivered')",
+        &format!("UPDATE agent_jobs SET status = 'failed', message = $1, updated_at = $2, finished_at = $2 WHERE scan_id = $3 AND status IN {UNFINISHED}"),
         args![message, now, id],
     )
     .await?;

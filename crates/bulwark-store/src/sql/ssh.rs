@@ -229,7 +229,7 @@ impl SshStore for SqlStore {
             .fetch_all(
                 &format!(
                     "SELECT {} FROM ssh_targets t JOIN agent_jobs j ON j.host_id = t.host_id \
-                     WHERE {PENDING} ORDER BY j.created_at, j.id LIMIT $1",
+                     WHERE j.kind = 'compliance_scan' AND {PENDING} ORDER BY j.created_at, j.id LIMIT $1",
                     columns.join(", ")
                 ),
                 args![limit, now],
