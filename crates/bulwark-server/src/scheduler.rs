@@ -21,8 +21,6 @@ pub struct TickReport {
     pub exceptions_expired: u64,
     /// Jobs delivered `max_deliveries` times without a result: failed with their scans.
     pub jobs_abandoned: u64,
-    /// Jobs past their deadline that no agent finished: expired with the reason.
-    pub jobs_expired: u64,
 }
 
 /// The cut-off for "due": hosts whose last completed scan is at or before it need a scan.
@@ -118,7 +116,6 @@ pub async fn tick_at(state: &AppState, now: i64) -> ApiResult<Option<TickReport>
             .store
             .abandon_jobs(now, state.config.max_deliveries)
             .await?,
-        jobs_expired: state.store.expire_jobs(now).await?,
         ..Default::default()
     };
     // Templates looked up once per tick; a policy may name one for each of thousands of hosts.
@@ -200,6 +197,24 @@ pub async fn run(state: AppState) {
         interval.tick().await;
         if let Err(e) = tick(&state).await {
             tracing::error!(error = %e, "scheduler tick failed");
+        }
+    }
+}
+
+/// How often jobs past their deadline are expired: an operator waiting on an action for an
+/// offline host learns within seconds of the deadline, not at the next scheduler tick.
+pub const EXPIRY_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Expires jobs past their deadline, on every replica: the update is conditional, so two
+/// replicas expiring the same job write it once.
+pub async fn expire_jobs(state: AppState) {
+    let mut interval = tokio::time::interval(EXPIRY_INTERVAL);
+    loop {
+        interval.tick().await;
+        match state.store.expire_jobs(bulwark_store::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "jobs expired at their deadline"),
+            Err(e) => tracing::error!(error = %e, "expiring jobs failed"),
         }
     }
 }

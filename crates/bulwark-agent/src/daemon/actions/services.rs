@@ -51,6 +51,29 @@ pub fn is_running(manager: Manager, name: &str) -> Result<bool, String> {
     Ok(ran.ok())
 }
 
+/// Whether the service starts at boot: `systemctl is-enabled`, or a start link (`S..name`)
+/// in a multi-user runlevel's rc directory.
+pub fn is_enabled(root: &Path, manager: Manager, name: &str) -> Result<bool, String> {
+    match manager {
+        Manager::Systemd => Ok(run(
+            &["systemctl", "is-enabled", "--quiet", "--", name],
+            None,
+            TIMEOUT,
+        )?
+        .ok()),
+        Manager::SysV => Ok((2..=5).any(|level| {
+            std::fs::read_dir(root.join(format!("etc/rc{level}.d")))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|entry| {
+                    let file = entry.file_name().to_string_lossy().into_owned();
+                    file.starts_with('S') && file.get(3..) == Some(name)
+                })
+        })),
+    }
+}
+
 fn enable_argv(root: &Path, name: &str, enable: bool) -> Vec<String> {
     let word = |on: &str, off: &str| if enable { on } else { off }.to_owned();
     if root.join("usr/sbin/update-rc.d").exists() {
@@ -90,21 +113,28 @@ pub fn act(root: &Path, name: &str, action: ServiceAction) -> Report {
         };
         return Report::from_run(false, format!("{action} {name} failed: {why}"), ran);
     }
-    let state = match is_running(manager, name) {
-        Ok(true) => "running",
-        Ok(false) => "not running",
-        Err(_) => "in an unknown state",
+    let (now, wanted) = match action {
+        ServiceAction::Start | ServiceAction::Restart => (is_running(manager, name), true),
+        ServiceAction::Stop => (is_running(manager, name), false),
+        ServiceAction::Enable => (is_enabled(root, manager, name), true),
+        ServiceAction::Disable => (is_enabled(root, manager, name), false),
     };
-    let expected = match action {
-        ServiceAction::Start | ServiceAction::Restart => Some(true),
-        ServiceAction::Stop => Some(false),
-        ServiceAction::Enable | ServiceAction::Disable => None,
+    let state = |yes: bool| match (action, yes) {
+        (ServiceAction::Enable | ServiceAction::Disable, true) => "enabled at boot",
+        (ServiceAction::Enable | ServiceAction::Disable, false) => "disabled at boot",
+        (_, true) => "running",
+        (_, false) => "not running",
     };
-    let running = state == "running";
-    let succeeded = expected.is_none_or(|want| want == running);
-    Report::from_run(
-        succeeded,
-        format!("{action} {name}: {name} is {state}"),
-        ran,
-    )
+    match now {
+        Ok(is) => Report::from_run(
+            is == wanted,
+            format!("{action} {name}: {name} is {}", state(is)),
+            ran,
+        ),
+        Err(e) => Report::from_run(
+            false,
+            format!("{action} {name}: its state cannot be read: {e}"),
+            ran,
+        ),
+    }
 }
