@@ -800,3 +800,53 @@ fn rand_suffix() -> u32 {
         .subsec_nanos()
         ^ std::process::id()
 }
+
+/// One action per host tab from a real browser (ui-tests/host_control.mjs), against the real
+/// agent on this machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_control_in_a_real_browser() {
+    let ui_tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui-tests");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists() && ui_tests.join("node_modules/playwright-core").exists(),
+        "the browser tests need Debian's chromium ({chromium}) and `npm ci` in ui-tests; .ci/run installs both"
+    );
+    let (w, _agent) = world().await;
+    let admin_password = "an admin password for the browser";
+    admin(
+        &w.db,
+        &["user", "create", "--username", "ada", "--role", "admin"],
+        Some(admin_password),
+    );
+    let tag = format!("{:x}", rand_suffix());
+    let service = InitScript::install(&format!("bwui{tag}"));
+    let mut sleeper = Command::new("sleep").arg("300").spawn().unwrap();
+    let (user, group) = (format!("bwbu{tag}"), format!("bwbg{tag}"));
+    let _cleanup = AccountCleanup(user.clone(), group.clone());
+    let screenshots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("ui-screenshots");
+    let out = Command::new("node")
+        .arg(ui_tests.join("host_control.mjs"))
+        .current_dir(&ui_tests)
+        .env("BULWARK_URL", &w.url)
+        .env("ADMIN_USER", "ada")
+        .env("ADMIN_PASSWORD", admin_password)
+        .env("HOST_ID", &w.host)
+        .env("SERVICE", &service.name)
+        .env("PID", sleeper.id().to_string())
+        .env("USER_NAME", &user)
+        .env("GROUP_NAME", &group)
+        .env("SCREENSHOTS", &screenshots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs (install nodejs)");
+    let _ = sleeper.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}\nscreenshots: {}", screenshots.display());
+    assert!(
+        out.status.success(),
+        "the host-control browser test failed:\n{stdout}\n{stderr}\nagent log:\n{}",
+        std::fs::read_to_string(w.agent_dir.join("agent-true.log")).unwrap_or_default(),
+    );
+    assert!(service.running(), "the service the browser started runs");
+}

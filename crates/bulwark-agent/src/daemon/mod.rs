@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use bulwark_core::Engine;
+use bulwark_core::{Engine, JobType};
 use bulwark_engine::HostRoot;
 use bulwark_protocol::inventory::CategoryJson;
 use bulwark_protocol::jobs::Opened;
@@ -518,13 +518,25 @@ impl Daemon {
             }
             _ => None,
         };
+        let changes_inventory = matches!(
+            action.job_type(),
+            JobType::Service | JobType::Process | JobType::User | JobType::Group
+        );
         let report = actions::perform(&self.config.root, action, password).await;
         tracing::info!(job = %job_id, succeeded = report.succeeded, summary = %report.summary, "host action finished");
+        let succeeded = report.succeeded;
         self.deliver(Item::JobReport {
             job_id,
             report: report.into_wire(),
         })
         .await;
+        // The host page shows what the action changed now, not at the next periodic sync.
+        if succeeded
+            && changes_inventory
+            && let Err(e) = self.sync_inventory().await
+        {
+            tracing::warn!(error = %format!("{e:#}"), "inventory sync after an action failed");
+        }
     }
 
     /// Both locks of script execution, this agent's first (it needs no network).

@@ -74,6 +74,8 @@ pub enum Done {
     /// Shows the HTML and raises an htmx event on the page, so that the parts that list
     /// what the form changed refresh themselves.
     ShowAndSignal(String, &'static str),
+    /// A response built by the handler (one that carries an audit note, say).
+    Response(Box<Response>),
 }
 
 /// A form's error: the API's error, answered as the form shows it (see [`failure`]).
@@ -108,6 +110,7 @@ impl IntoResponse for Done {
             Done::ShowAndSignal(html, event) => {
                 ([("HX-Trigger", event)], Html(html)).into_response()
             }
+            Done::Response(response) => *response,
         }
     }
 }

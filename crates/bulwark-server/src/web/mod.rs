@@ -63,6 +63,15 @@ ui_routes! {
     post "/hosts/{id}/ssh/check" mirrors POST "/api/v1/hosts/{id}/ssh/check" => pages::hosts::ssh_check;
     post "/hosts/{id}/ssh/approve-key" mirrors POST "/api/v1/hosts/{id}/ssh/approve-key" => pages::hosts::approve_key;
 
+    post "/hosts/{id}/jobs" mirrors POST "/api/v1/hosts/{id}/jobs" => pages::jobs::create;
+    post "/jobs/bulk" mirrors POST "/api/v1/jobs/bulk" => pages::jobs::create_bulk;
+    get "/jobs" mirrors GET "/api/v1/jobs" => pages::jobs::list;
+    get "/jobs/{id}" mirrors GET "/api/v1/jobs/{id}" => pages::jobs::detail;
+    post "/jobs/{id}/cancel" mirrors POST "/api/v1/jobs/{id}/cancel" => pages::jobs::cancel;
+    get "/audit" mirrors GET "/api/v1/audit" => pages::jobs::audit;
+    get "/audit.csv" mirrors GET "/api/v1/audit/export" => pages::jobs::audit_csv;
+    post "/settings/flags" mirrors PUT "/api/v1/feature-flags" => pages::settings::set_flag;
+
     get "/templates" mirrors GET "/api/v1/compliance/templates" => pages::templates::list;
     get "/templates/{id}" mirrors GET "/api/v1/compliance/templates/{id}" => pages::templates::detail;
     post "/templates/{id}/copy" mirrors POST "/api/v1/compliance/templates/{id}/copy" => pages::templates::copy;

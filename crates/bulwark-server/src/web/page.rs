@@ -23,6 +23,7 @@ pub const NAV: &[(&str, &str)] = &[
     ("/policies", "Policies"),
     ("/templates", "Templates"),
     ("/scans", "Scans"),
+    ("/jobs", "Jobs"),
     ("/exceptions", "Exceptions"),
     ("/trends", "Trends"),
     ("/export", "Export"),
@@ -43,7 +44,7 @@ impl Chrome {
     pub fn new(caller: &Caller, session: &str, path: &str) -> Chrome {
         let section = NAV
             .iter()
-            .chain([("/settings", "Settings")].iter())
+            .chain([("/settings", "Settings"), ("/audit", "Audit")].iter())
             .filter(|(p, _)| {
                 *p == path || (*p != "/" && path.starts_with(p) && path[p.len()..].starts_with('/'))
             })

@@ -153,6 +153,8 @@ pub const TABS: &[(&str, &str)] = &[
     ("drives", "Drives"),
     ("startup", "Startup"),
     ("compliance", "Compliance"),
+    ("diagnostics", "Diagnostics"),
+    ("jobs", "Jobs"),
 ];
 
 /// A piece of inventory as the page shows it: facts as name/value pairs, or a table.
@@ -181,6 +183,32 @@ struct HostPage {
     groups: Vec<HostGroup>,
     /// An agentless host's connection and last check (summary tab).
     ssh: Option<SshPanel>,
+    /// The host's recent jobs (jobs tab), refreshing while one has not ended.
+    jobs: Vec<bulwark_store::AgentJob>,
+    jobs_live: bool,
+    /// Names the action forms offer (services tab, users tab).
+    service_names: Vec<String>,
+    user_names: Vec<String>,
+}
+
+impl HostPage {
+    /// The job table's host column (every job here is this host's).
+    fn hostname(&self, _id: &str) -> String {
+        self.host.hostname.clone()
+    }
+}
+
+/// The `name` of every record of an inventory category.
+fn names_in(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.get("name").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 struct SshPanel {
@@ -231,7 +259,8 @@ pub async fn detail(
         "software" => &["software"],
         "security" => &["security"],
         "drives" => &["drives"],
-        _ => &["startup"],
+        "startup" => &["startup"],
+        _ => &[],
     };
     let mut blocks = Vec::new();
     let mut missing = Vec::new();
@@ -323,7 +352,27 @@ pub async fn detail(
     } else {
         None
     };
+    let jobs = if tab == "jobs" {
+        let filter = bulwark_store::JobFilter {
+            host_id: Some(host.id.clone()),
+            limit: Some(50),
+            ..Default::default()
+        };
+        s.store
+            .list_jobs(&caller.scope, &filter)
+            .await
+            .or_page(&chrome)?
+    } else {
+        vec![]
+    };
+    let jobs_live = jobs.iter().any(|j| !j.status.is_finished());
+    let service_names = names_in(detail.inventory.get("services").and_then(Option::as_ref));
+    let user_names = names_in(detail.inventory.get("users").and_then(Option::as_ref));
     Ok(render_html(&HostPage {
+        jobs,
+        jobs_live,
+        service_names,
+        user_names,
         ssh,
         chrome,
         host,

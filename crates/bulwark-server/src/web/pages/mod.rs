@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod exceptions;
 pub mod export;
 pub mod hosts;
+pub mod jobs;
 pub mod login;
 pub mod policies;
 pub mod scans;

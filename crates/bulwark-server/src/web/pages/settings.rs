@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use bulwark_store::{Org, User, Webhook};
 
 use crate::AppState;
-use crate::api::settings::{self, OrgBody, UserBody, WebhookBody};
+use crate::api::settings::{self, FlagBody, OrgBody, UserBody, WebhookBody};
 use crate::auth::Caller;
 use crate::body::Body;
 use crate::error::AppError;
@@ -17,6 +17,9 @@ use crate::web::page::{Chrome, OrErrorPage, PageResult, render_html};
 struct OrgView {
     org: Org,
     webhooks: Vec<Webhook>,
+    /// Each agent feature with whether it is on for this organization, and whether the
+    /// organization's own flag (rather than the account-wide one or the default) says so.
+    features: Vec<(&'static str, bool, bool)>,
 }
 
 #[derive(Template)]
@@ -58,7 +61,24 @@ pub async fn page(State(s): State<AppState>, caller: Caller, chrome: Chrome) -> 
             .list_webhooks(&caller.scope, &org.id)
             .await
             .or_page(&chrome)?;
-        views.push(OrgView { org, webhooks });
+        let flags = s.store.feature_flags_for(&org.id).await.or_page(&chrome)?;
+        let features = bulwark_protocol::wire::FEATURES
+            .iter()
+            .map(|feature| {
+                // Account-wide rows come first; the organization's own overrides them.
+                let flag = flags.iter().rfind(|f| f.feature == *feature);
+                (
+                    *feature,
+                    flag.is_none_or(|f| f.enabled),
+                    flag.is_some_and(|f| f.org_id == org.id),
+                )
+            })
+            .collect();
+        views.push(OrgView {
+            org,
+            webhooks,
+            features,
+        });
     }
     let users = settings::list_users(State(s.clone()), caller.clone())
         .await
@@ -140,5 +160,14 @@ pub async fn create_user(
     Form(b): Form<UserBody>,
 ) -> Outcome {
     let _ = settings::create_user(State(s), caller, Body(b)).await?;
+    go_to("/settings")
+}
+
+pub async fn set_flag(
+    State(s): State<AppState>,
+    caller: Caller,
+    Form(b): Form<FlagBody>,
+) -> Outcome {
+    let _ = settings::set_flag(State(s), caller, Body(b)).await?;
     go_to("/settings")
 }
