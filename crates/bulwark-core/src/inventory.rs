@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Category names, as agents send them, the store keys them and the API serves them.
-pub const CATEGORIES: [&str; 11] = [
+pub const CATEGORIES: [&str; 13] = [
     "system",
     "hardware",
     "network",
@@ -18,6 +18,8 @@ pub const CATEGORIES: [&str; 11] = [
     "drives",
     "security",
     "startup",
+    "patches",
+    "events",
 ];
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -145,6 +147,55 @@ pub struct StartupItem {
     pub detail: String,
 }
 
+/// An installed package or update, newest first: from dpkg's log (Debian, Ubuntu), the
+/// rpm database's install times (Red Hat), or the hotfix list (Windows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Patch {
+    /// The package name, or a hotfix's KB id.
+    pub package: String,
+    #[serde(default)]
+    pub version: String,
+    /// Unix seconds; `None` when the source keeps no time.
+    pub installed_at: Option<i64>,
+    /// dpkg | rpm | hotfix
+    pub source: String,
+}
+
+/// The most recent system log entries the agent sends (and the Events tab shows).
+pub const MAX_EVENTS: usize = 300;
+
+/// Recent system log entries, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Events {
+    /// Where they were read: journald, a syslog file's path, the Event Log, or why none
+    /// could be ("no system log found: …").
+    pub origin: String,
+    pub entries: Vec<Event>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Event {
+    /// Unix seconds; `None` when the line carried no time the agent could read.
+    pub at: Option<i64>,
+    /// emergency, alert, critical, error, warning, notice, info or debug.
+    pub level: String,
+    /// The program or service that logged it.
+    pub source: String,
+    pub message: String,
+}
+
+/// The levels an event can have, most severe first.
+pub const EVENT_LEVELS: [&str; 8] = [
+    "emergency",
+    "alert",
+    "critical",
+    "error",
+    "warning",
+    "notice",
+    "info",
+    "debug",
+];
+
 /// Everything the agent collects in one pass.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HostInventory {
@@ -159,4 +210,8 @@ pub struct HostInventory {
     pub drives: Vec<Drive>,
     pub security: Security,
     pub startup: Vec<StartupItem>,
+    #[serde(default)]
+    pub patches: Vec<Patch>,
+    #[serde(default)]
+    pub events: Events,
 }

@@ -84,6 +84,8 @@ pub fn collect(host: &HostRoot) -> Result<HostInventory, RootError> {
     inventory.startup = startup(host, &units);
     inventory.security = security(host, &units, &inventory.software);
     inventory.network = resolver(host);
+    inventory.patches = crate::collect::history::patches(host);
+    inventory.events = crate::collect::history::events(host);
     if host.is_live() {
         live(&mut inventory);
     }

@@ -172,3 +172,80 @@ fn a_windows_evidence_root_has_software_and_services() {
         ]
     );
 }
+
+#[test]
+fn patches_and_events_come_from_the_hosts_own_logs() {
+    let debian = fixture("debian12");
+    let log = debian.path().join("var/log");
+    std::fs::create_dir_all(&log).unwrap();
+    std::fs::write(
+        log.join("dpkg.log"),
+        "2026-11-02 09:00:00 status installed man-db:amd64 2.11.2-2\n\
+         2026-11-02 09:00:01 status half-installed openssl:amd64 3.0.15-1~deb12u1\n\
+         2026-12-01 08:00:00 status installed openssl:amd64 3.0.15-1~deb12u1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        log.join("syslog"),
+        "2026-12-07T08:00:00+00:00 web1 CRON[10]: (root) CMD (run-parts /etc/cron.hourly)\n\
+         2026-12-07T08:00:05+00:00 web1 sshd[812]: error: PAM: Authentication failure for root\n",
+    )
+    .unwrap();
+    let inv = collect(&HostRoot::offline(debian.path())).unwrap();
+    let patches: Vec<(&str, &str)> = inv
+        .patches
+        .iter()
+        .map(|p| (p.package.as_str(), p.source.as_str()))
+        .collect();
+    assert_eq!(
+        patches,
+        [("openssl", "dpkg"), ("man-db", "dpkg")],
+        "newest first, installs only"
+    );
+    assert_eq!(inv.events.origin, "/var/log/syslog");
+    let events: Vec<(&str, &str)> = inv
+        .events
+        .entries
+        .iter()
+        .map(|e| (e.source.as_str(), e.level.as_str()))
+        .collect();
+    assert_eq!(
+        events,
+        [("sshd", "error"), ("CRON", "info")],
+        "newest first"
+    );
+
+    let rhel = fixture("rhel9");
+    let inv = collect(&HostRoot::offline(rhel.path())).unwrap();
+    let ssh = inv
+        .patches
+        .iter()
+        .find(|p| p.package == "openssh-server")
+        .unwrap_or_else(|| panic!("{:?}", inv.patches));
+    assert_eq!(
+        (ssh.source.as_str(), ssh.installed_at),
+        ("rpm", Some(1_700_000_000))
+    );
+    assert!(
+        inv.events.origin.starts_with("no system log found"),
+        "{}",
+        inv.events.origin
+    );
+}
+
+#[test]
+fn this_machine_lists_its_updates_and_says_where_its_events_come_from() {
+    let inv = collect(&HostRoot::live()).unwrap();
+    if std::path::Path::new("/var/log/dpkg.log").exists() {
+        assert!(
+            inv.patches
+                .iter()
+                .all(|p| p.source == "dpkg" && p.installed_at.is_some()),
+            "{:?}",
+            inv.patches.first()
+        );
+        assert!(!inv.patches.is_empty());
+    }
+    assert!(!inv.events.origin.is_empty());
+    assert!(inv.events.entries.len() <= bulwark_core::inventory::MAX_EVENTS);
+}

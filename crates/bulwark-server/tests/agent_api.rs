@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use bulwark_core::CheckOutcome;
-use bulwark_core::inventory::{Interface, SystemInfo};
+use bulwark_core::inventory::{CATEGORIES, Interface, SystemInfo};
 use bulwark_protocol::jobs::Opened;
 use bulwark_protocol::signing::RequestParts;
 use bulwark_protocol::wire::{self, AgentResult, EnrollRequest};
@@ -471,7 +471,11 @@ async fn inventory_is_differential_and_validated() {
             json!({"hashes": hashes}),
         )
         .await;
-    assert_eq!(first["resend"].as_array().unwrap().len(), 11, "{first}");
+    assert_eq!(
+        first["resend"].as_array().unwrap().len(),
+        CATEGORIES.len(),
+        "{first}"
+    );
     let full = agent
         .ok(
             &app,

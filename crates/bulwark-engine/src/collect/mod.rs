@@ -8,6 +8,7 @@ pub mod banner;
 pub mod command;
 pub mod config;
 pub mod files;
+pub mod history;
 pub mod listening;
 pub mod modules;
 pub mod mounts;

@@ -89,7 +89,34 @@ pub fn parse_dpkg_status(text: &str) -> HashMap<String, String> {
     out
 }
 
+/// The rpm database's packages with the time each was installed (the Patches tab).
+pub fn rpm_install_times(host: &HostRoot) -> Result<Vec<bulwark_core::inventory::Patch>, String> {
+    let Some(path) = RPMDB_PATHS
+        .iter()
+        .map(|p| host.path(p))
+        .find(|p| p.is_file())
+    else {
+        return Ok(vec![]);
+    };
+    Ok(read_rpm_headers(&path)?
+        .into_iter()
+        .map(|h| bulwark_core::inventory::Patch {
+            package: h.name,
+            version: h.evr,
+            installed_at: h.installed_at,
+            source: "rpm".into(),
+        })
+        .collect())
+}
+
 fn read_rpmdb(path: &std::path::Path) -> Result<HashMap<String, String>, String> {
+    Ok(read_rpm_headers(path)?
+        .into_iter()
+        .map(|h| (h.name, h.evr))
+        .collect())
+}
+
+fn read_rpm_headers(path: &std::path::Path) -> Result<Vec<rpm_header::Header>, String> {
     use rusqlite::OpenFlags;
     let encoded: String = path
         .to_string_lossy()
@@ -112,12 +139,10 @@ fn read_rpmdb(path: &std::path::Path) -> Result<HashMap<String, String>, String>
     let blobs = stmt
         .query_map([], |row| row.get::<_, Vec<u8>>(0))
         .map_err(|e| e.to_string())?;
-    let mut out = HashMap::new();
+    let mut out = Vec::new();
     for blob in blobs {
         let blob = blob.map_err(|e| e.to_string())?;
-        if let Some(h) = rpm_header::parse(&blob) {
-            out.insert(h.name, h.evr);
-        }
+        out.extend(rpm_header::parse(&blob));
     }
     Ok(out)
 }
@@ -128,6 +153,7 @@ pub mod rpm_header {
     pub const VERSION: u32 = 1001;
     pub const RELEASE: u32 = 1002;
     pub const EPOCH: u32 = 1003;
+    pub const INSTALLTIME: u32 = 1008;
     const ARCH: u32 = 1022;
     const TYPE_INT32: u32 = 4;
     const TYPE_STRING: u32 = 6;
@@ -137,6 +163,8 @@ pub mod rpm_header {
         pub name: String,
         /// `[epoch:]version-release`
         pub evr: String,
+        /// Unix seconds, from the header's install time.
+        pub installed_at: Option<i64>,
     }
 
     fn be32(b: &[u8], at: usize) -> Option<u32> {
@@ -151,6 +179,7 @@ pub mod rpm_header {
         let data_start = 8 + count.checked_mul(16)?;
         let data = blob.get(data_start..data_start.checked_add(data_len)?)?;
         let (mut name, mut version, mut release, mut epoch) = (None, None, None, None);
+        let mut installed_at = None;
         for i in 0..count {
             let at = 8 + i * 16;
             let (tag, ty, offset) = (
@@ -168,6 +197,7 @@ pub mod rpm_header {
                 (VERSION, TYPE_STRING) => version = string(),
                 (RELEASE, TYPE_STRING) => release = string(),
                 (EPOCH, TYPE_INT32) => epoch = be32(data, offset),
+                (INSTALLTIME, TYPE_INT32) => installed_at = be32(data, offset).map(i64::from),
                 _ => {}
             }
         }
@@ -176,10 +206,18 @@ pub mod rpm_header {
             (_, v, Some(r)) => format!("{v}-{r}"),
             (_, v, None) => v,
         };
-        Some(Header { name: name?, evr })
+        Some(Header {
+            name: name?,
+            evr,
+            installed_at,
+        })
     }
 
-    /// Encodes a header with the identifying tags (used to build RHEL-like fixture roots).
+    /// The install time [`encode`] writes (2023-11-14).
+    pub const ENCODED_INSTALL_TIME: u32 = 1_700_000_000;
+
+    /// Encodes a header with the identifying tags and an install time (used to build
+    /// RHEL-like fixture roots).
     pub fn encode(name: &str, version: &str, release: &str) -> Vec<u8> {
         let mut data = Vec::new();
         let mut index = Vec::new();
@@ -193,6 +231,12 @@ pub mod rpm_header {
             data.extend_from_slice(value.as_bytes());
             data.push(0);
         }
+        // Integers are aligned to 4 bytes in the data store, as rpm writes them.
+        while data.len() % 4 != 0 {
+            data.push(0);
+        }
+        index.push((INSTALLTIME, TYPE_INT32, data.len() as u32));
+        data.extend_from_slice(&ENCODED_INSTALL_TIME.to_be_bytes());
         let mut blob = Vec::new();
         blob.extend_from_slice(&(index.len() as u32).to_be_bytes());
         blob.extend_from_slice(&(data.len() as u32).to_be_bytes());
@@ -229,7 +273,8 @@ mod tests {
             rpm_header::parse(&blob),
             Some(rpm_header::Header {
                 name: "openssh-server".into(),
-                evr: "8.7p1-38.el9".into()
+                evr: "8.7p1-38.el9".into(),
+                installed_at: Some(i64::from(rpm_header::ENCODED_INSTALL_TIME)),
             })
         );
         assert_eq!(rpm_header::parse(&[0, 0, 0, 9, 255, 255, 255, 255]), None);

@@ -248,6 +248,8 @@ fn validate_category(name: &str, value: &serde_json::Value) -> ApiResult<()> {
         "drives" => check_shape::<Vec<inventory::Drive>>(name, value),
         "security" => check_shape::<inventory::Security>(name, value),
         "startup" => check_shape::<Vec<inventory::StartupItem>>(name, value),
+        "patches" => check_shape::<Vec<inventory::Patch>>(name, value),
+        "events" => check_shape::<inventory::Events>(name, value),
         _ => Err(AppError::invalid(
             &format!("categories.{name}"),
             format!(

@@ -152,6 +152,8 @@ pub const TABS: &[(&str, &str)] = &[
     ("security", "Security"),
     ("drives", "Drives"),
     ("startup", "Startup"),
+    ("patches", "Patches"),
+    ("events", "Events"),
     ("compliance", "Compliance"),
     ("diagnostics", "Diagnostics"),
     ("jobs", "Jobs"),
@@ -189,6 +191,13 @@ struct HostPage {
     /// Names the action forms offer (services tab, users tab).
     service_names: Vec<String>,
     user_names: Vec<String>,
+    event_filter: Option<EventFilter>,
+}
+
+struct EventFilter {
+    sources: Vec<String>,
+    level: String,
+    source: String,
 }
 
 impl HostPage {
@@ -229,6 +238,43 @@ struct Compliance {
 #[derive(Deserialize)]
 pub struct TabQuery {
     tab: Option<String>,
+    /// Events tab: this level or a more severe one.
+    level: Option<String>,
+    /// Events tab: entries of this program only.
+    source: Option<String>,
+}
+
+/// The events of the category that pass the tab's filters: `level` or more severe, from
+/// `source`.
+fn filter_events(value: &mut Value, level: Option<&str>, source: Option<&str>) {
+    use bulwark_core::inventory::EVENT_LEVELS;
+    let rank = |l: &str| EVENT_LEVELS.iter().position(|x| *x == l);
+    let most = level.and_then(rank);
+    if let Some(Value::Array(entries)) = value.get_mut("entries") {
+        entries.retain(|e| {
+            let l = e.get("level").and_then(Value::as_str).unwrap_or("info");
+            let s = e.get("source").and_then(Value::as_str).unwrap_or("");
+            most.is_none_or(|m| rank(l).is_some_and(|r| r <= m))
+                && source.is_none_or(|want| want.is_empty() || want == s)
+        });
+    }
+}
+
+/// The programs that logged the category's events, for the filter.
+fn event_sources(value: Option<&Value>) -> Vec<String> {
+    let mut sources: Vec<String> = value
+        .and_then(|v| v.get("entries"))
+        .and_then(Value::as_array)
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|e| e.get("source").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    sources.sort();
+    sources.dedup();
+    sources
 }
 
 pub async fn detail(
@@ -260,16 +306,28 @@ pub async fn detail(
         "security" => &["security"],
         "drives" => &["drives"],
         "startup" => &["startup"],
+        "patches" => &["patches"],
+        "events" => &["events"],
         _ => &[],
     };
     let mut blocks = Vec::new();
     let mut missing = Vec::new();
     for category in categories {
         match detail.inventory.get(*category).cloned().flatten() {
-            Some(value) => blocks.extend(blocks_of(category, &value)),
+            Some(mut value) => {
+                if *category == "events" {
+                    filter_events(&mut value, q.level.as_deref(), q.source.as_deref());
+                }
+                blocks.extend(blocks_of(category, &value))
+            }
             None => missing.push(*category),
         }
     }
+    let event_filter = (tab == "events").then(|| EventFilter {
+        sources: event_sources(detail.inventory.get("events").and_then(Option::as_ref)),
+        level: q.level.clone().unwrap_or_default(),
+        source: q.source.clone().unwrap_or_default(),
+    });
     let compliance = if tab == "compliance" {
         let latest = s
             .store
@@ -369,6 +427,7 @@ pub async fn detail(
     let service_names = names_in(detail.inventory.get("services").and_then(Option::as_ref));
     let user_names = names_in(detail.inventory.get("users").and_then(Option::as_ref));
     Ok(render_html(&HostPage {
+        event_filter,
         jobs,
         jobs_live,
         service_names,
@@ -616,6 +675,29 @@ pub async fn approve_key(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_events_tab_filters_by_level_or_worse_and_by_source() {
+        let events = serde_json::json!({"origin": "journald", "entries": [
+            {"at": 3, "level": "error", "source": "sshd", "message": "a"},
+            {"at": 2, "level": "info", "source": "sshd", "message": "b"},
+            {"at": 1, "level": "critical", "source": "kernel", "message": "c"},
+        ]});
+        let kept = |level: Option<&str>, source: Option<&str>| {
+            let mut v = events.clone();
+            filter_events(&mut v, level, source);
+            v["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["message"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(kept(Some("error"), None), ["a", "c"]);
+        assert_eq!(kept(Some("error"), Some("sshd")), ["a"]);
+        assert_eq!(kept(None, Some("")), ["a", "b", "c"]);
+        assert_eq!(event_sources(Some(&events)), ["kernel", "sshd"]);
+    }
 
     #[test]
     fn inventory_reads_as_facts_and_tables() {
