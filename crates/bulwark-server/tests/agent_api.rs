@@ -484,7 +484,7 @@ async fn inventory_is_differential_and_validated() {
             json!({"hashes": hashes, "categories": all}),
         )
         .await;
-    assert_eq!(full["stored"].as_array().unwrap().len(), 11);
+    assert_eq!(full["stored"].as_array().unwrap().len(), CATEGORIES.len());
     assert_eq!(full["resend"], json!([]));
     let steady = agent
         .ok(
