@@ -398,7 +398,7 @@ async fn every_host_action_runs_for_real_on_this_machine() {
         )
         .await,
     );
-    assert_eq!(members_of(&group), [user.clone()]);
+    assert_eq!(members_of(&group), std::slice::from_ref(&user));
     succeeded(
         &act(
             api,

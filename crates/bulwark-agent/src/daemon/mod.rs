@@ -496,10 +496,10 @@ impl Daemon {
     /// flag switched off after the job was queued stops it here).
     async fn run_action(&self, job_id: String, action: bulwark_core::HostAction) {
         tracing::info!(job = %job_id, action = %action.describe(), "host action started");
-        if action.runs_caller_code() {
-            if let Err(reason) = self.scripts_allowed().await {
-                return self.deliver(Item::JobFailed { job_id, reason }).await;
-            }
+        if action.runs_caller_code()
+            && let Err(reason) = self.scripts_allowed().await
+        {
+            return self.deliver(Item::JobFailed { job_id, reason }).await;
         }
         let password = match &action {
             bulwark_core::HostAction::CreateUser {

@@ -287,7 +287,7 @@ pub async fn audit_csv(
     Params(filter): Params<AuditFilter>,
 ) -> ApiResult<Response> {
     let entries = state.store.list_audit(&caller.scope, &filter).await?;
-    Ok(audit_csv_response(&entries)?)
+    audit_csv_response(&entries)
 }
 
 pub fn audit_csv_response(entries: &[AuditEntry]) -> ApiResult<Response> {
