@@ -96,8 +96,22 @@ pub async fn perform(root: &Path, action: HostAction, password: Option<Password>
     }
 }
 
+/// Whether this build performs the action on its platform: every action on Unix; on Windows
+/// only those that need no Windows tool yet.
+fn supported_here(action: &HostAction) -> bool {
+    cfg!(unix) || matches!(action, HostAction::PortCheck { .. } | HostAction::DnsLookup { .. })
+}
+
 fn perform_blocking(root: &Path, action: HostAction, password: Option<Password>) -> Report {
     use HostAction::*;
+    if !supported_here(&action) {
+        return Report::failed(format!(
+            "{} is unsupported by agent version {} on {}",
+            action.job_type(),
+            super::VERSION,
+            std::env::consts::OS
+        ));
+    }
     match action {
         Service { name, action } => services::act(root, &name, action),
         KillProcess { pid, grace_secs } => process::kill(root, pid, grace_secs),
