@@ -1,16 +1,13 @@
-//! Host-control jobs (services, processes, users and groups, diagnostics, scripts) and the
-//! audit log. A job is validated as it is created (the same rules the agent applies again),
+//! Host-control jobs (services, processes, users and groups, diagnostics, scripts). A job is validated as it is created (the same rules the agent applies again),
 //! its password sealed for the host's agent before it is stored, and a script needs the
 //! organization's `script_execution` flag on and an admin's permission; the agent's owner
 //! holds the second lock (`allow_scripts`).
 
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use bulwark_core::job::SealedSecret;
 use bulwark_core::{HostAction, Permission};
-use bulwark_store::{AgentJob, AuditEntry, AuditFilter, JobFilter, NewJob};
+use bulwark_store::{AgentJob, JobFilter, NewJob};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -270,72 +267,6 @@ pub async fn cancel(
     let what = job.summary.clone().unwrap_or_else(|| job.kind.to_string());
     let note = Note::new(&job.org_id, format!("cancelled: {what}"));
     Ok((Extension(note), Json(job)))
-}
-
-pub async fn audit(
-    State(state): State<AppState>,
-    caller: Caller,
-    Params(filter): Params<AuditFilter>,
-) -> ApiResult<Json<Vec<AuditEntry>>> {
-    Ok(Json(state.store.list_audit(&caller.scope, &filter).await?))
-}
-
-/// The audit log as CSV (every cell a spreadsheet would evaluate neutralized).
-pub async fn audit_csv(
-    State(state): State<AppState>,
-    caller: Caller,
-    Params(filter): Params<AuditFilter>,
-) -> ApiResult<Response> {
-    let entries = state.store.list_audit(&caller.scope, &filter).await?;
-    audit_csv_response(&entries)
-}
-
-pub fn audit_csv_response(entries: &[AuditEntry]) -> ApiResult<Response> {
-    use super::reports::neutralize;
-    let internal = |e: csv::Error| AppError::Internal(e.to_string());
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record([
-        "time",
-        "org_id",
-        "actor",
-        "action",
-        "target",
-        "outcome",
-        "detail",
-        "source_ip",
-    ])
-    .map_err(internal)?;
-    for e in entries {
-        let time = chrono::DateTime::from_timestamp(e.at, 0)
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_default();
-        let row = [
-            time,
-            e.org_id.clone(),
-            e.actor.clone(),
-            e.action.clone(),
-            e.target.clone().unwrap_or_default(),
-            e.outcome.to_string(),
-            e.detail.clone().unwrap_or_default(),
-            e.source_ip.clone().unwrap_or_default(),
-        ];
-        out.write_record(row.iter().map(|c| neutralize(c)))
-            .map_err(internal)?;
-    }
-    let body = out
-        .into_inner()
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"bulwark-audit.csv\"",
-            ),
-        ],
-        body,
-    )
-        .into_response())
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod agentless;
 pub mod answers;
+pub mod audit;
 pub mod compliance;
 pub mod exceptions;
 pub mod hosts;
@@ -214,8 +215,8 @@ routes! {
     get "/api/v1/feature-flags" Access::Needs(SettingsManage), "Agent feature flags (account-wide and per organization)" => settings::list_flags, answer Vec<bulwark_store::FeatureFlag>;
     put "/api/v1/feature-flags" Access::Needs(SettingsManage), "Enable or disable an agent feature (org_id empty: account-wide)" => settings::set_flag, body settings::FlagBody, answer bulwark_store::FeatureFlag;
     delete "/api/v1/feature-flags" Access::Needs(SettingsManage), "Remove a flag, back to the default (enabled)" => settings::delete_flag, query settings::FlagQuery, answer answers::FlagDeleted;
-    get "/api/v1/audit" Access::Needs(SettingsManage), "The audit log, newest first (filters: org_id, actor, action, outcome, since, limit)" => jobs::audit, query bulwark_store::AuditFilter, answer Vec<bulwark_store::AuditEntry>;
-    get "/api/v1/audit/export" Access::Needs(SettingsManage), "The audit log as CSV (same filters)" => jobs::audit_csv, query bulwark_store::AuditFilter, answer String;
+    get "/api/v1/audit" Access::Needs(SettingsManage), "The audit log, newest first (filters: org_id, actor, action, outcome, since, limit)" => audit::list, query bulwark_store::AuditFilter, answer Vec<bulwark_store::AuditEntry>;
+    get "/api/v1/audit/export" Access::Needs(SettingsManage), "The audit log as CSV (same filters)" => audit::export, query bulwark_store::AuditFilter, answer String;
     get "/api/v1/users" Access::Needs(SettingsManage), "List users" => settings::list_users, answer Vec<bulwark_store::User>;
     post "/api/v1/users" Access::Needs(SettingsManage), "Create a user" => settings::create_user, body settings::UserBody, answer bulwark_store::User;
 }

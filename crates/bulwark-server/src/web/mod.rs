@@ -68,8 +68,8 @@ ui_routes! {
     get "/jobs" mirrors GET "/api/v1/jobs" => pages::jobs::list;
     get "/jobs/{id}" mirrors GET "/api/v1/jobs/{id}" => pages::jobs::detail;
     post "/jobs/{id}/cancel" mirrors POST "/api/v1/jobs/{id}/cancel" => pages::jobs::cancel;
-    get "/audit" mirrors GET "/api/v1/audit" => pages::jobs::audit;
-    get "/audit.csv" mirrors GET "/api/v1/audit/export" => pages::jobs::audit_csv;
+    get "/audit" mirrors GET "/api/v1/audit" => pages::audit::page;
+    get "/audit.csv" mirrors GET "/api/v1/audit/export" => pages::audit::export;
     post "/settings/flags" mirrors PUT "/api/v1/feature-flags" => pages::settings::set_flag;
 
     get "/templates" mirrors GET "/api/v1/compliance/templates" => pages::templates::list;

@@ -99,7 +99,11 @@ pub async fn perform(root: &Path, action: HostAction, password: Option<Password>
 /// Whether this build performs the action on its platform: every action on Unix; on Windows
 /// only those that need no Windows tool yet.
 fn supported_here(action: &HostAction) -> bool {
-    cfg!(unix) || matches!(action, HostAction::PortCheck { .. } | HostAction::DnsLookup { .. })
+    cfg!(unix)
+        || matches!(
+            action,
+            HostAction::PortCheck { .. } | HostAction::DnsLookup { .. }
+        )
 }
 
 fn perform_blocking(root: &Path, action: HostAction, password: Option<Password>) -> Report {

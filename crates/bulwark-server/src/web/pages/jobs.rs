@@ -1,15 +1,13 @@
-//! Jobs and the audit log: the fleet's jobs with filters (refreshing themselves while any is
+//! Jobs: the fleet's jobs with filters (refreshing themselves while any is
 //! unfinished), one job with its output, the forms that queue host actions (one host, or a
-//! script for the hosts selected on the Hosts page), and the audit log for admins.
+//! script for the hosts selected on the Hosts page).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use bulwark_core::job::{Interpreter, ServiceAction};
 use bulwark_core::{HostAction, JobStatus, JobType};
-use bulwark_store::{AgentJob, AuditEntry, AuditFilter, AuditOutcome, Host, JobFilter};
-
-const AUDIT_OUTCOMES: [AuditOutcome; 3] = AuditOutcome::ALL;
+use bulwark_store::{AgentJob, Host, JobFilter};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -246,43 +244,4 @@ pub async fn create_bulk(
     let mut done = go_to(format!("/jobs?kind={kind}"))?.into_response();
     done.extensions_mut().insert(note.0);
     Ok(crate::web::form::Done::Response(Box::new(done)))
-}
-
-#[derive(Template)]
-#[template(path = "audit.html")]
-struct AuditPage {
-    chrome: Chrome,
-    entries: Vec<AuditEntry>,
-    filter: AuditFilter,
-    query: String,
-}
-
-pub async fn audit(
-    State(s): State<AppState>,
-    caller: Caller,
-    chrome: Chrome,
-    Query(filter): Query<AuditFilter>,
-) -> PageResult {
-    let entries = jobs::audit(State(s), caller, Params(filter.clone()))
-        .await
-        .or_page(&chrome)?
-        .0;
-    let query = serde_urlencoded::to_string(&filter).unwrap_or_default();
-    Ok(render_html(&AuditPage {
-        chrome,
-        entries,
-        filter,
-        query,
-    }))
-}
-
-pub async fn audit_csv(
-    State(s): State<AppState>,
-    caller: Caller,
-    chrome: Chrome,
-    Query(filter): Query<AuditFilter>,
-) -> PageResult {
-    jobs::audit_csv(State(s), caller, Params(filter))
-        .await
-        .or_page(&chrome)
 }

@@ -1,6 +1,7 @@
 //! One module per section of the navigation. Handlers gather through the API's handlers (or
 //! the store with the caller's scope, as those handlers do) and render a template.
 
+pub mod audit;
 pub mod dashboard;
 pub mod exceptions;
 pub mod export;
