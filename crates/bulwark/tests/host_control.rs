@@ -224,6 +224,32 @@ async fn world() -> (World, Agent) {
     )
 }
 
+impl World {
+    /// The API as a new user of `role` in `org`, with a token of their own.
+    fn api_as(&self, username: &str, role: &str, org: &str) -> Api {
+        admin(
+            &self.db,
+            &[
+                "user",
+                "create",
+                "--username",
+                username,
+                "--role",
+                role,
+                "--org",
+                org,
+            ],
+            Some("a long enough password\n"),
+        );
+        let token = admin(&self.db, &["token", "create", "--user", username], None);
+        Api {
+            http: reqwest::Client::new(),
+            url: self.url.clone(),
+            token: field(&token, "token"),
+        }
+    }
+}
+
 /// Starts the agent with its own script lock open or closed.
 fn start_agent_with(config: &Path, dir: &Path, allow_scripts: bool) -> Agent {
     let text = std::fs::read_to_string(config).unwrap();
@@ -690,28 +716,7 @@ async fn every_host_action_runs_for_real_on_this_machine() {
 async fn refusals_are_audited_and_offline_hosts_let_jobs_expire() {
     let (w, agent) = world().await;
     let (api, host) = (&w.api, w.host.as_str());
-    admin(
-        &w.db,
-        &[
-            "user",
-            "create",
-            "--username",
-            "viewer",
-            "--role",
-            "viewer",
-            "--org",
-            &w.org,
-        ],
-        Some("a long enough password\n"),
-    );
-    let viewer = Api {
-        http: reqwest::Client::new(),
-        url: w.url.clone(),
-        token: field(
-            &admin(&w.db, &["token", "create", "--user", "viewer"], None),
-            "token",
-        ),
-    };
+    let viewer = w.api_as("viewer", "viewer", &w.org);
     let denied = viewer
         .call(
             reqwest::Method::POST,
@@ -722,28 +727,7 @@ async fn refusals_are_audited_and_offline_hosts_let_jobs_expire() {
         .unwrap_err();
     assert!(denied.starts_with("403"), "{denied}");
     let other = admin(&w.db, &["org", "create", "--name", "Elsewhere"], None);
-    admin(
-        &w.db,
-        &[
-            "user",
-            "create",
-            "--username",
-            "outsider",
-            "--role",
-            "admin",
-            "--org",
-            &field(&other, "org_id"),
-        ],
-        Some("a long enough password\n"),
-    );
-    let outsider = Api {
-        http: reqwest::Client::new(),
-        url: w.url.clone(),
-        token: field(
-            &admin(&w.db, &["token", "create", "--user", "outsider"], None),
-            "token",
-        ),
-    };
+    let outsider = w.api_as("outsider", "admin", &field(&other, "org_id"));
     let hidden = outsider
         .call(
             reqwest::Method::POST,
