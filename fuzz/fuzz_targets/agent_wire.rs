@@ -1,10 +1,12 @@
-//! The JSON bodies the server accepts from agents, the first byte choosing which. A body
-//! either parses or is refused; what parses encodes back to an equal body (the agent's own
-//! encoding of it is accepted), and inventory categories hash and parse as the server does.
+//! The JSON bodies the server accepts from agents, the first byte choosing which, and the host
+//! actions jobs carry to agents. A body either parses or is refused; what parses encodes back
+//! to an equal body (the agent's own encoding of it is accepted), inventory categories hash
+//! and parse as the server does, and an action's checks and description never fail.
 #![no_main]
 
+use bulwark_core::HostAction;
 use bulwark_protocol::wire::{
-    EnrollRequest, FailRequest, HeartbeatRequest, InventoryRequest, ResultsRequest,
+    EnrollRequest, FailRequest, HeartbeatRequest, InventoryRequest, JobReport, ResultsRequest,
 };
 use libfuzzer_sys::fuzz_target;
 use serde::Serialize;
@@ -24,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else {
         return;
     };
-    match which % 5 {
+    match which % 7 {
         0 => {
             if let Some(req) = accepted::<EnrollRequest>(body) {
                 let _ = bulwark_protocol::valid_agent_id(&req.agent_id);
@@ -44,6 +46,16 @@ fuzz_target!(|data: &[u8]| {
         }
         3 => {
             accepted::<ResultsRequest>(body);
+        }
+        4 => {
+            accepted::<JobReport>(body);
+        }
+        5 => {
+            if let Some(action) = accepted::<HostAction>(body) {
+                let _ = action.problems();
+                let _ = action.describe();
+                let _ = (action.job_type(), action.priority());
+            }
         }
         _ => {
             accepted::<FailRequest>(body);

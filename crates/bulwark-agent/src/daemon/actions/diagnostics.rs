@@ -1,7 +1,7 @@
 //! Network diagnostics from inside the host's network: ping and traceroute (the host's own
-//! tools, argv only, the target already validated as an address or host name and placed
-//! after `--`... or where the tool takes no options after it), a DNS lookup (the host's
-//! resolver, or a named server asked directly), the host's sockets, and a TCP connect test.
+//! tools, as argv, the target validated as an address or host name and placed after `--` so
+//! that it is never read as an option), a DNS lookup (the host's resolver, or a named server
+//! asked directly), the host's sockets, and a TCP connect test.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
