@@ -48,17 +48,17 @@ fuzz_target!(|data: &[u8]| {
             accepted::<ResultsRequest>(body);
         }
         4 => {
-            accepted::<JobReport>(body);
+            accepted::<FailRequest>(body);
         }
         5 => {
+            accepted::<JobReport>(body);
+        }
+        _ => {
             if let Some(action) = accepted::<HostAction>(body) {
                 let _ = action.problems();
                 let _ = action.describe();
                 let _ = (action.job_type(), action.priority());
             }
-        }
-        _ => {
-            accepted::<FailRequest>(body);
         }
     }
 });
