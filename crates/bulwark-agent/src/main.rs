@@ -50,6 +50,13 @@ enum Command {
         #[arg(long, default_value = "/")]
         root: PathBuf,
     },
+    /// Perform one host action here, as a job from the server would (JSON, e.g.
+    /// '{"type": "service", "name": "ssh", "action": "restart"}'), and print the report as
+    /// JSON. Scripts and password actions come only from the server.
+    Action {
+        /// The action in the API's JSON form.
+        action: String,
+    },
     /// List, show and lint compliance content.
     Content {
         #[command(subcommand)]
@@ -119,6 +126,35 @@ fn main() -> ExitCode {
         }),
         Command::Scan(args) => scan_cmd::run(args),
         Command::Inventory { root } => print_inventory(&root),
+        Command::Action { action } => daemon_main(|rt| {
+            let action: bulwark_core::HostAction = serde_json::from_str(&action)
+                .map_err(|e| anyhow::anyhow!("not a host action: {e}"))?;
+            if action.runs_caller_code()
+                || matches!(
+                    action,
+                    bulwark_core::HostAction::CreateUser { .. }
+                        | bulwark_core::HostAction::ResetPassword { .. }
+                )
+            {
+                anyhow::bail!(
+                    "scripts and password actions come only from the server, sealed and signed"
+                );
+            }
+            let report = rt.block_on(daemon::actions::perform(
+                std::path::Path::new("/"),
+                action,
+                None,
+            ));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report.clone().into_wire())?
+            );
+            Ok(if report.succeeded {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }),
         Command::Content { command } => match command {
             ContentCommand::List { format } => {
                 content_cmd::list(matches!(format, ListFormat::Markdown))

@@ -191,3 +191,40 @@ fn content_commands_show_the_shipped_templates() {
                 && !c["tests"]["fail"].as_array().unwrap().is_empty())
     );
 }
+
+#[test]
+fn action_performs_one_host_action_here_and_refuses_code_and_passwords() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let out = agent(&[
+        "action",
+        &format!(r#"{{"type": "port_check", "target": "127.0.0.1", "port": {port}}}"#),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["succeeded"], true);
+    assert!(
+        report["summary"].as_str().unwrap().contains("is open"),
+        "{report}"
+    );
+
+    let refused = agent(&["action", r#"{"type": "kill_process", "pid": 1}"#]);
+    assert!(!refused.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert!(
+        report["summary"].as_str().unwrap().contains("pid"),
+        "{report}"
+    );
+
+    for code in [
+        r#"{"type": "script", "interpreter": "sh", "script": "id"}"#,
+        r#"{"type": "reset_password", "name": "root"}"#,
+    ] {
+        let out = agent(&["action", code]);
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("come only from the server"),
+            "{out:?}"
+        );
+    }
+}

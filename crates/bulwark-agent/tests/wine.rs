@@ -170,3 +170,75 @@ fn the_windows_agent_reads_a_live_inventory_under_wine() {
         "a Windows process runs as a SID: {me}"
     );
 }
+
+/// Runs `bulwark-agent.exe action JSON` in the prefix and answers its report.
+fn action(prefix: &Path, exe: &Path, json: &str) -> serde_json::Value {
+    let out = Command::new(WINE)
+        .arg(exe)
+        .args(["action", json])
+        .env("WINEPREFIX", prefix)
+        .env("WINEDEBUG", "-all")
+        .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
+        .output()
+        .expect("wine runs");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not a report ({e}): {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Service actions of the Windows build go through the service control manager's API: Wine's
+/// print spooler starts and stops for real and its state is read back; an unknown service is
+/// a failure that says so. Wine's `sc.exe` has no `config` command, so enabling says that
+/// it failed and why, instead of claiming a start type it did not set.
+#[test]
+fn the_windows_agent_controls_services_through_the_scm_under_wine() {
+    let exe = agent_exe();
+    let prefix = tempfile::tempdir().unwrap();
+    wine(prefix.path(), &["wineboot", "-i"]);
+    provide_process_prng(prefix.path());
+    let svc =
+        |action: &str| format!(r#"{{"type": "service", "name": "Spooler", "action": "{action}"}}"#);
+
+    let started = action(prefix.path(), &exe, &svc("start"));
+    assert_eq!(started["succeeded"], true, "{started:#}");
+    assert_eq!(started["summary"], "start Spooler: Spooler is running");
+    let stopped = action(prefix.path(), &exe, &svc("stop"));
+    assert_eq!(stopped["succeeded"], true, "{stopped:#}");
+    assert_eq!(stopped["summary"], "stop Spooler: Spooler is not running");
+
+    let unknown = action(
+        prefix.path(),
+        &exe,
+        r#"{"type": "service", "name": "NoSuchService", "action": "start"}"#,
+    );
+    assert_eq!(unknown["succeeded"], false);
+    assert_eq!(unknown["summary"], "no such service: NoSuchService");
+
+    let enabled = action(prefix.path(), &exe, &svc("enable"));
+    assert_eq!(enabled["succeeded"], false, "{enabled:#}");
+    assert!(
+        enabled["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("enable Spooler failed: sc.exe config exited 1"),
+        "{enabled:#}"
+    );
+
+    let kill = action(
+        prefix.path(),
+        &exe,
+        r#"{"type": "kill_process", "pid": 4242}"#,
+    );
+    assert_eq!(
+        kill["summary"],
+        format!(
+            "process is unsupported by agent version {} on windows",
+            env!("CARGO_PKG_VERSION")
+        ),
+        "actions not built for Windows yet say so"
+    );
+}

@@ -8,7 +8,10 @@ mod diagnostics;
 mod process;
 pub mod run;
 mod script;
+#[cfg(not(windows))]
 mod services;
+#[cfg(windows)]
+mod windows_services;
 
 use std::path::Path;
 
@@ -97,12 +100,14 @@ pub async fn perform(root: &Path, action: HostAction, password: Option<Password>
 }
 
 /// Whether this build performs the action on its platform: every action on Unix; on Windows
-/// only those that need no Windows tool yet.
+/// services, port checks and DNS lookups so far.
 fn supported_here(action: &HostAction) -> bool {
     cfg!(unix)
         || matches!(
             action,
-            HostAction::PortCheck { .. } | HostAction::DnsLookup { .. }
+            HostAction::Service { .. }
+                | HostAction::PortCheck { .. }
+                | HostAction::DnsLookup { .. }
         )
 }
 
@@ -117,6 +122,9 @@ fn perform_blocking(root: &Path, action: HostAction, password: Option<Password>)
         ));
     }
     match action {
+        #[cfg(windows)]
+        Service { name, action } => windows_services::act(&name, action),
+        #[cfg(not(windows))]
         Service { name, action } => services::act(root, &name, action),
         KillProcess { pid, grace_secs } => process::kill(root, pid, grace_secs),
         CreateUser { name, admin, .. } => {
