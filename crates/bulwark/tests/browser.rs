@@ -18,12 +18,7 @@ fn admin(db: &str, args: &[&str], stdin: Option<&str>) -> String {
 
 #[test]
 fn the_ui_in_a_real_browser() {
-    let ui_tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui-tests");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists() && ui_tests.join("node_modules/playwright-core").exists(),
-        "the browser tests need Debian's chromium ({chromium}) and `npm ci` in ui-tests; .ci/run installs both"
-    );
+    let (ui_tests, chromium) = support::browser_harness();
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("bulwark.db").display());
     let org = admin(&db, &["org", "create", "--name", "Browser"], None);
@@ -83,12 +78,7 @@ fn the_ui_in_a_real_browser() {
 #[test]
 fn agentless_scanning_in_a_real_browser() {
     use bulwark_ssh::testing::{Sshd, SudoRule, TempUser};
-    let ui_tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui-tests");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists() && ui_tests.join("node_modules/playwright-core").exists(),
-        "the browser tests need Debian's chromium ({chromium}) and `npm ci` in ui-tests; .ci/run installs both"
-    );
+    let (ui_tests, chromium) = support::browser_harness();
     assert!(
         std::env::var_os("BULWARK_SCANNER").is_some(),
         "BULWARK_SCANNER must name the static scanner (scripts/test builds it)"

@@ -38,6 +38,13 @@ async fn act(api: &Api, host: &str, body: Value) -> Value {
     ended(api, &job).await
 }
 
+/// Queues `body` on the host and asserts that the job succeeded.
+async fn succeeds(api: &Api, host: &str, body: Value) -> Value {
+    let job = act(api, host, body).await;
+    succeeded(&job);
+    job
+}
+
 fn succeeded(job: &Value) -> &Value {
     assert_eq!(job["status"], "succeeded", "{job:#}");
     job
@@ -130,6 +137,27 @@ impl Drop for Dnsmasq {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// Waits until the shell has installed its trap: SIGTERM (15) is in its ignored set.
+fn ignores_sigterm(pid: u32) {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let ignored = status
+            .lines()
+            .find_map(|l| l.strip_prefix("SigIgn:"))
+            .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+            .unwrap_or(0);
+        if ignored & (1 << (15 - 1)) != 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "process {pid} never ignored SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
 
@@ -280,9 +308,9 @@ async fn every_host_action_runs_for_real_on_this_machine() {
     let stopped = act(api, host, svc("stop")).await;
     assert!(message(succeeded(&stopped)).ends_with("is not running"));
     assert!(!service.running());
-    succeeded(&act(api, host, svc("restart")).await);
+    succeeds(api, host, svc("restart")).await;
     assert!(service.running());
-    succeeded(&act(api, host, svc("disable")).await);
+    succeeds(api, host, svc("disable")).await;
     assert!(!service.starts_at_boot());
     let enabled = act(api, host, svc("enable")).await;
     assert!(
@@ -318,7 +346,7 @@ async fn every_host_action_runs_for_real_on_this_machine() {
         .args(["-c", "trap '' TERM; while :; do sleep 1; done"])
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    ignores_sigterm(stubborn.id());
     let forced = act(
         api,
         host,
@@ -371,85 +399,69 @@ async fn every_host_action_runs_for_real_on_this_machine() {
     let hash = shadow_of(&user).split(':').nth(1).unwrap().to_owned();
     assert!(hash.starts_with('$'), "a password hash was set: {hash}");
     assert!(!created.to_string().contains(&password));
-    succeeded(
-        &act(
-            api,
-            host,
-            json!({"action": {"type": "set_user_enabled", "name": user, "enabled": false}}),
-        )
-        .await,
-    );
+    succeeds(
+        api,
+        host,
+        json!({"action": {"type": "set_user_enabled", "name": user, "enabled": false}}),
+    )
+    .await;
     assert!(
         shadow_of(&user).split(':').nth(1).unwrap().starts_with('!'),
         "locked"
     );
-    succeeded(
-        &act(
-            api,
-            host,
-            json!({"action": {"type": "set_user_enabled", "name": user, "enabled": true}}),
-        )
-        .await,
-    );
+    succeeds(
+        api,
+        host,
+        json!({"action": {"type": "set_user_enabled", "name": user, "enabled": true}}),
+    )
+    .await;
     assert!(
         !shadow_of(&user).split(':').nth(1).unwrap().starts_with('!'),
         "unlocked"
     );
-    succeeded(
-        &act(
-            api,
-            host,
-            json!({"action": {"type": "reset_password", "name": user}, "password": "another one"}),
-        )
-        .await,
-    );
+    succeeds(
+        api,
+        host,
+        json!({"action": {"type": "reset_password", "name": user}, "password": "another one"}),
+    )
+    .await;
     assert_ne!(
         shadow_of(&user).split(':').nth(1).unwrap(),
         hash,
         "a new hash"
     );
-    succeeded(
-        &act(
-            api,
-            host,
-            json!({"action": {"type": "create_group", "name": group}}),
-        )
-        .await,
-    );
-    succeeded(
-        &act(
-            api,
-            host,
-            json!({"action": {"type": "add_group_member", "group": group, "user": user}}),
-        )
-        .await,
-    );
+    succeeds(
+        api,
+        host,
+        json!({"action": {"type": "create_group", "name": group}}),
+    )
+    .await;
+    succeeds(
+        api,
+        host,
+        json!({"action": {"type": "add_group_member", "group": group, "user": user}}),
+    )
+    .await;
     assert_eq!(members_of(&group), std::slice::from_ref(&user));
-    succeeded(
-        &act(
-            api,
-            host,
-            json!({"action": {"type": "remove_group_member", "group": group, "user": user}}),
-        )
-        .await,
-    );
+    succeeds(
+        api,
+        host,
+        json!({"action": {"type": "remove_group_member", "group": group, "user": user}}),
+    )
+    .await;
     assert!(members_of(&group).is_empty());
-    succeeded(
-        &act(
-            api,
-            host,
-            json!({"action": {"type": "delete_group", "name": group}}),
-        )
-        .await,
-    );
-    succeeded(
-        &act(
-            api,
-            host,
-            json!({"action": {"type": "delete_user", "name": user}}),
-        )
-        .await,
-    );
+    succeeds(
+        api,
+        host,
+        json!({"action": {"type": "delete_group", "name": group}}),
+    )
+    .await;
+    succeeds(
+        api,
+        host,
+        json!({"action": {"type": "delete_user", "name": user}}),
+    )
+    .await;
     assert!(shadow_of(&user).is_empty());
     let nobody = act(
         api,
@@ -789,12 +801,7 @@ fn rand_suffix() -> u32 {
 /// agent on this machine.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn host_control_in_a_real_browser() {
-    let ui_tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui-tests");
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists() && ui_tests.join("node_modules/playwright-core").exists(),
-        "the browser tests need Debian's chromium ({chromium}) and `npm ci` in ui-tests; .ci/run installs both"
-    );
+    let (ui_tests, chromium) = support::browser_harness();
     let (w, _agent) = world().await;
     let admin_password = "an admin password for the browser";
     admin(

@@ -275,3 +275,15 @@ pub async fn scan_with_linux_l1(
         .await;
     scan_reaches(api, scan["id"].as_str().unwrap(), "completed", secs).await
 }
+
+/// The browser tests' harness: the `ui-tests` directory and Debian's chromium (or `CHROMIUM`),
+/// both of which `.ci/run` installs.
+pub fn browser_harness() -> (PathBuf, String) {
+    let ui_tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui-tests");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists() && ui_tests.join("node_modules/playwright-core").exists(),
+        "the browser tests need Debian's chromium ({chromium}) and `npm ci` in ui-tests; .ci/run installs both"
+    );
+    (ui_tests, chromium)
+}

@@ -146,8 +146,8 @@ mod tests {
     #[test]
     fn the_deadline_kills_the_whole_group() {
         let dir = tempfile::tempdir().unwrap();
-        let marker = dir.path().join("child-lived");
-        let script = format!("(sleep 2; touch {}) & sleep 30", marker.display());
+        let pid_file = dir.path().join("child.pid");
+        let script = format!("sleep 30 & echo $! > {}; sleep 30", pid_file.display());
         let started = Instant::now();
         let ran = run(
             &["/bin/sh", "-c", &script],
@@ -158,10 +158,20 @@ mod tests {
         assert!(ran.timed_out);
         assert_eq!(ran.exit_code, None);
         assert!(started.elapsed() < Duration::from_secs(5));
-        std::thread::sleep(Duration::from_millis(2500));
-        assert!(
-            !marker.exists(),
-            "the background child was killed with its group"
-        );
+        // The background child is killed with its group (a zombie waiting for its reaper
+        // counts as gone).
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let stat = format!("/proc/{}/stat", pid.trim());
+        let until = Instant::now() + Duration::from_secs(5);
+        while std::fs::read_to_string(&stat).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+        }) {
+            assert!(
+                Instant::now() < until,
+                "the background child outlived its group"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 }
