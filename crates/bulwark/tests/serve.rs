@@ -75,7 +75,9 @@ async fn exercise(database_url: &str) {
         .collect();
     for shipped in [
         "cis-linux-l1",
+        "cis-linux-l1-workstation",
         "cis-linux-l2",
+        "cis-linux-l2-workstation",
         "stig-linux",
         "cis-windows-server-l1",
     ] {
