@@ -1,6 +1,7 @@
 //! Who may do what: the permissions of the product and the built-in roles that bundle them
 //! (the fourth seed's role matrix: viewers look, users also manage compliance, provisioners
-//! also manage hosts, admins do everything including settings).
+//! also manage hosts and see the provisioning gate, admins do everything including settings
+//! and releasing a blocked machine's handover).
 
 use std::fmt;
 
@@ -18,15 +19,23 @@ pub enum Permission {
     HostsManage,
     #[serde(rename = "settings.manage")]
     SettingsManage,
+    /// The provisioning gate's results and reports.
+    #[serde(rename = "provisioning.view")]
+    ProvisioningView,
+    /// The provisioning gate's settings, and releasing a blocked machine's handover.
+    #[serde(rename = "provisioning.manage")]
+    ProvisioningManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 7] = [
         Permission::ComplianceView,
         Permission::ComplianceManage,
         Permission::HostsView,
         Permission::HostsManage,
         Permission::SettingsManage,
+        Permission::ProvisioningView,
+        Permission::ProvisioningManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +45,8 @@ impl Permission {
             Permission::HostsView => "hosts.view",
             Permission::HostsManage => "hosts.manage",
             Permission::SettingsManage => "settings.manage",
+            Permission::ProvisioningView => "provisioning.view",
+            Permission::ProvisioningManage => "provisioning.manage",
         }
     }
 }
@@ -63,7 +74,13 @@ impl Role {
         match self {
             Role::Viewer => &[ComplianceView, HostsView],
             Role::User => &[ComplianceView, ComplianceManage, HostsView],
-            Role::Provisioner => &[ComplianceView, ComplianceManage, HostsView, HostsManage],
+            Role::Provisioner => &[
+                ComplianceView,
+                ComplianceManage,
+                HostsView,
+                HostsManage,
+                ProvisioningView,
+            ],
             Role::Admin => &Permission::ALL,
         }
     }

@@ -9,6 +9,7 @@ pub mod job;
 pub mod outcome;
 pub mod platform;
 pub mod probe;
+pub mod provisioning;
 pub mod score;
 pub mod template;
 pub mod text_enum;

@@ -12,6 +12,9 @@ use bulwark_store::{AuditEntry, AuditOutcome, Scope};
 use crate::AppState;
 use crate::auth::Caller;
 
+/// The actor of deliveries signed with an organization's secret (Terraform's).
+pub const SIGNED_SENDER: &str = "terraform";
+
 /// What a handler adds to the audit entry of its request.
 #[derive(Debug, Clone, Default)]
 pub struct Note {

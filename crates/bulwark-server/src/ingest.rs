@@ -239,6 +239,10 @@ pub async fn submit(
         Vec::new()
     };
     apply_exceptions(&mut results, &exceptions, &scan.host_id, &groups);
+    exempt(
+        &mut results,
+        &crate::provisioning::exempted_rules(state, &scan).await?,
+    );
     let summary = summarize(&results);
     let completion = store
         .complete_scan(scan_id, &results, &summary, now)
@@ -261,8 +265,28 @@ pub async fn submit(
         notify::after_scan(state, &done)
             .await
             .map_err(|e| AppError::Internal(e.to_string()))?;
+        if done.trigger_kind == bulwark_store::TriggerKind::Provision {
+            state.provisioning_wake.notify_one();
+        }
     }
     Ok(completion)
+}
+
+/// Sets aside the results of exempted checks (which were not run): `skip`, saying why, so
+/// they count in no score.
+pub fn exempt(results: &mut [ScanResult], exempted: &[String]) {
+    if exempted.is_empty() {
+        return;
+    }
+    for r in results
+        .iter_mut()
+        .filter(|r| exempted.iter().any(|x| *x == r.check_id))
+    {
+        r.outcome = CheckOutcome::skip(
+            r.outcome.expected.clone(),
+            crate::provisioning::EXEMPTED.to_owned(),
+        );
+    }
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod nonces;
 pub mod notify;
 pub mod outbound;
 pub mod presence;
+pub mod provisioning;
 pub mod scheduler;
 pub mod secrets;
 pub mod seed;
@@ -63,6 +64,8 @@ pub struct ServerConfig {
     pub agentless: agentless::AgentlessConfig,
     /// Seals the secrets the server keeps (SSH credentials); without it none can be stored.
     pub secrets: Option<Arc<secrets::SecretBox>>,
+    /// The provisioning gate.
+    pub provisioning: provisioning::ProvisioningConfig,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +89,7 @@ impl Default for ServerConfig {
             outbound: outbound::OutboundPolicy::default(),
             agentless: agentless::AgentlessConfig::default(),
             secrets: None,
+            provisioning: provisioning::ProvisioningConfig::default(),
         }
     }
 }
@@ -104,6 +108,8 @@ pub struct AppState {
     pub job_key: Arc<tokio::sync::OnceCell<bulwark_protocol::AgentKey>>,
     /// This replica's agentless scan slots and scanner.
     pub agentless: Arc<agentless::Agentless>,
+    /// Wakes the provisioning reconciler (a delivery arrived, a scan ended).
+    pub provisioning_wake: Arc<tokio::sync::Notify>,
 }
 
 impl AppState {
@@ -118,6 +124,7 @@ impl AppState {
             checks: Arc::default(),
             presence: Arc::default(),
             job_key: Arc::default(),
+            provisioning_wake: Arc::default(),
         }
     }
 }

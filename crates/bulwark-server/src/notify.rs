@@ -29,11 +29,14 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
 }
 
 /// Posts one notification to one webhook; returns the attempts made and whether one succeeded.
-pub async fn deliver(client: &reqwest::Client, hook: &Webhook, n: &Notification) -> (u32, bool) {
-    let body = serde_json::to_vec(
-        &serde_json::json!({ "event": "compliance.score_low", "notification": n }),
-    )
-    .expect("a notification serializes");
+pub async fn deliver(
+    client: &reqwest::Client,
+    hook: &Webhook,
+    event: &str,
+    n: &Notification,
+) -> (u32, bool) {
+    let body = serde_json::to_vec(&serde_json::json!({ "event": event, "notification": n }))
+        .expect("a notification serializes");
     for attempt in 1..=ATTEMPTS {
         let ts = bulwark_store::now();
         let sent = client
@@ -93,13 +96,40 @@ pub async fn after_scan(state: &AppState, scan: &Scan) -> Result<(), StoreError>
         ),
         created_at: bulwark_store::now(),
     };
+    publish(state, "compliance.score_low", n).await
+}
+
+/// A provisioned machine failed the blocking rules in warn mode: recorded and sent, never
+/// enforced.
+pub async fn provisioning_warning(
+    state: &AppState,
+    vm: &bulwark_store::ProvisionedVm,
+    reason: &str,
+) -> Result<(), StoreError> {
+    let n = Notification {
+        id: bulwark_store::new_id(),
+        org_id: vm.org_id.clone(),
+        host_id: vm.host_id.clone(),
+        scan_id: vm.scan_id.clone(),
+        level: "warning".into(),
+        message: format!(
+            "provisioned machine {} ({}) would be blocked from handover: {reason} (warn mode: not enforced)",
+            vm.hostname, vm.address
+        ),
+        created_at: bulwark_store::now(),
+    };
+    publish(state, "provisioning.warning", n).await
+}
+
+/// Stores a notification and posts it to the organization's webhooks in the background.
+async fn publish(state: &AppState, event: &'static str, n: Notification) -> Result<(), StoreError> {
     state.store.add_notification(&n).await?;
-    let hooks = state.store.list_webhooks(&Scope::All, &scan.org_id).await?;
+    let hooks = state.store.list_webhooks(&Scope::All, &n.org_id).await?;
     if !hooks.is_empty() {
         let client = state.http.clone();
         tokio::spawn(async move {
             for hook in hooks {
-                deliver(&client, &hook, &n).await;
+                deliver(&client, &hook, event, &n).await;
             }
         });
     }

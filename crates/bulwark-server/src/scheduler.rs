@@ -89,7 +89,7 @@ fn words(secs: i64) -> String {
 }
 
 /// The latest time at or before `now` that the expression fires.
-fn last_fire_before(cron: &Cron, now: i64) -> Option<i64> {
+pub(crate) fn last_fire_before(cron: &Cron, now: i64) -> Option<i64> {
     let now = chrono::DateTime::from_timestamp(now, 0)?;
     cron.find_previous_occurrence(&now, true)
         .ok()

@@ -128,6 +128,29 @@ impl SecretBox {
     }
 }
 
+/// The installation's secret box; without one, a conflict saying how to configure it.
+pub fn secret_box(state: &crate::AppState) -> crate::error::ApiResult<&SecretBox> {
+    state.config.secrets.as_deref().ok_or_else(|| {
+        crate::error::AppError::Conflict(
+            "this server has no secret key to seal secrets with: set BULWARK_SECRET_KEY_FILE (the same file on every replica)".into(),
+        )
+    })
+}
+
+/// Opens a sealed text secret for its owner record.
+pub fn open_string(
+    state: &crate::AppState,
+    sealed: &str,
+    owner: &str,
+) -> crate::error::ApiResult<String> {
+    let plain = secret_box(state)?.open(sealed, owner).map_err(|e| {
+        crate::error::AppError::Internal(format!("a sealed secret of {owner}: {e}"))
+    })?;
+    String::from_utf8(plain).map_err(|_| {
+        crate::error::AppError::Internal(format!("a sealed secret of {owner} is not text"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -626,8 +626,8 @@ async fn role_matrix_over_every_endpoint() {
                 Access::AccountWide(_) => false,
                 _ => true,
             };
-            if route.access == Access::Agent {
-                // User credentials never stand in for an agent's signature.
+            if matches!(route.access, Access::Agent | Access::Signed) {
+                // User credentials never stand in for an agent's or Terraform's signature.
                 assert_eq!(
                     r.status,
                     StatusCode::UNAUTHORIZED,

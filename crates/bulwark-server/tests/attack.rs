@@ -24,6 +24,7 @@ struct Objects {
     group: String,
     ssh_credential: String,
     job: String,
+    provisioned_vm: String,
 }
 
 async fn objects_of_a(app: &TestApp) -> Objects {
@@ -122,7 +123,38 @@ async fn objects_of_a(app: &TestApp) -> Objects {
         .as_str()
         .unwrap()
         .to_owned();
+    let provisioned_vm = app
+        .state
+        .store
+        .record_provisioned_vm(
+            &bulwark_store::Scope::All,
+            &bulwark_store::NewProvisionedVm {
+                org_id: app.a.id.clone(),
+                source: bulwark_core::provisioning::ProvisionSource::Api,
+                provider: bulwark_core::provisioning::VmProvider::Aws,
+                tf_organization: None,
+                workspace: None,
+                project: None,
+                run_id: "run-a".into(),
+                address: "10.0.0.7".into(),
+                port: 22,
+                hostname: "vm-a".into(),
+                host_key: None,
+                run_task_id: None,
+                status: bulwark_core::provisioning::ProvisionStatus::Cancelled,
+                exempted: false,
+                failure: Some("scanning is off".into()),
+                enforcement_mode: bulwark_core::provisioning::EnforcementMode::Block,
+                profile: bulwark_core::provisioning::CisProfile::Level1Server,
+                min_score: 70.0,
+            },
+        )
+        .await
+        .unwrap()
+        .0
+        .id;
     Objects {
+        provisioned_vm,
         job,
         template,
         check,
@@ -159,6 +191,8 @@ fn fill(path: &str, app: &TestApp, objects: &Objects, made_up: bool) -> String {
             (_, "host-groups") => objects.group.clone(),
             (_, "ssh-credentials") => objects.ssh_credential.clone(),
             (_, "jobs") => objects.job.clone(),
+            (_, "provisioned-vms") => objects.provisioned_vm.clone(),
+            (_, "terraform") => app.a.id.clone(),
             (_, "hosts" | "agent") => app.host_a.id.clone(),
             (_, "orgs") => app.a.id.clone(),
             _ => panic!("{path}: no object of A for {segment} after {before}"),

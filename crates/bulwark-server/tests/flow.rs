@@ -1098,7 +1098,13 @@ async fn low_scores_reach_webhooks_signed_and_failures_are_retried_a_bounded_num
         .await
         .unwrap()
         .remove(0);
-    let outcome = bulwark_server::notify::deliver(&app.state.http, &refusing, &notification).await;
+    let outcome = bulwark_server::notify::deliver(
+        &app.state.http,
+        &refusing,
+        "compliance.score_low",
+        &notification,
+    )
+    .await;
     assert_eq!(outcome, (3, false));
     assert_eq!(
         bad_seen.lock().unwrap().len(),
@@ -1161,7 +1167,8 @@ async fn webhooks_cannot_reach_the_servers_own_network() {
         message: "m".into(),
         created_at: 0,
     };
-    let (attempts, delivered) = bulwark_server::notify::deliver(&strict.http, &hook, &note).await;
+    let (attempts, delivered) =
+        bulwark_server::notify::deliver(&strict.http, &hook, "compliance.score_low", &note).await;
     assert_eq!((attempts, delivered), (3, false));
     assert_eq!(
         connected.load(std::sync::atomic::Ordering::SeqCst),

@@ -69,7 +69,12 @@ text_args!(
     bulwark_core::JobType,
     bulwark_core::JobStatus,
     bulwark_core::JobPriority,
-    crate::AuditOutcome
+    crate::AuditOutcome,
+    bulwark_core::provisioning::EnforcementMode,
+    bulwark_core::provisioning::CisProfile,
+    bulwark_core::provisioning::VmProvider,
+    bulwark_core::provisioning::ProvisionSource,
+    bulwark_core::provisioning::ProvisionStatus
 );
 /// A nullable TEXT column, read so that a nullable state column can become `Option<State>`
 /// (`#[sqlx(try_from = "NullableText")]`): the states are declared in bulwark-core, which

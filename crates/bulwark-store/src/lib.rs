@@ -458,6 +458,88 @@ pub trait SshStore: Send + Sync {
     async fn ssh_hosts_due_check(&self, before: i64, limit: i64) -> Result<Vec<String>>;
 }
 
+/// The provisioning gate: settings per organization, the machines provisioning runs report,
+/// and Terraform run tasks awaiting their callback.
+#[async_trait]
+pub trait ProvisioningStore: Send + Sync {
+    async fn compliance_settings(
+        &self,
+        scope: &Scope,
+        org_id: &str,
+    ) -> Result<Option<StoredComplianceSettings>>;
+    /// Replaces the settings and applies the secret changes, in one write.
+    async fn put_compliance_settings(
+        &self,
+        scope: &Scope,
+        org_id: &str,
+        settings: &bulwark_core::provisioning::ComplianceSettings,
+        secrets: &SealedSecretUpdates,
+        by: &str,
+        at: i64,
+    ) -> Result<StoredComplianceSettings>;
+    /// A sealed secret, for the server's own use (verifying a delivery, calling Terraform).
+    async fn sealed_provisioning_secret(
+        &self,
+        org_id: &str,
+        which: ProvisioningSecret,
+    ) -> Result<Option<String>>;
+    /// Enabled settings with a scan schedule, every organization.
+    async fn scheduled_compliance(&self) -> Result<Vec<StoredComplianceSettings>>;
+    async fn mark_compliance_scheduled(&self, org_id: &str, at: i64) -> Result<()>;
+
+    /// Records a machine; a machine already recorded for the same run and address is
+    /// answered instead (`false`: not new), so a replayed delivery changes nothing.
+    async fn record_provisioned_vm(
+        &self,
+        scope: &Scope,
+        vm: &NewProvisionedVm,
+    ) -> Result<(ProvisionedVm, bool)>;
+    async fn get_provisioned_vm(&self, scope: &Scope, id: &str) -> Result<ProvisionedVm>;
+    async fn list_provisioned_vms(
+        &self,
+        scope: &Scope,
+        filter: &ProvisionedVmFilter,
+    ) -> Result<Vec<ProvisionedVm>>;
+    async fn provisioning_overview(
+        &self,
+        scope: &Scope,
+        org_id: Option<&str>,
+    ) -> Result<ProvisioningOverview>;
+    /// The machine's scan started: its host, and the scan once it exists.
+    async fn start_provisioned_vm(
+        &self,
+        id: &str,
+        host_id: Option<&str>,
+        scan_id: Option<&str>,
+    ) -> Result<()>;
+    /// Ends the machine's scan, once: answers false when it had already ended.
+    async fn settle_provisioned_vm(&self, id: &str, settlement: &VmSettlement) -> Result<bool>;
+    /// Machines whose scan is under way (to settle when it ends).
+    async fn unsettled_provisioned_vms(&self, limit: i64) -> Result<Vec<ProvisionedVm>>;
+    /// Releases a held machine's handover; `Conflict` unless it is held.
+    async fn release_provisioned_vm(
+        &self,
+        scope: &Scope,
+        id: &str,
+        by: &str,
+        reason: &str,
+        at: i64,
+    ) -> Result<ProvisionedVm>;
+    /// The latest record of each provisioned host of the organization (for scheduled scans).
+    async fn provisioned_hosts(&self, org_id: &str) -> Result<Vec<ProvisionedVm>>;
+
+    /// Records a run task; one already recorded under the same task result id is answered
+    /// instead (`false`).
+    async fn record_run_task(&self, scope: &Scope, task: &NewRunTask) -> Result<(RunTask, bool)>;
+    async fn open_run_tasks(&self, limit: i64) -> Result<Vec<RunTask>>;
+    /// The run's bearer token for the callback, sealed.
+    async fn sealed_run_task_token(&self, id: &str) -> Result<String>;
+    async fn run_task_vms(&self, run_task_id: &str) -> Result<Vec<ProvisionedVm>>;
+    /// The run's machines were read: how many there are.
+    async fn run_task_machines(&self, id: &str, machines: i64) -> Result<()>;
+    async fn run_task_reported(&self, id: &str, report: &RunTaskReport) -> Result<()>;
+}
+
 pub trait Store:
     AccountStore
     + TemplateStore
@@ -473,6 +555,7 @@ pub trait Store:
     + SshStore
     + JobStore
     + AuditStore
+    + ProvisioningStore
 {
 }
 
@@ -491,5 +574,6 @@ impl<T> Store for T where
         + SshStore
         + JobStore
         + AuditStore
+        + ProvisioningStore
 {
 }

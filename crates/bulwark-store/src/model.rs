@@ -664,6 +664,8 @@ bulwark_core::text_enum! {
     pub enum TriggerKind as "trigger" {
         Scheduled = "scheduled",
         OnDemand = "on_demand",
+        /// A freshly provisioned machine, scanned for the provisioning gate.
+        Provision = "provision",
     }
 }
 
@@ -1103,4 +1105,221 @@ pub struct SshCheckRecord {
     pub offered_key: Option<String>,
     /// JSON findings.
     pub report: String,
+}
+
+/// An organization's provisioning-gate settings as stored: the settings, and which of the
+/// write-only secrets are set (their values never leave the store but to the server).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct StoredComplianceSettings {
+    pub org_id: String,
+    pub settings: bulwark_core::provisioning::ComplianceSettings,
+    pub has_run_task_key: bool,
+    pub has_notification_token: bool,
+    pub has_terraform_token: bool,
+    /// The last cron firing whose scans were created (Unix seconds).
+    pub scheduled_at: Option<i64>,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+/// The provisioning gate's secrets, stored sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProvisioningSecret {
+    /// The HMAC-SHA512 key Terraform signs run-task deliveries with.
+    RunTaskKey,
+    /// The token Terraform signs notifications with.
+    NotificationToken,
+    /// An API token to read a workspace's outputs with (notifications carry none).
+    TerraformToken,
+}
+
+impl ProvisioningSecret {
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            ProvisioningSecret::RunTaskKey => "run_task_key",
+            ProvisioningSecret::NotificationToken => "notification_token",
+            ProvisioningSecret::TerraformToken => "terraform_token",
+        }
+    }
+}
+
+/// A change of a sealed secret: `None` leaves it, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SealedSecretUpdates {
+    pub run_task_key: Option<Option<String>>,
+    pub notification_token: Option<Option<String>>,
+    pub terraform_token: Option<Option<String>>,
+}
+
+/// A machine a provisioning run reported, with its scan and handover decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
+pub struct ProvisionedVm {
+    pub id: String,
+    pub org_id: String,
+    #[sqlx(try_from = "String")]
+    pub source: bulwark_core::provisioning::ProvisionSource,
+    #[sqlx(try_from = "String")]
+    pub provider: bulwark_core::provisioning::VmProvider,
+    pub tf_organization: Option<String>,
+    pub workspace: Option<String>,
+    pub project: Option<String>,
+    pub run_id: String,
+    pub address: String,
+    pub port: i64,
+    pub hostname: String,
+    /// The key the delivery said the machine has (`SHA256:` fingerprint), if it said.
+    pub host_key: Option<String>,
+    pub created_at: i64,
+    /// The host the machine became (an agentless host of the organization).
+    pub host_id: Option<String>,
+    pub scan_id: Option<String>,
+    pub run_task_id: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub status: bulwark_core::provisioning::ProvisionStatus,
+    /// Recorded but not scanned: its project is exempt.
+    pub exempted: bool,
+    /// Why the scan failed or was not done.
+    pub failure: Option<String>,
+    /// The mode the decision was made in.
+    #[sqlx(try_from = "String")]
+    pub enforcement_mode: bulwark_core::provisioning::EnforcementMode,
+    #[sqlx(try_from = "String")]
+    pub profile: bulwark_core::provisioning::CisProfile,
+    pub min_score: f64,
+    pub score: Option<f64>,
+    pub critical_failures: Option<i64>,
+    pub high_failures: Option<i64>,
+    pub medium_failures: Option<i64>,
+    pub low_failures: Option<i64>,
+    pub passed: Option<i64>,
+    pub failed: Option<i64>,
+    pub errors: Option<i64>,
+    pub not_applicable: Option<i64>,
+    /// Held back from handover: block mode, and a blocking rule applied (or the scan failed).
+    pub handover_blocked: bool,
+    /// Why, in words ("3 critical CIS check(s) failed"); in audit and warn mode, what block
+    /// mode would have blocked for.
+    pub block_reason: Option<String>,
+    pub released_by: Option<String>,
+    pub released_at: Option<i64>,
+    pub release_reason: Option<String>,
+    pub finished_at: Option<i64>,
+}
+
+impl ProvisionedVm {
+    /// Whether the machine may be handed over now.
+    pub fn handover_allowed(&self) -> bool {
+        self.status.is_final() && (!self.handover_blocked || self.released_at.is_some())
+    }
+
+    /// Blocked and not released.
+    pub fn held(&self) -> bool {
+        self.handover_blocked && self.released_at.is_none()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProvisionedVm {
+    pub org_id: String,
+    pub source: bulwark_core::provisioning::ProvisionSource,
+    pub provider: bulwark_core::provisioning::VmProvider,
+    pub tf_organization: Option<String>,
+    pub workspace: Option<String>,
+    pub project: Option<String>,
+    pub run_id: String,
+    pub address: String,
+    pub port: u16,
+    pub hostname: String,
+    pub host_key: Option<String>,
+    pub run_task_id: Option<String>,
+    pub status: bulwark_core::provisioning::ProvisionStatus,
+    pub exempted: bool,
+    pub failure: Option<String>,
+    pub enforcement_mode: bulwark_core::provisioning::EnforcementMode,
+    pub profile: bulwark_core::provisioning::CisProfile,
+    pub min_score: f64,
+}
+
+/// How a provisioned machine's scan ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VmSettlement {
+    pub status: bulwark_core::provisioning::ProvisionStatus,
+    pub failure: Option<String>,
+    pub tally: Option<bulwark_core::provisioning::Tally>,
+    pub counts: Option<bulwark_core::Counts>,
+    pub enforcement_mode: bulwark_core::provisioning::EnforcementMode,
+    pub blocked: bool,
+    pub reason: Option<String>,
+    pub at: i64,
+}
+
+/// Which provisioned machines a list shows, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionedVmFilter {
+    pub org_id: Option<String>,
+    pub status: Option<bulwark_core::provisioning::ProvisionStatus>,
+    pub project: Option<String>,
+    /// Only machines held back (blocked and not released), or only the others.
+    pub blocked: Option<bool>,
+    /// At most this many (default 50, at most 500).
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+/// The provisioning overview's cards.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ProvisioningOverview {
+    /// The mean score of completed scans; none before the first.
+    pub average_score: Option<f64>,
+    /// Machines recorded (every status).
+    pub total_scans: i64,
+    pub completed_scans: i64,
+    /// Machines held back now (blocked, not released).
+    pub blocked: i64,
+    /// Completed scans meeting their minimum score, as a share of completed scans (0-100).
+    pub pass_rate: Option<f64>,
+}
+
+/// A Terraform run task waiting for (or done with) its callback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, sqlx::FromRow)]
+pub struct RunTask {
+    pub id: String,
+    pub org_id: String,
+    pub task_result_id: String,
+    pub run_id: String,
+    pub workspace: Option<String>,
+    pub callback_url: String,
+    pub received_at: i64,
+    /// How many machines the run reported; none while they are being read.
+    pub machines: Option<i64>,
+    /// The status last sent to Terraform (running, passed, failed).
+    pub reported: Option<String>,
+    pub reported_at: Option<i64>,
+    pub message: Option<String>,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRunTask {
+    pub org_id: String,
+    pub task_result_id: String,
+    pub run_id: String,
+    pub workspace: Option<String>,
+    pub callback_url: String,
+    pub sealed_access_token: String,
+    pub received_at: i64,
+}
+
+/// One callback attempt's outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunTaskReport {
+    /// The status sent, when Terraform accepted it.
+    pub sent: Option<String>,
+    pub message: Option<String>,
+    pub error: Option<String>,
+    pub done: bool,
+    pub at: i64,
 }

@@ -53,6 +53,9 @@ struct FileConfig {
     scanner: Option<PathBuf>,
     /// Agentless scans running at once (default 16).
     ssh_max_concurrent: Option<usize>,
+    /// The server's address as users reach it (as BULWARK_PUBLIC_URL), for links in
+    /// Terraform's run view.
+    public_url: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +75,7 @@ pub struct Config {
     pub secret_key_file: Option<PathBuf>,
     pub scanner: Option<PathBuf>,
     pub ssh_max_concurrent: usize,
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -121,6 +125,10 @@ impl Config {
             .or(file.scanner)
             .or_else(default_scanner);
         Ok(Config {
+            public_url: std::env::var("BULWARK_PUBLIC_URL")
+                .ok()
+                .or(file.public_url)
+                .filter(|u| !u.trim().is_empty()),
             secret_key_file,
             scanner,
             ssh_max_concurrent: file
@@ -205,6 +213,10 @@ impl Config {
                 allow_private: self.outbound_private,
             },
             seen_flush_interval: Duration::from_secs(self.heartbeat_flush_secs),
+            provisioning: bulwark_server::provisioning::ProvisioningConfig {
+                public_url: self.public_url.clone(),
+                ..Default::default()
+            },
             ..Default::default()
         })
     }

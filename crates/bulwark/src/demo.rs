@@ -67,6 +67,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             .map(Into::into)
             .or_else(crate::config::default_scanner),
         ssh_max_concurrent: defaults.agentless.max_concurrent,
+        public_url: Some(format!("http://{}", args.listen)),
     };
     let store = config.open_store().await?;
     bulwark_server::seed::system_templates(store.as_ref()).await?;

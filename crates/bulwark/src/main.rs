@@ -196,6 +196,7 @@ pub(crate) async fn serve_state(
     tokio::spawn(bulwark_server::scheduler::run(state.clone()));
     tokio::spawn(bulwark_server::scheduler::expire_jobs(state.clone()));
     tokio::spawn(bulwark_server::agentless::run(state.clone()));
+    tokio::spawn(bulwark_server::provisioning::reconcile::run(state.clone()));
     tokio::spawn(bulwark_server::presence::run(
         state.store.clone(),
         state.presence.clone(),

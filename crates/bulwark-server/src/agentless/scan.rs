@@ -38,6 +38,7 @@ pub async fn run_job(state: &AppState, job: AgentJob) {
             {
                 tracing::error!(job = %job.id, error = %e, "cannot record the failed agentless scan");
             }
+            state.provisioning_wake.notify_one();
         }
     }
 }
@@ -71,9 +72,13 @@ async fn scan(state: &AppState, job: &AgentJob) -> Result<usize, String> {
         .checks(store.as_ref(), &template)
         .await
         .map_err(|e| e.to_string())?;
+    // Exempted rules are not run at all; ingest lists them as exempted.
+    let exempted = crate::provisioning::exempted_rules(state, &scan)
+        .await
+        .map_err(|e| e.to_string())?;
     let enabled: Vec<bulwark_core::Check> = checks
         .iter()
-        .filter(|c| c.enabled)
+        .filter(|c| c.enabled && !exempted.contains(&c.check.id))
         .map(|c| c.check.for_evaluation())
         .collect();
     let work = match template.engine() {

@@ -14,6 +14,7 @@ mod openapi;
 
 pub use openapi::build as openapi_document;
 pub mod policies;
+pub mod provisioning;
 pub mod report;
 pub mod reports;
 pub mod scans;
@@ -40,6 +41,9 @@ pub enum Access {
     Authenticated,
     /// A request signed by an enrolled agent (see [`crate::agent_auth`]).
     Agent,
+    /// A delivery signed with a secret of the organization its path names (Terraform's
+    /// HMAC signatures); the handler verifies it, and it is audited as the sender's.
+    Signed,
     Needs(Permission),
     /// The permission, held by a caller who sees every organization: for what belongs to all
     /// of them (the shipped templates).
@@ -61,7 +65,7 @@ impl Access {
                     ))),
                 }
             }
-            Access::Public | Access::Authenticated | Access::Agent => Ok(()),
+            Access::Public | Access::Authenticated | Access::Agent | Access::Signed => Ok(()),
         }
     }
 }
@@ -206,6 +210,18 @@ routes! {
     post "/api/v1/host-groups" Access::Needs(HostsManage), "Create a host group (optionally under a parent)" => hosts::create_group, body hosts::GroupBody, answer bulwark_store::HostGroup;
     post "/api/v1/host-groups/{id}/members" Access::Needs(HostsManage), "Add a host to a group" => hosts::add_member, body hosts::MemberBody, answer answers::Membership;
 
+    get "/api/v1/provisioning/settings" Access::Needs(ProvisioningManage), "An organization's compliance settings for provisioned machines (org_id); secrets only as set or not" => provisioning::get_settings, query provisioning::OrgQuery, answer provisioning::SettingsAnswer;
+    put "/api/v1/provisioning/settings" Access::Needs(ProvisioningManage), "Replace an organization's compliance settings; secrets are write-only (null clears)" => provisioning::put_settings, body provisioning::SettingsBody, answer provisioning::SettingsAnswer;
+    get "/api/v1/provisioning/overview" Access::Needs(ProvisioningView), "Average score, total scans, blocked machines, pass rate, and the 20 most recent machines (org_id)" => provisioning::overview, query provisioning::OrgQuery, answer provisioning::OverviewAnswer;
+    post "/api/v1/provisioning/terraform/{org_id}/run-task" Access::Signed, "A Terraform run task delivery (X-TFC-Task-Signature); post-apply runs are scanned and the task's callback told" => provisioning::run_task, body crate::provisioning::terraform::RunTaskRequest, answer provisioning::Delivery;
+    post "/api/v1/provisioning/terraform/{org_id}/notification" Access::Signed, "A Terraform notification (X-TFE-Notification-Signature); completed applies are scanned" => provisioning::notification, body crate::provisioning::terraform::NotificationRequest, answer provisioning::Delivery;
+    get "/api/v1/provisioned-vms" Access::Needs(ProvisioningView), "Provisioned machines, newest first (filters: org_id, status, project, blocked, limit, offset)" => provisioning::list_vms, query bulwark_store::ProvisionedVmFilter, answer Vec<bulwark_store::ProvisionedVm>;
+    post "/api/v1/provisioned-vms" Access::Needs(HostsManage), "Report machines a provisioning tool created (any tool; idempotent per run and address); they are scanned as the settings say" => provisioning::submit, body provisioning::SubmitBody, answer Vec<bulwark_store::ProvisionedVm>;
+    get "/api/v1/provisioned-vms/{id}" Access::Needs(ProvisioningView), "A provisioned machine with its scan's outcome and handover decision" => provisioning::get_vm, answer bulwark_store::ProvisionedVm;
+    get "/api/v1/provisioned-vms/{id}/handover" Access::Needs(ProvisioningView), "Whether the machine may be handed over now (for a pipeline to poll)" => provisioning::handover, answer provisioning::Handover;
+    post "/api/v1/provisioned-vms/{id}/release" Access::Needs(ProvisioningManage), "Release a blocked machine's handover, with a reason (recorded and audited)" => provisioning::release, body provisioning::ReleaseBody, answer bulwark_store::ProvisionedVm;
+    get "/api/v1/provisioned-vms/{id}/report" Access::Needs(ProvisioningView), "The machine's scan report: html, json, or arf (format)" => provisioning::vm_report, query report::ReportQuery, answer bulwark_report::JsonReport;
+
     get "/api/v1/notifications" VIEW, "Recent notifications" => settings::notifications, answer Vec<bulwark_store::Notification>;
     get "/api/v1/orgs" Access::Needs(SettingsManage), "List organizations" => settings::list_orgs, answer Vec<bulwark_store::Org>;
     post "/api/v1/orgs" Access::Needs(SettingsManage), "Create an organization; answers its enrollment secret once" => settings::create_org, body settings::OrgBody, answer answers::OrgCreated;
@@ -234,6 +250,36 @@ async fn authorize(
             Ok(req) => next.run(req).await,
             Err(e) => e.into_response(),
         };
+    }
+    if access == Access::Signed {
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let source_ip = crate::audit::source_ip(req.extensions());
+        let response = next.run(req).await;
+        let request = crate::audit::Request {
+            method: &method,
+            route,
+            path: &path,
+            caller: None,
+            by_token: false,
+            source_ip,
+        };
+        if let Some(mut entry) = crate::audit::entry(request, &response) {
+            entry.actor = crate::audit::SIGNED_SENDER.into();
+            // A refused delivery is the addressed organization's to see, when it exists.
+            if entry.org_id.is_empty()
+                && let Some(org) = signed_org(&path)
+                && state
+                    .store
+                    .get_org(&bulwark_store::Scope::All, org)
+                    .await
+                    .is_ok()
+            {
+                entry.org_id = org.to_owned();
+            }
+            crate::audit::write(&state, &entry).await;
+        }
+        return response;
     }
     let (mut parts, body) = req.into_parts();
     let method = parts.method.clone();
@@ -269,6 +315,14 @@ async fn authorize(
         crate::audit::write(&state, &entry).await;
     }
     response
+}
+
+/// The organization a signed delivery's path names (`/api/v1/provisioning/terraform/{org_id}/…`).
+fn signed_org(path: &str) -> Option<&str> {
+    path.strip_prefix("/api/v1/provisioning/terraform/")?
+        .split('/')
+        .next()
+        .filter(|org| !org.is_empty())
 }
 
 /// A body field that was sent, even as `null` (`Some(None)`), as opposed to left out

@@ -109,6 +109,12 @@ pub fn build() -> Value {
             Access::Public => op["security"] = json!([]),
             Access::Authenticated => {}
             Access::Agent => op["security"] = json!([{ "agentSignature": [] }]),
+            Access::Signed => {
+                op["security"] = json!([]);
+                op["x-signature"] = json!(
+                    "hex HMAC-SHA512 of the raw body under the organization's Terraform secret, in X-TFC-Task-Signature (run tasks) or X-TFE-Notification-Signature (notifications)"
+                );
+            }
             Access::Needs(p) => op["x-permission"] = json!(p.as_str()),
             Access::AccountWide(p) => {
                 op["x-permission"] = json!(p.as_str());

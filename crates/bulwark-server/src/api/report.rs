@@ -31,7 +31,7 @@ pub enum ReportFormat {
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     #[serde(default)]
-    format: ReportFormat,
+    pub format: ReportFormat,
 }
 
 pub async fn report(
@@ -40,7 +40,17 @@ pub async fn report(
     Path(id): Path<String>,
     Params(q): Params<ReportQuery>,
 ) -> ApiResult<Response> {
-    let scan = s.store.get_scan(&caller.scope, &id).await?;
+    render(&s, &caller.scope, &id, q.format).await
+}
+
+/// A completed scan's report in the format asked for.
+pub async fn render(
+    s: &AppState,
+    scope: &Scope,
+    id: &str,
+    format: ReportFormat,
+) -> ApiResult<Response> {
+    let scan = s.store.get_scan(scope, id).await?;
     if scan.status != bulwark_store::ScanStatus::Completed {
         return Err(AppError::Conflict(format!(
             "scan {id} is {}; reports are made of completed scans",
@@ -60,13 +70,13 @@ pub async fn report(
         )
             .into_response()
     };
-    if let ReportFormat::Arf = q.format
-        && let Some(arf) = s.store.artifact(&caller.scope, &id, "arf").await?
+    if let ReportFormat::Arf = format
+        && let Some(arf) = s.store.artifact(scope, id, "arf").await?
     {
         return Ok(attachment("application/xml", "arf.xml", arf));
     }
-    let report = gather(&s, &caller.scope, scan).await?;
-    Ok(match q.format {
+    let report = gather(s, scope, scan).await?;
+    Ok(match format {
         ReportFormat::Html => (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             bulwark_report::html(&report),

@@ -8,6 +8,7 @@ mod jobs;
 mod leases;
 mod notifications;
 mod policies;
+mod provisioning;
 mod reports;
 mod result_sets;
 mod scans;
