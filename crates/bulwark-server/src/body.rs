@@ -117,21 +117,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let query = parts.uri.query().unwrap_or_default();
-        if let Some((name, _)) = form_urlencoded::parse(query.as_bytes())
-            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
-        {
-            return Err(AppError::invalid(&name, NUL));
-        }
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize::<_, T>(de)
-            .map(Params)
-            .map_err(|e| {
-                let path = e.path().to_string();
-                let message = e.into_inner().to_string();
-                AppError::invalid(&field_of(&path, &message), message)
-            })
+        parse_query(parts.uri.query().unwrap_or_default()).map(Params)
     }
+}
+
+/// A query string parsed as [`Params`] does: a wrong or unknown field is an error naming it.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    if let Some((name, _)) =
+        form_urlencoded::parse(query.as_bytes()).find(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(AppError::invalid(&name, NUL));
+    }
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize::<_, T>(de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        AppError::invalid(&field_of(&path, &message), message)
+    })
 }
 
 #[cfg(test)]

@@ -56,6 +56,8 @@ struct FileConfig {
     /// The server's address as users reach it (as BULWARK_PUBLIC_URL), for links in
     /// Terraform's run view.
     public_url: Option<String>,
+    /// How long a newly provisioned machine may take to answer SSH (default 180 s).
+    provisioning_connect_wait_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +78,7 @@ pub struct Config {
     pub scanner: Option<PathBuf>,
     pub ssh_max_concurrent: usize,
     pub public_url: Option<String>,
+    pub provisioning_connect_wait_secs: u64,
 }
 
 impl Config {
@@ -125,6 +128,9 @@ impl Config {
             .or(file.scanner)
             .or_else(default_scanner);
         Ok(Config {
+            provisioning_connect_wait_secs: file
+                .provisioning_connect_wait_secs
+                .unwrap_or(defaults.provisioning.connect_wait.as_secs()),
             public_url: std::env::var("BULWARK_PUBLIC_URL")
                 .ok()
                 .or(file.public_url)
@@ -215,6 +221,7 @@ impl Config {
             seen_flush_interval: Duration::from_secs(self.heartbeat_flush_secs),
             provisioning: bulwark_server::provisioning::ProvisioningConfig {
                 public_url: self.public_url.clone(),
+                connect_wait: Duration::from_secs(self.provisioning_connect_wait_secs),
                 ..Default::default()
             },
             ..Default::default()

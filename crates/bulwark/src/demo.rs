@@ -68,6 +68,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
             .or_else(crate::config::default_scanner),
         ssh_max_concurrent: defaults.agentless.max_concurrent,
         public_url: Some(format!("http://{}", args.listen)),
+        provisioning_connect_wait_secs: defaults.provisioning.connect_wait.as_secs(),
     };
     let store = config.open_store().await?;
     bulwark_server::seed::system_templates(store.as_ref()).await?;

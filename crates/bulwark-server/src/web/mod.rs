@@ -68,6 +68,12 @@ ui_routes! {
     get "/jobs" mirrors GET "/api/v1/jobs" => pages::jobs::list;
     get "/jobs/{id}" mirrors GET "/api/v1/jobs/{id}" => pages::jobs::detail;
     post "/jobs/{id}/cancel" mirrors POST "/api/v1/jobs/{id}/cancel" => pages::jobs::cancel;
+    get "/provisioning" mirrors GET "/api/v1/provisioning/overview" => pages::provisioning::overview;
+    get "/provisioning/results" mirrors GET "/api/v1/provisioned-vms" => pages::provisioning::results;
+    get "/provisioning/settings" mirrors GET "/api/v1/provisioning/settings" => pages::provisioning::settings;
+    post "/provisioning/settings" mirrors PUT "/api/v1/provisioning/settings" => pages::provisioning::save_settings;
+    post "/provisioning/vms/{id}/release" mirrors POST "/api/v1/provisioned-vms/{id}/release" => pages::provisioning::release;
+    get "/provisioning/vms/{id}/report" mirrors GET "/api/v1/provisioned-vms/{id}/report" => pages::provisioning::report;
     get "/audit" mirrors GET "/api/v1/audit" => pages::audit::page;
     get "/audit.csv" mirrors GET "/api/v1/audit/export" => pages::audit::export;
     post "/settings/flags" mirrors PUT "/api/v1/feature-flags" => pages::settings::set_flag;

@@ -38,13 +38,24 @@ pub struct Chrome {
     pub can_manage: bool,
     pub can_manage_hosts: bool,
     pub can_settings: bool,
+    /// Sees the provisioning gate (provisioners and admins).
+    pub can_provisioning: bool,
+    /// Changes the gate's settings and releases blocked machines (admins).
+    pub can_release: bool,
 }
 
 impl Chrome {
     pub fn new(caller: &Caller, session: &str, path: &str) -> Chrome {
         let section = NAV
             .iter()
-            .chain([("/settings", "Settings"), ("/audit", "Audit")].iter())
+            .chain(
+                [
+                    ("/settings", "Settings"),
+                    ("/audit", "Audit"),
+                    ("/provisioning", "Provisioning"),
+                ]
+                .iter(),
+            )
             .filter(|(p, _)| {
                 *p == path || (*p != "/" && path.starts_with(p) && path[p.len()..].starts_with('/'))
             })
@@ -60,6 +71,8 @@ impl Chrome {
             can_manage: role.can(Permission::ComplianceManage),
             can_manage_hosts: role.can(Permission::HostsManage),
             can_settings: role.can(Permission::SettingsManage),
+            can_provisioning: role.can(Permission::ProvisioningView),
+            can_release: role.can(Permission::ProvisioningManage),
         }
     }
 
@@ -163,4 +176,24 @@ pub fn error_page(chrome: &Chrome, e: AppError) -> Response {
         message,
     };
     (e.status(), render_html(&page)).into_response()
+}
+
+/// A page's query string parsed like the API's, except that empty values (a filter left at
+/// "any", an empty text box) are dropped first: a GET form sends every field.
+pub struct PageQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        let kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let kept = serde_urlencoded::to_string(&kept).unwrap_or_default();
+        crate::body::parse_query(&kept)
+            .map(PageQuery)
+            .map_err(IntoResponse::into_response)
+    }
 }

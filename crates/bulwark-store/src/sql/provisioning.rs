@@ -407,8 +407,8 @@ impl ProvisioningStore for SqlStore {
             .fetch_all(
                 &format!(
                     "SELECT {VM_COLUMNS} FROM provisioned_vms v WHERE org_id = $1 AND host_id IS NOT NULL \
-                     AND NOT exempted AND created_at = (SELECT MAX(created_at) FROM provisioned_vms w \
-                     WHERE w.host_id = v.host_id) ORDER BY hostname"
+                     AND NOT exempted AND id = (SELECT w.id FROM provisioned_vms w WHERE w.host_id = v.host_id \
+                     ORDER BY w.created_at DESC, w.id DESC LIMIT 1) ORDER BY hostname"
                 ),
                 args![org_id],
             )

@@ -1,7 +1,7 @@
 //! The audit log for admins: every change and attempt, filtered, exported as CSV.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use bulwark_store::{AuditEntry, AuditFilter, AuditOutcome};
 
 use crate::AppState;
@@ -9,7 +9,7 @@ use crate::api::audit;
 use crate::auth::Caller;
 use crate::body::Params;
 use crate::web::fmt;
-use crate::web::page::{Chrome, OrErrorPage, PageResult, render_html};
+use crate::web::page::{Chrome, OrErrorPage, PageQuery, PageResult, render_html};
 
 const AUDIT_OUTCOMES: [AuditOutcome; 3] = AuditOutcome::ALL;
 
@@ -26,7 +26,7 @@ pub async fn page(
     State(s): State<AppState>,
     caller: Caller,
     chrome: Chrome,
-    Query(filter): Query<AuditFilter>,
+    PageQuery(filter): PageQuery<AuditFilter>,
 ) -> PageResult {
     let entries = audit::list(State(s), caller, Params(filter.clone()))
         .await
@@ -45,7 +45,7 @@ pub async fn export(
     State(s): State<AppState>,
     caller: Caller,
     chrome: Chrome,
-    Query(filter): Query<AuditFilter>,
+    PageQuery(filter): PageQuery<AuditFilter>,
 ) -> PageResult {
     audit::export(State(s), caller, Params(filter))
         .await

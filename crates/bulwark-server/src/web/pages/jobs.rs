@@ -3,7 +3,7 @@
 //! script for the hosts selected on the Hosts page).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use bulwark_core::job::{Interpreter, ServiceAction};
 use bulwark_core::{HostAction, JobStatus, JobType};
@@ -17,7 +17,7 @@ use crate::body::{Body, Params};
 use crate::error::{AppError, Problems};
 use crate::web::fmt;
 use crate::web::form::{Form, Outcome, go_to};
-use crate::web::page::{Chrome, OrErrorPage, PageResult, render_html};
+use crate::web::page::{Chrome, OrErrorPage, PageQuery, PageResult, render_html};
 
 #[derive(Template)]
 #[template(path = "jobs.html")]
@@ -45,7 +45,7 @@ pub async fn list(
     State(s): State<AppState>,
     caller: Caller,
     chrome: Chrome,
-    Query(filter): Query<JobFilter>,
+    PageQuery(filter): PageQuery<JobFilter>,
 ) -> PageResult {
     let jobs = jobs::list(State(s.clone()), caller.clone(), Params(filter.clone()))
         .await

@@ -9,6 +9,7 @@ pub mod hosts;
 pub mod jobs;
 pub mod login;
 pub mod policies;
+pub mod provisioning;
 pub mod scans;
 pub mod settings;
 pub mod templates;
