@@ -209,6 +209,13 @@ fn failed(reason: &str, blocked: bool, at: i64) -> VmSettlement {
     }
 }
 
+/// The default filter, changed by `change`.
+fn filter(change: impl FnOnce(&mut ProvisionedVmFilter)) -> ProvisionedVmFilter {
+    let mut filter = ProvisionedVmFilter::default();
+    change(&mut filter);
+    filter
+}
+
 fn not_found<T: std::fmt::Debug>(r: Result<T>) -> bool {
     matches!(r, Err(StoreError::NotFound(_)))
 }
@@ -636,11 +643,6 @@ async fn machine_lists_filter_page_and_stay_in_scope(s: Arc<dyn Store>) {
         .unwrap();
 
     let nobody = Scope::Orgs(vec![]);
-    let filter = |f: fn(&mut ProvisionedVmFilter)| {
-        let mut filter = ProvisionedVmFilter::default();
-        f(&mut filter);
-        filter
-    };
     let all_a = [&pending, &exempt, &held, &passed, &released, &no_project];
     let cases: Vec<(&str, &Scope, ProvisionedVmFilter, Vec<&ProvisionedVm>)> = vec![
         ("A: everything", &w.only_a, filter(|_| {}), all_a.to_vec()),
@@ -653,7 +655,7 @@ async fn machine_lists_filter_page_and_stay_in_scope(s: Arc<dyn Store>) {
         (
             "all: organization B",
             &Scope::All,
-            filter(|f| f.org_id = Some("placeholder-b".into())),
+            filter(|f| f.org_id = Some(w.b.id.clone())),
             vec![&theirs, &theirs_held],
         ),
         (
@@ -735,18 +737,12 @@ async fn machine_lists_filter_page_and_stay_in_scope(s: Arc<dyn Store>) {
         (
             "B asking for A's organization",
             &w.only_b,
-            filter(|f| f.org_id = Some("placeholder-a".into())),
+            filter(|f| f.org_id = Some(w.a.id.clone())),
             vec![],
         ),
         ("no organizations", &nobody, filter(|_| {}), vec![]),
     ];
-    for (name, scope, mut f, want) in cases {
-        // fn pointers cannot capture: put the real organization ids in.
-        match f.org_id.as_deref() {
-            Some("placeholder-a") => f.org_id = Some(w.a.id.clone()),
-            Some("placeholder-b") => f.org_id = Some(w.b.id.clone()),
-            _ => {}
-        }
+    for (name, scope, f, want) in cases {
         let got = s.list_provisioned_vms(scope, &f).await.unwrap();
         assert_eq!(ids(&got), ids(want.iter().copied()), "{name}");
         assert_eq!(got.len(), want.len(), "{name}: no duplicates");
@@ -1320,7 +1316,7 @@ async fn run_tasks_are_recorded_once_and_keep_their_reports(s: Arc<dyn Store>) {
     );
     assert_eq!(
         open_ids(s.open_run_tasks(1).await.unwrap()),
-        [theirs.id.clone()]
+        vec![theirs.id.clone()]
     );
 
     s.run_task_machines(&task.id, 3).await.unwrap();
