@@ -180,12 +180,6 @@ impl ComplianceSettings {
         {
             problems.push(("ssh_user", format!("{user:?} is not a user name")));
         }
-        if self.enabled && self.scan_on_provision && self.ssh_credential_id.is_none() {
-            problems.push((
-                "ssh_credential_id",
-                "scanning provisioned machines needs an SSH credential to log in with".into(),
-            ));
-        }
         for (field, list) in [
             ("exempted_rules", &self.exempted_rules),
             ("exempted_projects", &self.exempted_projects),
@@ -366,15 +360,7 @@ mod tests {
             ..ComplianceSettings::default()
         };
         let fields: Vec<&str> = bad.problems().iter().map(|(f, _)| *f).collect();
-        assert_eq!(
-            fields,
-            [
-                "min_score",
-                "ssh_user",
-                "ssh_credential_id",
-                "exempted_projects"
-            ]
-        );
+        assert_eq!(fields, ["min_score", "ssh_user", "exempted_projects"]);
         assert!(ComplianceSettings::default().problems().is_empty());
     }
 

@@ -280,7 +280,7 @@ pub fn exempt(results: &mut [ScanResult], exempted: &[String]) {
     }
     for r in results
         .iter_mut()
-        .filter(|r| exempted.iter().any(|x| *x == r.check_id))
+        .filter(|r| exempted.contains(&r.check_id))
     {
         r.outcome = CheckOutcome::skip(
             r.outcome.expected.clone(),

@@ -383,7 +383,7 @@ async fn a_signed_run_task_scans_the_new_machine_blocks_it_and_an_admin_releases
     let vms = machines_until(&app, "", |l| l.len() == 1 && l[0]["status"] == "completed").await;
     let vm = &vms[0];
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !statuses(&tf).last().is_some_and(|s| s != "running") {
+    while statuses(&tf).last().is_none_or(|s| s == "running") {
         assert!(
             Instant::now() < deadline,
             "no final callback: {:?}",
@@ -507,6 +507,18 @@ async fn a_signed_run_task_scans_the_new_machine_blocks_it_and_an_admin_releases
         .await;
     assert_eq!(report.status, 200);
     assert!(report.text.contains("vm-web-1"));
+    for (format, marker) in [("json", "\"summary\""), ("arf", "asset-report-collection")] {
+        let r = app
+            .call(
+                "GET",
+                &format!("/api/v1/provisioned-vms/{id}/report?format={format}"),
+                app.token("provisioner"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{format}");
+        assert!(r.text.contains(marker), "{format} report lacks {marker}");
+    }
     for role in ["viewer", "user"] {
         let r = app
             .call(
@@ -743,7 +755,11 @@ async fn warn_notifies_audit_records_and_neither_blocks() {
             .count()
     };
     let warnings_before = warnings();
-    let body = json!({"run_id": "ansible-42", "provider": "proxmox", "project": "lab", "machines": [machine]});
+    // Another address of the same machine: the schedule below rescans each address once.
+    let mut lab = machine.clone();
+    lab["address"] = "localhost".into();
+    let body =
+        json!({"run_id": "ansible-42", "provider": "proxmox", "project": "lab", "machines": [lab]});
     let recorded = app
         .ok(
             "POST",
@@ -791,6 +807,53 @@ async fn warn_notifies_audit_records_and_neither_blocks() {
         warnings_before,
         "audit mode sends no provisioning warning"
     );
+
+    // Scan on schedule: when the cron fires, every provisioned host is scanned again.
+    let mut scheduled = common.clone();
+    scheduled["enforcement_mode"] = "audit".into();
+    scheduled["scan_schedule"] = "0 * * * *".into();
+    settings(&app, scheduled, json!({})).await;
+    let now = bulwark_store::now();
+    bulwark_server::provisioning::reconcile::schedule(&app.state, now)
+        .await
+        .unwrap();
+    let unchanged = app
+        .ok(
+            "GET",
+            "/api/v1/provisioned-vms",
+            app.token("provisioner"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        unchanged.as_array().unwrap().len(),
+        2,
+        "nothing fires before the next hour"
+    );
+    bulwark_server::provisioning::reconcile::schedule(&app.state, now + 3600)
+        .await
+        .unwrap();
+    bulwark_server::provisioning::reconcile::schedule(&app.state, now + 3660)
+        .await
+        .unwrap();
+    let all = machines_until(&app, "?status=completed", |l| l.len() == 4).await;
+    let rescans: Vec<&Value> = all
+        .iter()
+        .filter(|v| v["run_id"].as_str().unwrap().starts_with("schedule-"))
+        .collect();
+    assert_eq!(
+        rescans.len(),
+        2,
+        "one rescan per provisioned machine (address), once per firing: {all:#?}"
+    );
+    for rescan in rescans {
+        assert!(
+            vms.iter()
+                .chain([audited])
+                .any(|v| v["host_id"] == rescan["host_id"]),
+            "the same hosts are rescanned"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -401,6 +401,8 @@ async fn scan_job(
     };
     let checks = state.checks.checks(state.store.as_ref(), &template).await?;
     let commands_on = crate::commands::enabled_for(state.store.as_ref(), &scan.org_id).await?;
+    // Exempted rules are not run at all; ingest lists them as exempted.
+    let exempted = crate::provisioning::exempted_rules(state, &scan).await?;
     Ok(Some(JobKind::ComplianceScan {
         scan_id: scan.id.clone(),
         template_id: template.id.clone(),
@@ -409,6 +411,7 @@ async fn scan_job(
         checks: checks
             .iter()
             .filter(|c| c.enabled && (commands_on || !c.check.runs_commands()))
+            .filter(|c| !exempted.contains(&c.check.id))
             .map(|c| c.check.for_evaluation())
             .collect(),
     }))

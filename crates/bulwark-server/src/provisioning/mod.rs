@@ -4,10 +4,11 @@
 //! Deliveries come in three ways (Terraform run tasks and notifications, signed with a
 //! per-organization secret: [`terraform`]; the generic API, with a token). Each reported
 //! machine is recorded once per run and address (`intake`), so a replayed delivery scans
-//! nothing twice. A recorded machine becomes an agentless host of the organization: its host
+//! nothing twice. A machine whose agent already enrolled (same organization and host name) is
+//! scanned by that agent; any other becomes an agentless host of the organization: its host
 //! key is the one the delivery named, or — when the settings trust new machines — the one it
-//! presents at first contact, pinned from then on. Its scan is an ordinary agentless scan
-//! (the SSH workers run it), with the organization's exempted rules left out.
+//! presents at first contact, pinned from then on. Either way its scan is an ordinary scan of
+//! the host, with the organization's exempted rules left out.
 //!
 //! [`reconcile`] settles machines whose scan ended (the blocking rules of
 //! `ComplianceSettings::judge`, warn-mode notifications), reports run tasks back to Terraform,
@@ -266,10 +267,61 @@ async fn prepare(
     vm: &ProvisionedVm,
     settings: &ComplianceSettings,
 ) -> Result<String, String> {
-    let credential = settings
-        .ssh_credential_id
-        .clone()
-        .ok_or("the organization's compliance settings name no SSH credential to log in with")?;
+    let host_id = match enrolled_agent(state, vm).await? {
+        Some(host_id) => host_id,
+        None => ssh_host(state, vm, settings).await?,
+    };
+    let scan = state
+        .store
+        .create_scan(
+            &Scope::All,
+            &NewScan {
+                org_id: vm.org_id.clone(),
+                host_id: host_id.clone(),
+                policy_id: None,
+                template_id: settings.profile.template_id().to_owned(),
+                trigger_kind: TriggerKind::Provision,
+                passing_threshold: settings.min_score,
+                created_at: None,
+            },
+        )
+        .await
+        .map_err(|e| format!("the scan cannot be queued: {e}"))?;
+    state
+        .store
+        .start_provisioned_vm(&vm.id, Some(&host_id), Some(&scan.id))
+        .await
+        .map_err(|e| e.to_string())?;
+    state.jobs_ready(&host_id);
+    Ok(scan.id)
+}
+
+/// The host of an agent the machine already enrolled (same organization and host name),
+/// which then scans it instead of the server over SSH.
+async fn enrolled_agent(state: &AppState, vm: &ProvisionedVm) -> Result<Option<String>, String> {
+    let hosts = state
+        .store
+        .list_hosts(&Scope::Orgs(vec![vm.org_id.clone()]))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(hosts
+        .into_iter()
+        .find(|h| {
+            h.connection == bulwark_store::HostConnection::Agent
+                && h.hostname.eq_ignore_ascii_case(&vm.hostname)
+        })
+        .map(|h| h.id))
+}
+
+/// Registers the machine as an agentless host and reaches it over SSH; answers the host.
+async fn ssh_host(
+    state: &AppState,
+    vm: &ProvisionedVm,
+    settings: &ComplianceSettings,
+) -> Result<String, String> {
+    let credential = settings.ssh_credential_id.clone().ok_or(
+        "the machine has no agent, and the organization's compliance settings name no SSH credential to log in with",
+    )?;
     let host = state
         .store
         .create_ssh_host(
@@ -296,29 +348,7 @@ async fn prepare(
         .await
         .map_err(|e| e.to_string())?;
     reach(state, vm, &host.id, settings).await?;
-    let scan = state
-        .store
-        .create_scan(
-            &Scope::All,
-            &NewScan {
-                org_id: vm.org_id.clone(),
-                host_id: host.id.clone(),
-                policy_id: None,
-                template_id: settings.profile.template_id().to_owned(),
-                trigger_kind: TriggerKind::Provision,
-                passing_threshold: settings.min_score,
-                created_at: None,
-            },
-        )
-        .await
-        .map_err(|e| format!("the scan cannot be queued: {e}"))?;
-    state
-        .store
-        .start_provisioned_vm(&vm.id, None, Some(&scan.id))
-        .await
-        .map_err(|e| e.to_string())?;
-    state.jobs_ready(&host.id);
-    Ok(scan.id)
+    Ok(host.id)
 }
 
 /// Checks the machine until it answers (or `connect_wait` passes), trusting its first key

@@ -287,9 +287,9 @@ pub fn run_task_token_context(org_id: &str, task_result_id: &str) -> String {
     format!("terraform-run-task:{org_id}:{task_result_id}")
 }
 
-/// Creates the rescans of organizations whose cron schedule fired since their last ones:
-/// one new record per provisioned host, judged like a provisioning scan.
-async fn schedule(state: &AppState, now: i64) -> ApiResult<()> {
+/// Creates the rescans of organizations whose cron schedule fired since their last ones (as
+/// of `now`): one new record per provisioned host, judged like a provisioning scan.
+pub async fn schedule(state: &AppState, now: i64) -> ApiResult<()> {
     for stored in state.store.scheduled_compliance().await? {
         let Some(expr) = stored.settings.scan_schedule.as_deref() else {
             continue;
