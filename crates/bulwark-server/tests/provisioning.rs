@@ -1044,3 +1044,115 @@ async fn bad_deliveries_and_unreachable_machines_are_refused_or_failed_with_the_
         .await;
     assert_eq!(other.status, 404);
 }
+
+/// Each blocking rule, judged on a completed scan whose results are chosen: a machine whose
+/// agent enrolled is scanned by it, and the test answers for the agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_blocking_rule_judges_a_completed_scan() {
+    let Served { app, .. } = served().await;
+    let template = app
+        .ok(
+            "GET",
+            "/api/v1/compliance/templates/cis-linux-l1",
+            app.token("viewer"),
+            None,
+        )
+        .await;
+    let enabled: Vec<(String, String)> = template["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["enabled"] == true)
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                c["severity"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let high = enabled.iter().find(|(_, s)| s == "high").unwrap().0.clone();
+    let medium = enabled
+        .iter()
+        .find(|(_, s)| s == "medium")
+        .unwrap()
+        .0
+        .clone();
+    // (block on critical, block on high, minimum, failed checks, blocked, reason)
+    let cases: [(bool, bool, f64, Vec<&str>, bool, &str); 4] = [
+        (
+            true,
+            true,
+            0.0,
+            vec![&high],
+            true,
+            "1 high-severity CIS check(s) failed",
+        ),
+        (true, false, 0.0, vec![&high, &medium], false, ""),
+        (
+            false,
+            false,
+            99.9,
+            vec![&medium],
+            true,
+            "below minimum 99.9",
+        ),
+        (true, true, 50.0, vec![], false, ""),
+    ];
+    for (i, (critical, high_rule, min, failed, blocked, reason)) in cases.into_iter().enumerate() {
+        let host = common::new_host(&app.state.store, &app.a, &format!("rule-{i}")).await;
+        settings(
+            &app,
+            json!({"enabled": true, "enforcement_mode": "block", "min_score": min,
+                "block_on_critical": critical, "block_on_high": high_rule}),
+            json!({}),
+        )
+        .await;
+        let recorded = app
+            .ok(
+                "POST",
+                "/api/v1/provisioned-vms",
+                app.token("provisioner"),
+                Some(json!({"run_id": format!("rules-{i}"), "machines": [{"address": "10.1.1.1", "hostname": host.hostname}]})),
+            )
+            .await;
+        let id = recorded[0]["id"].as_str().unwrap().to_owned();
+        let started = machines_until(&app, "?status=running", |l| {
+            l.iter()
+                .any(|v| v["id"] == id.as_str() && v["scan_id"].is_string())
+        })
+        .await;
+        let vm = started.iter().find(|v| v["id"] == id.as_str()).unwrap();
+        assert_eq!(
+            vm["host_id"],
+            host.id.as_str(),
+            "case {i}: scanned by the host's agent"
+        );
+        let results = enabled
+            .iter()
+            .map(|(check, _)| bulwark_server::ingest::AgentResult {
+                check_id: check.clone(),
+                outcome: bulwark_core::CheckOutcome::judged(
+                    !failed.contains(&check.as_str()),
+                    Some("seen".into()),
+                    "wanted",
+                ),
+            })
+            .collect();
+        bulwark_server::ingest::submit(&app.state, vm["scan_id"].as_str().unwrap(), results)
+            .await
+            .unwrap();
+        let done = machines_until(&app, "?status=completed", |l| {
+            l.iter().any(|v| v["id"] == id.as_str())
+        })
+        .await;
+        let vm = done.iter().find(|v| v["id"] == id.as_str()).unwrap();
+        assert_eq!(vm["handover_blocked"], blocked, "case {i}: {vm}");
+        let got = vm["block_reason"].as_str().unwrap_or_default();
+        assert!(got.contains(reason), "case {i}: {got:?} lacks {reason:?}");
+        assert_eq!(vm["failed"].as_i64(), Some(failed.len() as i64), "case {i}");
+        assert_eq!(
+            vm["high_failures"].as_i64(),
+            Some(failed.iter().filter(|c| **c == high).count() as i64)
+        );
+    }
+}
