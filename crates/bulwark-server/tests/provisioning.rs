@@ -1077,28 +1077,57 @@ async fn each_blocking_rule_judges_a_completed_scan() {
         .unwrap()
         .0
         .clone();
-    // (block on critical, block on high, minimum, failed checks, blocked, reason)
-    let cases: [(bool, bool, f64, Vec<&str>, bool, &str); 4] = [
-        (
-            true,
-            true,
-            0.0,
-            vec![&high],
-            true,
-            "1 high-severity CIS check(s) failed",
-        ),
-        (true, false, 0.0, vec![&high, &medium], false, ""),
-        (
-            false,
-            false,
-            99.9,
-            vec![&medium],
-            true,
-            "below minimum 99.9",
-        ),
-        (true, true, 50.0, vec![], false, ""),
+    struct Case<'a> {
+        block_on_critical: bool,
+        block_on_high: bool,
+        min_score: f64,
+        failed: Vec<&'a str>,
+        blocked: bool,
+        reason: &'a str,
+    }
+    let cases = [
+        Case {
+            block_on_critical: true,
+            block_on_high: true,
+            min_score: 0.0,
+            failed: vec![&high],
+            blocked: true,
+            reason: "1 high-severity CIS check(s) failed",
+        },
+        Case {
+            block_on_critical: true,
+            block_on_high: false,
+            min_score: 0.0,
+            failed: vec![&high, &medium],
+            blocked: false,
+            reason: "",
+        },
+        Case {
+            block_on_critical: false,
+            block_on_high: false,
+            min_score: 99.9,
+            failed: vec![&medium],
+            blocked: true,
+            reason: "below minimum 99.9",
+        },
+        Case {
+            block_on_critical: true,
+            block_on_high: true,
+            min_score: 50.0,
+            failed: vec![],
+            blocked: false,
+            reason: "",
+        },
     ];
-    for (i, (critical, high_rule, min, failed, blocked, reason)) in cases.into_iter().enumerate() {
+    for (i, case) in cases.into_iter().enumerate() {
+        let Case {
+            block_on_critical: critical,
+            block_on_high: high_rule,
+            min_score: min,
+            failed,
+            blocked,
+            reason,
+        } = case;
         let host = common::new_host(&app.state.store, &app.a, &format!("rule-{i}")).await;
         settings(
             &app,
