@@ -6,7 +6,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -15,25 +14,14 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, patch, post};
 use bulwark_server::provisioning::terraform;
-use bulwark_ssh::testing::{Sshd, SudoRule, TempUser};
+use bulwark_ssh::testing::Sshd;
 use common::TestApp;
+use common::ssh::Login;
 use serde_json::{Value, json};
 
 const RUN_TASK_KEY: &str = "run-task-hmac-key";
 const NOTIFICATION_TOKEN: &str = "notification-token";
 const ACCESS_TOKEN: &str = "run-access-token.atlasv1.abc";
-
-fn scanner() -> PathBuf {
-    let path = std::env::var_os("BULWARK_SCANNER").map(PathBuf::from).expect(
-        "BULWARK_SCANNER must name the static scanner: cargo build --profile scanner --target x86_64-unknown-linux-musl -p bulwark-scanner (scripts/test does)",
-    );
-    assert!(
-        path.is_file(),
-        "BULWARK_SCANNER {} is missing",
-        path.display()
-    );
-    path
-}
 
 /// The server on a loopback port with its SSH workers and the provisioning reconciler.
 struct Served {
@@ -47,7 +35,7 @@ async fn served() -> Served {
     config.secrets = Some(Arc::new(
         bulwark_server::secrets::SecretBox::load_or_create(&dir.path().join("secret.key")).unwrap(),
     ));
-    config.agentless.scanner = Some(scanner());
+    config.agentless.scanner = Some(common::ssh::scanner());
     config.agentless.poll = Duration::from_millis(200);
     config.provisioning.connect_wait = Duration::from_secs(3);
     config.provisioning.poll = Duration::from_millis(200);
@@ -70,30 +58,6 @@ async fn served() -> Served {
         app.state.clone(),
     ));
     Served { app, base }
-}
-
-/// A login for scans with its own home directory (dropped before the user).
-struct Login {
-    _home: tempfile::TempDir,
-    user: TempUser,
-}
-
-impl Login {
-    fn new(tag: &str) -> Login {
-        let home = tempfile::Builder::new()
-            .prefix("bulwark-provisioning-home")
-            .tempdir_in("/tmp")
-            .unwrap();
-        let user = TempUser::with_home(tag, home.path());
-        Login { user, _home: home }
-    }
-
-    fn sudo(&self) -> SudoRule {
-        SudoRule::install(
-            &self.user.name,
-            &format!("{} ALL=(root) NOPASSWD: ALL\n", self.user.name),
-        )
-    }
 }
 
 /// What the fake Terraform saw and serves.
@@ -304,7 +268,7 @@ fn statuses(tf: &Shared) -> Vec<String> {
 async fn a_signed_run_task_scans_the_new_machine_blocks_it_and_an_admin_releases_it() {
     let Some(sshd) = Sshd::start() else { return };
     let login = Login::new("p");
-    let _sudo = login.sudo();
+    let _sudo = login.sudo("USER ALL=(root) NOPASSWD: ALL\n");
     let Served { app, base } = served().await;
     let credential = credential(&app, &sshd).await;
     let (tf, origin) = terraform(json!([
@@ -646,7 +610,7 @@ async fn a_signed_run_task_scans_the_new_machine_blocks_it_and_an_admin_releases
 async fn warn_notifies_audit_records_and_neither_blocks() {
     let Some(sshd) = Sshd::start() else { return };
     let login = Login::new("w");
-    let _sudo = login.sudo();
+    let _sudo = login.sudo("USER ALL=(root) NOPASSWD: ALL\n");
     let Served { app, base } = served().await;
     let credential = credential(&app, &sshd).await;
     let (hooks, hook_url) = webhook_receiver().await;
