@@ -24,6 +24,6 @@ pub use platform::{Distro, HostOs, OsKind};
 pub use probe::Probe;
 pub use score::{Counts, Risk, ScoreSummary};
 pub use template::{
-    Check, Engine, Framework, Remediation, ScapSource, ScapValue, Severity, Template, TestCase,
-    TestCases,
+    Check, Disruption, Engine, Framework, Remediation, ScapSource, ScapValue, Severity, Template,
+    TestCase, TestCases,
 };

@@ -116,12 +116,30 @@ pub struct ScapValue {
     pub value: String,
 }
 
+crate::text_enum! {
+    /// How much applying a remediation script can disturb the running host: `low` changes a
+    /// setting nothing running depends on; `medium` restarts or reloads a service, or changes
+    /// what users and programs may do; `high` can cut off access (SSH daemon, PAM, firewall,
+    /// account lockout, immutable audit rules) or stop the host from booting as before.
+    pub enum Disruption as "disruption" {
+        Low = "low",
+        Medium = "medium",
+        High = "high",
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Remediation {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub script: Option<String>,
+    /// How disruptive running the script is (shipped content sets it for every script).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disruption: Option<Disruption>,
+    /// The script's change takes full effect only after a reboot.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reboot: bool,
 }
 
 fn default_true() -> bool {
@@ -470,7 +488,7 @@ mod tests {
             rationale: "r".into(),
             remediation: Remediation {
                 text: "fix".into(),
-                script: None,
+                ..Remediation::default()
             },
             references: vec![],
             platforms: vec![],

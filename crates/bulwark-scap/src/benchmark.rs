@@ -274,6 +274,10 @@ pub struct Fix {
     /// How to apply it, e.g. `urn:xccdf:fix:script:sh` or `urn:xccdf:fix:script:ansible`.
     pub system: Option<String>,
     pub id: Option<String>,
+    /// XCCDF's `disruption` (low, medium, high; `unknown` and absent are none).
+    pub disruption: Option<String>,
+    /// XCCDF's `reboot`.
+    pub reboot: bool,
     pub text: RichText,
 }
 

@@ -555,8 +555,18 @@ fn read_rule(
             "fix" => {
                 let system = reader.attr(&child, "system")?;
                 let id = reader.attr(&child, "id")?;
+                let disruption = reader.attr(&child, "disruption")?;
+                let reboot = reader
+                    .attr(&child, "reboot")?
+                    .is_some_and(|r| r == "true" || r == "1");
                 let text = read_verbatim(reader)?;
-                rule.fixes.push(Fix { system, id, text });
+                rule.fixes.push(Fix {
+                    system,
+                    id,
+                    disruption,
+                    reboot,
+                    text,
+                });
             }
             "ident" => {
                 let system = reader.required_attr(&child, "system")?;

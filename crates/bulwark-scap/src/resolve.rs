@@ -67,6 +67,8 @@ pub struct GroupRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResolvedFix {
     pub system: Option<String>,
+    pub disruption: Option<String>,
+    pub reboot: bool,
     pub text: String,
 }
 
@@ -169,6 +171,8 @@ impl Benchmark {
                     .iter()
                     .map(|fix| ResolvedFix {
                         system: fix.system.clone(),
+                        disruption: fix.disruption.clone(),
+                        reboot: fix.reboot,
                         text: render(&fix.text),
                     })
                     .collect(),

@@ -184,13 +184,20 @@ fn check_of(rule: &ResolvedRule) -> Check {
         severity: severity_of(rule.severity),
         description: rule.description.clone(),
         rationale: rule.rationale.clone(),
-        remediation: Remediation {
-            text: rule.fixtext.clone().unwrap_or_default(),
-            script: rule
+        remediation: {
+            let shell = rule
                 .fixes
                 .iter()
-                .find(|f| f.system.as_deref() == Some(SHELL_FIX))
-                .map(|f| f.text.clone()),
+                .find(|f| f.system.as_deref() == Some(SHELL_FIX));
+            Remediation {
+                text: rule.fixtext.clone().unwrap_or_default(),
+                script: shell.map(|f| f.text.clone()),
+                // The data stream's own judgement of its fix ("unknown" says nothing).
+                disruption: shell
+                    .and_then(|f| f.disruption.as_deref())
+                    .and_then(bulwark_core::Disruption::parse),
+                reboot: shell.is_some_and(|f| f.reboot),
+            }
         },
         references,
         platforms: vec![],

@@ -202,6 +202,8 @@ fn reads_a_rule_in_full() {
         Some("urn:xccdf:fix:script:sh")
     );
     assert_eq!(rule.fixes[0].id.as_deref(), Some("max_days"));
+    assert_eq!(rule.fixes[0].disruption.as_deref(), Some("low"));
+    assert!(rule.fixes[0].reboot);
     assert_eq!(
         benchmark.render(&rule.fixes[0].text),
         "var='90'\ngrep -q ^PASS_MAX_DAYS /etc/login.defs && sed -i \"s/^PASS_MAX_DAYS.*/PASS_MAX_DAYS $var/\" /etc/login.defs\n"
@@ -636,4 +638,22 @@ fn profile_counts_and_chains_are_bounded() {
         "6000 chained profiles refused and 40 checked in {:?}",
         started.elapsed()
     );
+}
+
+/// A template made of a profile keeps each rule's shell fix with the data stream's own
+/// judgement of it: how disruptive it is and whether it needs a reboot.
+#[test]
+fn a_profile_template_keeps_the_fix_with_its_disruption_and_reboot() {
+    let template =
+        bulwark_scap::profile_template(&small(), &format!("{PREFIX}profile_base"), "small-ds.xml")
+            .unwrap();
+    let check = template
+        .checks
+        .iter()
+        .find(|c| c.id == format!("{PREFIX}rule_max_days"))
+        .unwrap();
+    let fix = &check.remediation;
+    assert!(fix.script.as_deref().unwrap().contains("PASS_MAX_DAYS"));
+    assert_eq!(fix.disruption, Some(bulwark_core::Disruption::Low));
+    assert!(fix.reboot);
 }
