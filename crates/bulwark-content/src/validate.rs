@@ -95,6 +95,25 @@ fn os_problems(os: OsKind, check: &Check) -> Vec<String> {
     problems
 }
 
+/// Problems of a check's remediation metadata: every script says how disruptive it is, and
+/// `disruption` and `reboot` describe a script, so they need one.
+fn remediation_problems(check: &Check) -> Vec<String> {
+    let r = &check.remediation;
+    let mut problems = Vec::new();
+    if r.script.is_some() && r.disruption.is_none() {
+        problems.push(
+            "remediation.script needs a disruption (low, medium or high): how much running it can disturb the host".into(),
+        );
+    }
+    if r.script.is_none() && (r.disruption.is_some() || r.reboot) {
+        problems.push(
+            "remediation.disruption and remediation.reboot describe a script; this check has none"
+                .into(),
+        );
+    }
+    problems
+}
+
 fn valid_template_id(id: &str) -> bool {
     !id.is_empty()
         && id
@@ -159,6 +178,9 @@ pub fn validate(loaded: &Loaded, meta_file: &str) -> Vec<Problem> {
                 check.category,
                 categories.join(", ")
             ));
+        }
+        for p in remediation_problems(check) {
+            report(p);
         }
         for p in os_problems(t.os, check) {
             report(p);

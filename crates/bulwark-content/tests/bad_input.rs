@@ -247,3 +247,40 @@ fn linux_templates_refuse_windows_kinds_and_keep_banner_paths() {
         );
     }
 }
+
+#[test]
+fn remediation_scripts_and_their_disruption_go_together() {
+    let with = |remediation: &str| GOOD_CHECK.replace("{ text: fix }", remediation);
+    assert_eq!(
+        problems(&[(
+            "a.yaml",
+            &with("{ text: fix, script: 'sysctl -w x=1', disruption: low, reboot: true }")
+        )]),
+        Vec::<String>::new()
+    );
+    let cases = [
+        (
+            with("{ text: fix, script: 'sysctl -w x=1' }"),
+            "checks/a.yaml:1: check T-1: remediation.script needs a disruption (low, medium or high)",
+        ),
+        (
+            with("{ text: fix, disruption: high }"),
+            "checks/a.yaml:1: check T-1: remediation.disruption and remediation.reboot describe a script; this check has none",
+        ),
+        (
+            with("{ text: fix, reboot: true }"),
+            "checks/a.yaml:1: check T-1: remediation.disruption and remediation.reboot describe a script; this check has none",
+        ),
+        (
+            with("{ text: fix, script: x, disruption: severe }"),
+            "checks/a.yaml:7: check T-1: unknown variant `severe`",
+        ),
+    ];
+    for (text, want) in cases {
+        let got = problems(&[("a.yaml", &text)]);
+        assert!(
+            got.len() == 1 && got[0].starts_with(want),
+            "wanted {want:?}, got {got:?}"
+        );
+    }
+}
