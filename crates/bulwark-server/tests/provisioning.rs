@@ -1149,3 +1149,72 @@ async fn each_blocking_rule_judges_a_completed_scan() {
         );
     }
 }
+
+/// A machine whose start was lost (the replica that received it stopped) fails with the
+/// reason once it is past the connect wait and the grace, and stays blocked in block mode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_whose_start_was_lost_fails_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = TestApp::config();
+    config.provisioning.connect_wait = Duration::ZERO;
+    config.provisioning.stall_grace = Duration::ZERO;
+    let store = bulwark_store::testing::sqlite(dir.path()).await.unwrap();
+    let app = TestApp::on_config(store, dir, config).await;
+    settings(
+        &app,
+        json!({"enabled": true, "enforcement_mode": "block"}),
+        json!({}),
+    )
+    .await;
+    // Recorded as a delivery would, but never started (as if the replica had stopped).
+    let (vm, _) = app
+        .state
+        .store
+        .record_provisioned_vm(
+            &bulwark_store::Scope::All,
+            &bulwark_store::NewProvisionedVm {
+                org_id: app.a.id.clone(),
+                source: bulwark_core::provisioning::ProvisionSource::Api,
+                provider: bulwark_core::provisioning::VmProvider::Other,
+                tf_organization: None,
+                workspace: None,
+                project: None,
+                run_id: "lost".into(),
+                address: "10.3.3.3".into(),
+                port: 22,
+                hostname: "vm-lost".into(),
+                host_key: None,
+                run_task_id: None,
+                status: bulwark_core::provisioning::ProvisionStatus::Pending,
+                exempted: false,
+                failure: None,
+                enforcement_mode: bulwark_core::provisioning::EnforcementMode::Block,
+                profile: bulwark_core::provisioning::CisProfile::Level1Server,
+                min_score: 70.0,
+            },
+        )
+        .await
+        .unwrap();
+    // Records are stamped in whole seconds: a second later it is past the cut-off.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(
+        bulwark_server::provisioning::reconcile::pass(&app.state)
+            .await
+            .unwrap()
+    );
+    let failed = app
+        .state
+        .store
+        .get_provisioned_vm(&bulwark_store::Scope::All, &vm.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        failed.status,
+        bulwark_core::provisioning::ProvisionStatus::Failed
+    );
+    assert_eq!(
+        failed.failure.as_deref(),
+        Some(bulwark_server::provisioning::reconcile::STALLED)
+    );
+    assert!(failed.held(), "block mode holds a machine nobody scanned");
+}

@@ -516,6 +516,9 @@ pub trait ProvisioningStore: Send + Sync {
     async fn settle_provisioned_vm(&self, id: &str, settlement: &VmSettlement) -> Result<bool>;
     /// Machines whose scan is under way (to settle when it ends).
     async fn unsettled_provisioned_vms(&self, limit: i64) -> Result<Vec<ProvisionedVm>>;
+    /// Unfinished machines recorded before `before` that never got a scan: the replica
+    /// starting them stopped.
+    async fn stalled_provisioned_vms(&self, before: i64, limit: i64) -> Result<Vec<ProvisionedVm>>;
     /// Releases a held machine's handover; `Conflict` unless it is held.
     async fn release_provisioned_vm(
         &self,

@@ -855,6 +855,19 @@ async fn a_machine_starts_and_settles_once(s: Arc<dyn Store>) {
     let unsettled = s.unsettled_provisioned_vms(10).await.unwrap();
     assert_eq!(ids(&unsettled), BTreeSet::from([scanned.id.clone()]));
     assert_eq!(unsettled[0], running);
+    // Machines that never got a scan are stalled once they are older than the cut-off.
+    let later = bulwark_store::now() + 10;
+    assert_eq!(
+        ids(&s.stalled_provisioned_vms(later, 10).await.unwrap()),
+        BTreeSet::from([never_started.id.clone(), connecting.id.clone()])
+    );
+    assert!(
+        s.stalled_provisioned_vms(later - 3600, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.stalled_provisioned_vms(later, 1).await.unwrap().len(), 1);
 
     // Starting again without ids keeps them; the connecting machine gets its scan.
     s.start_provisioned_vm(&scanned.id, None, None)
@@ -873,6 +886,11 @@ async fn a_machine_starts_and_settles_once(s: Arc<dyn Store>) {
         BTreeSet::from([scanned.id.clone(), connecting.id.clone()])
     );
     assert_eq!(s.unsettled_provisioned_vms(1).await.unwrap().len(), 1);
+    assert_eq!(
+        ids(&s.stalled_provisioned_vms(later, 10).await.unwrap()),
+        BTreeSet::from([never_started.id.clone()]),
+        "a machine with a scan is not stalled"
+    );
 
     let settlement = completed(Some(64.25), true, 5_000);
     assert!(

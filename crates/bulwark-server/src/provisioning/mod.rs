@@ -40,6 +40,9 @@ pub struct ProvisioningConfig {
     pub connect_wait: Duration,
     /// How often the reconciler looks for ended scans and due callbacks.
     pub poll: Duration,
+    /// How long past `connect_wait` a machine may go without a scan before it counts as
+    /// stalled (the replica starting it stopped) and fails.
+    pub stall_grace: Duration,
     /// The server's address as users reach it, for links in Terraform's run view.
     pub public_url: Option<String>,
 }
@@ -49,6 +52,7 @@ impl Default for ProvisioningConfig {
         ProvisioningConfig {
             connect_wait: Duration::from_secs(180),
             poll: Duration::from_secs(2),
+            stall_grace: Duration::from_secs(5 * 60),
             public_url: None,
         }
     }

@@ -20,6 +20,8 @@ const LEASE: &str = "provisioning";
 pub const RUNNING_EVERY: i64 = 30;
 /// Terraform waits this long for a run task's result, then fails the task itself.
 pub const CALLBACK_WINDOW: i64 = 10 * 60;
+/// Why a stalled machine failed.
+pub const STALLED: &str = "the server that received this machine stopped before its scan was queued; report the machine again (with a new run id) to scan it";
 /// Callback attempts before Bulwark stops trying.
 const MAX_ATTEMPTS: i64 = 20;
 
@@ -52,6 +54,15 @@ pub async fn pass(state: &AppState) -> ApiResult<bool> {
         if let Err(e) = settle(state, &vm).await {
             tracing::warn!(vm = %vm.id, error = %e, "cannot settle the provisioned machine");
         }
+    }
+    let config = &state.config.provisioning;
+    let cut_off =
+        bulwark_store::now() - (config.connect_wait + config.stall_grace).as_secs() as i64;
+    for vm in state.store.stalled_provisioned_vms(cut_off, 100).await? {
+        let mode = super::settings_of(state, &vm.org_id)
+            .await?
+            .enforcement_mode;
+        super::fail(state, &vm, mode, STALLED.into()).await?;
     }
     for task in state.store.open_run_tasks(100).await? {
         report(state, &task).await?;

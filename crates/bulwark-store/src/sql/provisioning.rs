@@ -368,6 +368,18 @@ impl ProvisioningStore for SqlStore {
             .await
     }
 
+    async fn stalled_provisioned_vms(&self, before: i64, limit: i64) -> Result<Vec<ProvisionedVm>> {
+        self.db
+            .fetch_all(
+                &format!(
+                    "SELECT {VM_COLUMNS} FROM provisioned_vms WHERE status IN {UNFINISHED} AND scan_id IS NULL \
+                     AND NOT exempted AND created_at < $1 ORDER BY created_at LIMIT $2"
+                ),
+                args![before, limit],
+            )
+            .await
+    }
+
     async fn release_provisioned_vm(
         &self,
         scope: &Scope,
