@@ -240,7 +240,57 @@ async fn every_page_renders_for_every_role_with_only_their_controls() {
             browser.get("/").await.text.contains("href=\"/settings\""),
             admin
         );
+        // The provisioning gate: provisioners and admins see it; only admins its settings.
+        let sees_gate = matches!(role, "provisioner" | "admin");
+        for page in [
+            "/provisioning",
+            "/provisioning/results?status=&project=&blocked=",
+        ] {
+            let r = browser.get(page).await;
+            assert_eq!(
+                r.status == StatusCode::OK,
+                sees_gate,
+                "{role} {page}: {}",
+                r.status
+            );
+        }
+        assert_eq!(
+            browser
+                .get("/")
+                .await
+                .text
+                .contains("href=\"/provisioning\""),
+            sees_gate,
+            "{role}: the navigation shows the gate to those who see it"
+        );
+        let gate_settings = browser.get("/provisioning/settings").await;
+        assert_eq!(gate_settings.status == StatusCode::OK, admin, "{role}");
+        if role == "provisioner" {
+            let overview = browser.get("/provisioning").await.text;
+            assert!(
+                !overview.contains("href=\"/provisioning/settings\""),
+                "no Settings tab"
+            );
+        }
     }
+    // Someone who sees every organization picks whose gate settings to change.
+    let root = Browser::of(&app, &app.root);
+    let chooser = root.get("/provisioning/settings").await;
+    assert_eq!(chooser.status, StatusCode::OK, "{}", chooser.text);
+    for org in [&app.a, &app.b] {
+        assert!(
+            chooser
+                .text
+                .contains(&format!("/provisioning/settings?org_id={}", org.id))
+        );
+    }
+    let of_b = root
+        .get(&format!("/provisioning/settings?org_id={}", app.b.id))
+        .await;
+    assert!(
+        of_b.text
+            .contains(&format!("name=\"org_id\" value=\"{}\"", app.b.id))
+    );
     // What the pages show is what happened: the scan's score and failures, and the chart.
     let viewer = Browser::of(&app, app.token("viewer"));
     let detail = viewer.get(&format!("/scans/{scan}")).await.text;

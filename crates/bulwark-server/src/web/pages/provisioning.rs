@@ -142,6 +142,7 @@ pub async fn results(
 struct SettingsPage {
     chrome: Chrome,
     tab: &'static str,
+    orgs: Vec<bulwark_store::Org>,
     answer: SettingsAnswer,
     credentials: Vec<SshCredential>,
     exempted_rules: String,
@@ -154,6 +155,11 @@ pub async fn settings(
     chrome: Chrome,
     PageQuery(q): PageQuery<OrgQuery>,
 ) -> PageResult {
+    // Someone who sees several organizations picks one; the first is shown until they do.
+    let orgs = s.store.list_orgs(&caller.scope).await.or_page(&chrome)?;
+    let q = OrgQuery {
+        org_id: q.org_id.or_else(|| orgs.first().map(|o| o.id.clone())),
+    };
     let answer = api::get_settings(State(s.clone()), caller.clone(), Params(q))
         .await
         .or_page(&chrome)?
@@ -167,6 +173,7 @@ pub async fn settings(
         .filter(|c| c.org_id == answer.org_id)
         .collect();
     Ok(render_html(&SettingsPage {
+        orgs,
         exempted_rules: answer.settings.exempted_rules.join("\n"),
         exempted_projects: answer.settings.exempted_projects.join("\n"),
         chrome,
