@@ -765,7 +765,18 @@ async fn warn_notifies_audit_records_and_neither_blocks() {
         )
         .await;
     assert_eq!(handover["allowed"], true);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // A warning is stored before it is sent; audit mode stores none for its machine.
+    let notes = app
+        .ok("GET", "/api/v1/notifications", app.token("admin"), None)
+        .await;
+    assert!(
+        !notes
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["message"].as_str().unwrap().contains("(localhost)")),
+        "audit mode warns of nothing: {notes}"
+    );
     assert_eq!(
         warnings(),
         warnings_before,
@@ -1195,13 +1206,24 @@ async fn a_machine_whose_start_was_lost_fails_with_the_reason() {
         )
         .await
         .unwrap();
-    // Records are stamped in whole seconds: a second later it is past the cut-off.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert!(
-        bulwark_server::provisioning::reconcile::pass(&app.state)
-            .await
-            .unwrap()
+    // The sweep as of the second it was recorded, then the second after.
+    bulwark_server::provisioning::reconcile::fail_stalled(&app.state, vm.created_at)
+        .await
+        .unwrap();
+    let fresh = app
+        .state
+        .store
+        .get_provisioned_vm(&bulwark_store::Scope::All, &vm.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        fresh.status,
+        bulwark_core::provisioning::ProvisionStatus::Pending,
+        "not stalled yet"
     );
+    bulwark_server::provisioning::reconcile::fail_stalled(&app.state, vm.created_at + 1)
+        .await
+        .unwrap();
     let failed = app
         .state
         .store

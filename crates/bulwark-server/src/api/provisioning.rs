@@ -637,27 +637,9 @@ async fn settle_delivery(
                 message: format!("Bulwark could not read the machines of this run: {reason}"),
                 url: None,
             };
-            let settings = gate::settings_of(s, org_id).await.unwrap_or_default();
-            let client = crate::outbound::client(terraform::callback_policy(&settings));
-            let token = s
-                .store
-                .sealed_run_task_token(&task.id)
+            let sent = gate::reconcile::send(s, task, &result)
                 .await
-                .map_err(|e| e.to_string())
-                .and_then(|sealed| {
-                    crate::secrets::open_string(
-                        s,
-                        &sealed,
-                        &gate::reconcile::run_task_token_context(org_id, &task.task_result_id),
-                    )
-                    .map_err(|e| e.to_string())
-                });
-            let sent = match token {
-                Ok(token) => {
-                    terraform::send_result(&client, &task.callback_url, &token, &result).await
-                }
-                Err(e) => Err(e),
-            };
+                .unwrap_or_else(|e| Err(e.to_string()));
             let report = bulwark_store::RunTaskReport {
                 sent: sent.is_ok().then(|| "failed".to_owned()),
                 message: Some(result.message),

@@ -159,7 +159,8 @@ pub async fn intake(
     let mut recorded = Vec::with_capacity(entries.len());
     for entry in entries {
         let project = entry.project.clone().or_else(|| run.project.clone());
-        let skipped = if settings.exempts_project(project.as_deref()) {
+        let exempted = settings.exempts_project(project.as_deref());
+        let skipped = if exempted {
             Some(format!(
                 "project {} is exempt from compliance scanning",
                 project.as_deref().unwrap_or_default()
@@ -178,7 +179,7 @@ pub async fn intake(
             provider: entry.provider.or(run.provider).unwrap_or(VmProvider::Other),
             tf_organization: run.tf_organization.clone(),
             workspace: run.workspace.clone(),
-            exempted: settings.exempts_project(project.as_deref()),
+            exempted,
             project,
             run_id: run.run_id.clone(),
             hostname: entry

@@ -55,20 +55,27 @@ pub async fn pass(state: &AppState) -> ApiResult<bool> {
             tracing::warn!(vm = %vm.id, error = %e, "cannot settle the provisioned machine");
         }
     }
+    let now = bulwark_store::now();
+    fail_stalled(state, now).await?;
+    for task in state.store.open_run_tasks(100).await? {
+        report(state, &task).await?;
+    }
+    schedule(state, now).await?;
+    Ok(true)
+}
+
+/// Fails the machines that, as of `now`, went past the connect wait and the grace without a
+/// scan (the replica starting them stopped); block mode keeps them blocked.
+pub async fn fail_stalled(state: &AppState, now: i64) -> ApiResult<()> {
     let config = &state.config.provisioning;
-    let cut_off =
-        bulwark_store::now() - (config.connect_wait + config.stall_grace).as_secs() as i64;
+    let cut_off = now - (config.connect_wait + config.stall_grace).as_secs() as i64;
     for vm in state.store.stalled_provisioned_vms(cut_off, 100).await? {
         let mode = super::settings_of(state, &vm.org_id)
             .await?
             .enforcement_mode;
         super::fail(state, &vm, mode, STALLED.into()).await?;
     }
-    for task in state.store.open_run_tasks(100).await? {
-        report(state, &task).await?;
-    }
-    schedule(state, bulwark_store::now()).await?;
-    Ok(true)
+    Ok(())
 }
 
 /// Settles a machine whose scan ended; a scan still under way is left.
@@ -257,15 +264,7 @@ async fn report(state: &AppState, task: &RunTask) -> ApiResult<()> {
             .await?;
         return Ok(());
     }
-    let settings = super::settings_of(state, &task.org_id).await?;
-    let sealed = state.store.sealed_run_task_token(&task.id).await?;
-    let token = crate::secrets::open_string(
-        state,
-        &sealed,
-        &run_task_token_context(&task.org_id, &task.task_result_id),
-    )?;
-    let client = crate::outbound::client(terraform::callback_policy(&settings));
-    let sent = terraform::send_result(&client, &task.callback_url, &token, &result).await;
+    let sent = send(state, task, &result).await?;
     let final_status = result.status != CallbackStatus::Running;
     let report = match sent {
         Ok(()) => {
@@ -291,6 +290,25 @@ async fn report(state: &AppState, task: &RunTask) -> ApiResult<()> {
     };
     state.store.run_task_reported(&task.id, &report).await?;
     Ok(())
+}
+
+/// PATCHes the run task's callback with its run's own token, to the addresses the
+/// organization lets Bulwark call. The outer error is Bulwark's own (the token cannot be
+/// opened); the inner one is the callback's.
+pub async fn send(
+    state: &AppState,
+    task: &RunTask,
+    result: &TaskResult,
+) -> ApiResult<Result<(), String>> {
+    let settings = super::settings_of(state, &task.org_id).await?;
+    let sealed = state.store.sealed_run_task_token(&task.id).await?;
+    let token = crate::secrets::open_string(
+        state,
+        &sealed,
+        &run_task_token_context(&task.org_id, &task.task_result_id),
+    )?;
+    let client = crate::outbound::client(terraform::callback_policy(&settings));
+    Ok(terraform::send_result(&client, &task.callback_url, &token, result).await)
 }
 
 /// What a run task's bearer token is sealed for.
